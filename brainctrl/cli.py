@@ -1,8 +1,14 @@
-"""Command-line interface: ``brainctrl demo | run | status | validate``."""
+"""Command-line interface: ``brainctrl demo | run | status | validate``.
+
+Exit codes: 0 when everything finished, 1 when some unit failed or a file is
+missing (details in ``OUT/status.parquet`` and ``brainctrl status OUT``), 2 for
+a usage or configuration error.
+"""
 
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from brainctrl import __version__
 
@@ -19,10 +25,32 @@ def _build_parser():
     parser.add_argument("--version", action="version", version=f"brainctrl {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="run the pipeline on the built-in synthetic cohort")
-    demo.add_argument("--out", default="brainctrl_demo", help="output folder")
+    demo = sub.add_parser("demo", help="run the whole pipeline on the built-in synthetic cohort")
+    demo.add_argument("--out", default="brainctrl_demo", help="output folder (default: %(default)s)")
+    demo.add_argument("--n-subjects", type=int, default=None, help="size of the synthetic cohort")
+    demo.add_argument("--executor", choices=("serial", "processes", "dask"), default=None)
+    demo.add_argument("--n-jobs", type=int, default=None, help="workers for processes/dask")
     demo.add_argument("--quiet", action="store_true", help="no progress output")
     demo.set_defaults(func=_cmd_demo)
+
+    run = sub.add_parser("run", help="run the pipeline described by a YAML config")
+    run.add_argument("config", help="pipeline config (YAML); see `brainctrl demo` for an example")
+    run.add_argument("--out", default=None, help="output folder (default: config's output_dir)")
+    run.add_argument("--overwrite", action="store_true", help="redo finished units")
+    run.add_argument(
+        "--participant-label", nargs="+", default=None, metavar="ID",
+        help="only the per-run stage of these subjects (e.g. one SLURM array task)",
+    )
+    run.add_argument("--group", action="store_true",
+                     help="only the cohort stages (after per-subject jobs)")
+    run.add_argument("--executor", choices=("serial", "processes", "dask"), default=None)
+    run.add_argument("--n-jobs", type=int, default=None, help="workers for processes/dask")
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.set_defaults(func=_cmd_run)
+
+    status = sub.add_parser("status", help="summarise progress and failures of an output folder")
+    status.add_argument("out", help="output folder of `brainctrl run`")
+    status.set_defaults(func=_cmd_status)
 
     validate = sub.add_parser("validate", help="check that every file of a manifest is readable")
     validate.add_argument("manifest", help="path to a data manifest (YAML)")
@@ -31,10 +59,67 @@ def _build_parser():
     return parser
 
 
+def _executor_override(args):
+    if args.executor is None and args.n_jobs is None:
+        return None
+    return {"kind": args.executor or "processes", "n_jobs": args.n_jobs or 1}
+
+
+def _exit_code(status):
+    failed = status[status["status"] == "failed"] if len(status) else status
+    if len(failed):
+        print(f"{len(failed)} unit(s) failed; see `brainctrl status` for details.")
+        return 1
+    return 0
+
+
 def _cmd_demo(args):
     from brainctrl.pipeline import run_demo
 
-    return run_demo(args.out, verbose=not args.quiet)
+    status = run_demo(
+        args.out, n_subjects=args.n_subjects, verbose=not args.quiet,
+        executor=_executor_override(args),
+    )
+    print(f"Report: {(Path(args.out) / 'results' / 'report.html').resolve()}")
+    return _exit_code(status)
+
+
+def _cmd_run(args):
+    import dataclasses
+
+    from brainctrl.pipeline import PipelineConfig, run_pipeline
+
+    config = PipelineConfig.from_yaml(args.config)
+    override = _executor_override(args)
+    if override:
+        config.executor = dataclasses.replace(config.executor, **override)
+    status = run_pipeline(
+        config,
+        out_dir=args.out,
+        overwrite=args.overwrite,
+        participant_labels=args.participant_label,
+        group_only=args.group,
+        verbose=not args.quiet,
+    )
+    return _exit_code(status)
+
+
+def _cmd_status(args):
+    import pandas as pd
+
+    from brainctrl.pipeline import pipeline_status
+
+    counts, failed = pipeline_status(args.out)
+    if len(counts) == 0:
+        print(f"{args.out}: no units recorded yet.")
+        return 0
+    print(counts.to_string())
+    if len(failed):
+        with pd.option_context("display.max_colwidth", 200, "display.width", 200):
+            print("\nFailed units:")
+            print(failed[["stage", "subject", "session", "run", "error"]].to_string(index=False))
+        return 1
+    return 0
 
 
 def _cmd_validate(args):
@@ -44,16 +129,17 @@ def _cmd_validate(args):
     problems = validate_manifest(manifest)
     for problem in problems:
         print(problem)
-    n_runs = len(manifest.runs()) if hasattr(manifest, "runs") else "?"
     if problems:
         print(f"{len(problems)} problem(s) found in {args.manifest}.")
         return 1
-    print(f"{args.manifest}: all {n_runs} run(s) readable.")
+    print(f"{args.manifest}: all {len(manifest.runs())} run(s) readable.")
     return 0
 
 
 def main(argv=None):
     """Entry point of the ``brainctrl`` command."""
+    from brainctrl.exceptions import BrainctrlError
+
     parser = _build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -63,7 +149,11 @@ def main(argv=None):
         level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrainctrlError as exc:
+        print(f"brainctrl {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ of :class:`BrainctrlError` so callers can catch everything from this package.
 
 __all__ = [
     "BrainctrlError",
+    "ConfigError",
     "ConvergenceWarning",
     "DataError",
     "IllConditionedWarning",
@@ -23,6 +24,10 @@ class BrainctrlError(Exception):
 
 class InvalidParameterError(BrainctrlError, ValueError):
     """A parameter has a value outside what the function accepts."""
+
+
+class ConfigError(InvalidParameterError):
+    """A pipeline configuration value is unknown, of the wrong type or impossible."""
 
 
 class DataError(BrainctrlError, ValueError):

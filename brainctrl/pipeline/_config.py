@@ -1,0 +1,356 @@
+"""Pipeline configuration: a validated tree of dataclasses read from YAML."""
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from brainctrl.exceptions import ConfigError
+
+__all__ = [
+    "CleanConfig",
+    "ConnectivityConfig",
+    "ControlConfig",
+    "ExecutorConfig",
+    "GraphConfig",
+    "MultilayerConfig",
+    "PipelineConfig",
+    "StatesConfig",
+    "StatsConfig",
+]
+
+
+@dataclass
+class CleanConfig:
+    """Denoising applied to each run before any connectivity.
+
+    ``confounds`` lists confound columns to regress out (``None``: none; an
+    empty list also means none). Filtering is off unless a cut-off is given.
+    """
+
+    detrend: bool = True
+    standardize: bool = True
+    confounds: list[str] | None = None
+    high_pass: float | None = None
+    low_pass: float | None = None
+    discard_initial: int = 0
+
+    def _check(self, path):
+        _require(self.discard_initial >= 0, f"{path}.discard_initial", "must be >= 0")
+        for name in ("high_pass", "low_pass"):
+            value = getattr(self, name)
+            _require(value is None or value > 0, f"{path}.{name}", "must be > 0 Hz")
+        if self.high_pass is not None and self.low_pass is not None:
+            _require(
+                self.high_pass < self.low_pass,
+                f"{path}.high_pass",
+                f"must be below low_pass ({self.low_pass})",
+            )
+
+
+@dataclass
+class ConnectivityConfig:
+    """Static and sliding-window functional connectivity (window and step in frames)."""
+
+    kind: str = "correlation"
+    fisher_z: bool = False
+    window_length: int = 60
+    step: int = 5
+    taper: str = "rectangular"
+
+    def _check(self, path):
+        _require(self.window_length >= 3, f"{path}.window_length", "must be >= 3 frames")
+        _require(self.step >= 1, f"{path}.step", "must be >= 1 frame")
+        _one_of(self.taper, ("rectangular", "gaussian"), f"{path}.taper")
+        _one_of(
+            self.kind,
+            ("correlation", "partial correlation", "covariance", "shrunk correlation"),
+            f"{path}.kind",
+        )
+
+
+@dataclass
+class StatesConfig:
+    """Brain states: k-means of windowed FC and of activity frames across the cohort."""
+
+    n_states: int = 3
+    n_activity_states: int = 4
+    max_windows_per_run: int = 200
+
+    def _check(self, path):
+        _require(self.n_states >= 2, f"{path}.n_states", "must be >= 2")
+        _require(self.n_activity_states >= 2, f"{path}.n_activity_states", "must be >= 2")
+        _require(self.max_windows_per_run >= 1, f"{path}.max_windows_per_run", "must be >= 1")
+
+
+@dataclass
+class ControlConfig:
+    """Control-theory stage.
+
+    Controllability is computed on each run's static FC turned into a system
+    (``system_from``). Transition energies between activity states use the
+    control set (a Yeo-7 network name, or ``"all"``), under the static network
+    and along the sliding-window (time-varying) network over ``horizon``.
+    """
+
+    system: str = "continuous"
+    system_from: str = "normalize"
+    horizon: float = 1.0
+    control_set: str = "Default"
+    energy: bool = True
+    per_window: bool = False
+
+    def _check(self, path):
+        _one_of(self.system, ("continuous", "discrete"), f"{path}.system")
+        _one_of(self.system_from, ("normalize", "signed_laplacian"), f"{path}.system_from")
+        _require(self.horizon > 0, f"{path}.horizon", "must be > 0")
+
+
+@dataclass
+class GraphConfig:
+    """Graph measures on each run's static FC and single-layer communities."""
+
+    negative: str = "asymmetric"
+    gamma: float = 1.0
+    n_runs: int = 10
+    density: float | None = None
+
+    def _check(self, path):
+        _one_of(self.negative, ("asymmetric", "symmetric", "ignore"), f"{path}.negative")
+        _require(self.gamma > 0, f"{path}.gamma", "must be > 0")
+        _require(self.n_runs >= 1, f"{path}.n_runs", "must be >= 1")
+        _require(
+            self.density is None or 0 < self.density <= 1, f"{path}.density", "must be in (0, 1]"
+        )
+
+
+@dataclass
+class MultilayerConfig:
+    """Multilayer communities over the sliding windows of each run."""
+
+    enabled: bool = True
+    gamma: float = 1.0
+    omega: float = 1.0
+    n_runs: int = 5
+    negative: str = "ignore"
+
+    def _check(self, path):
+        _require(self.gamma > 0, f"{path}.gamma", "must be > 0")
+        _require(self.omega >= 0, f"{path}.omega", "must be >= 0")
+        _require(self.n_runs >= 1, f"{path}.n_runs", "must be >= 1")
+        _one_of(self.negative, ("asymmetric", "symmetric", "ignore"), f"{path}.negative")
+
+
+@dataclass
+class StatsConfig:
+    """Group statistics over the subjects' tables joined with the phenotype."""
+
+    group: str | None = "group"
+    covariates: list[str] = field(default_factory=list)
+    scores: list[str] = field(default_factory=list)
+    n_permutations: int = 1000
+    alpha: float = 0.05
+    cca: bool = True
+    prediction: bool = True
+    cv_folds: int = 5
+    cv_repeats: int = 5
+
+    def _check(self, path):
+        _require(self.n_permutations >= 0, f"{path}.n_permutations", "must be >= 0")
+        _require(0 < self.alpha < 1, f"{path}.alpha", "must be in (0, 1)")
+        _require(self.cv_folds >= 2, f"{path}.cv_folds", "must be >= 2")
+        _require(self.cv_repeats >= 1, f"{path}.cv_repeats", "must be >= 1")
+
+
+@dataclass
+class ExecutorConfig:
+    """Where per-run work runs.
+
+    ``kind``: ``serial``, ``processes`` (joblib, ``n_jobs`` workers) or
+    ``dask`` (``address`` of a running scheduler, a ``cluster`` description
+    for dask-jobqueue such as ``{"kind": "slurm", "cores": 4, "memory": "8GB",
+    "jobs": 10}``, or neither for a ``LocalCluster`` of ``n_jobs`` workers).
+    """
+
+    kind: str = "serial"
+    n_jobs: int = 1
+    address: str | None = None
+    cluster: dict | None = None
+    retries: int = 2
+
+    def _check(self, path):
+        _one_of(self.kind, ("serial", "processes", "dask"), f"{path}.kind")
+        _require(self.n_jobs >= 1 or self.n_jobs == -1, f"{path}.n_jobs", "must be >= 1 or -1")
+        _require(self.retries >= 0, f"{path}.retries", "must be >= 0")
+
+
+@dataclass
+class PipelineConfig:
+    """Everything ``brainctrl run`` needs, read from a YAML file.
+
+    Parameters
+    ----------
+    manifest : str
+        Path to a data manifest (see ``data_manifests/``); relative paths are
+        read from the config file's folder.
+    output_dir : str or None
+        Output folder (``brainctrl run --out`` overrides it).
+    random_state : int
+        Seed of every random step; per-run seeds derive from it and the run's
+        name, so results do not depend on the executor or the order of work.
+
+    Examples
+    --------
+    >>> cfg = PipelineConfig.from_dict({"manifest": "m.yaml", "control": {"horizon": 2}})
+    >>> cfg.control.horizon
+    2.0
+    >>> PipelineConfig.from_dict({"manifest": "m.yaml", "control": {"horizn": 2}})
+    Traceback (most recent call last):
+    ...
+    brainctrl.exceptions.ConfigError: config key 'control.horizn' is not known; known keys in 'control': ...
+    """
+
+    manifest: str
+    output_dir: str | None = None
+    random_state: int = 0
+    clean: CleanConfig = field(default_factory=CleanConfig)
+    connectivity: ConnectivityConfig = field(default_factory=ConnectivityConfig)
+    states: StatesConfig = field(default_factory=StatesConfig)
+    control: ControlConfig = field(default_factory=ControlConfig)
+    graph: GraphConfig = field(default_factory=GraphConfig)
+    multilayer: MultilayerConfig = field(default_factory=MultilayerConfig)
+    stats: StatsConfig = field(default_factory=StatsConfig)
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    source: str | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_yaml(cls, path):
+        """Read and validate a YAML config file."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file '{path}' does not exist.") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file '{path}' is not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file '{path}' must hold a mapping; got {type(data).__name__}.")
+        config = cls.from_dict(data)
+        config.source = str(path)
+        manifest = Path(config.manifest)
+        if not manifest.is_absolute():
+            config.manifest = str((path.parent / manifest).resolve())
+        return config
+
+    @classmethod
+    def from_dict(cls, data):
+        """Build a validated config from a (nested) mapping."""
+        return _build(cls, data, "")
+
+    def to_dict(self):
+        """The config as plain data (what ``config.yaml`` in the output holds)."""
+        out = dataclasses.asdict(self)
+        out.pop("source", None)
+        return out
+
+    def section_hash(self, *sections):
+        """Short hash of the named sections (all when none given).
+
+        A finished unit is reused only while the sections it depends on keep
+        their hash.
+        """
+        data = self.to_dict()
+        data.pop("output_dir", None)
+        data.pop("executor", None)
+        if sections:
+            data = {key: data[key] for key in sorted(sections)}
+        text = json.dumps(data, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _check(self, path):
+        _require(isinstance(self.manifest, str) and self.manifest, "manifest", "must be a path")
+
+
+def _require(condition, key, message):
+    if not condition:
+        raise ConfigError(f"config key '{key}' {message}.")
+
+
+def _one_of(value, allowed, key):
+    if value not in allowed:
+        raise ConfigError(f"config key '{key}' must be one of {allowed}; got {value!r}.")
+
+
+def _build(cls, data, path):
+    where = path or "the top level"
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config key '{path}' must be a mapping; got {data!r}.")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        key = f"{path}.{unknown[0]}" if path else unknown[0]
+        raise ConfigError(
+            f"config key '{key}' is not known; known keys in '{where}': {sorted(fields)}."
+        )
+    kwargs = {}
+    for name, spec in fields.items():
+        key = f"{path}.{name}" if path else name
+        if name not in data:
+            if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"config key '{key}' is required.")
+            continue
+        kwargs[name] = _coerce(hints[name], data[name], key)
+    obj = cls(**kwargs)
+    obj._check(path or "")
+    return obj
+
+
+def _coerce(hint, value, key):
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        options = [a for a in args if a is not type(None)]
+        errors = []
+        for option in options:
+            try:
+                return _coerce(option, value, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0])
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key)
+    if origin is list:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise ConfigError(f"config key '{key}' must be a list; got {value!r}.")
+        return [_coerce(args[0], item, f"{key}[{i}]") for i, item in enumerate(value)]
+    if hint is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}' must be a mapping; got {value!r}.")
+        return dict(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"config key '{key}' must be true or false; got {value!r}.")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"config key '{key}' must be an integer; got {value!r}.")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"config key '{key}' must be a number; got {value!r}.")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"config key '{key}' must be a string; got {value!r}.")
+        return value
+    raise TypeError(f"unsupported config type {hint!r} at '{key}'")  # pragma: no cover
