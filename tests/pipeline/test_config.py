@@ -1,0 +1,76 @@
+import pytest
+import yaml
+
+from brainctrl.exceptions import ConfigError
+from brainctrl.pipeline import PipelineConfig
+from brainctrl.pipeline._demo import demo_config
+
+
+def test_shipped_demo_config_is_valid():
+    config = PipelineConfig.from_dict(demo_config())
+    assert config.control.control_set == "Default"
+    assert config.connectivity.window_length == 60
+
+
+def test_defaults_and_coercion():
+    config = PipelineConfig.from_dict({"manifest": "m.yaml", "control": {"horizon": 2}})
+    assert config.control.horizon == 2.0 and isinstance(config.control.horizon, float)
+    assert config.connectivity.step == 5
+    assert config.executor.kind == "serial"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, r"config key 'manifest' is required"),
+        ({"manifest": "m", "contrl": {}}, r"config key 'contrl' is not known; known keys in 'the top level'"),
+        ({"manifest": "m", "control": {"horizn": 1}}, r"config key 'control.horizn' is not known"),
+        ({"manifest": "m", "control": {"horizon": "long"}}, r"'control.horizon' must be a number; got 'long'"),
+        ({"manifest": "m", "control": {"horizon": -1}}, r"'control.horizon' must be > 0"),
+        ({"manifest": "m", "control": {"system": "discrt"}}, r"'control.system' must be one of \('continuous', 'discrete'\); got 'discrt'"),
+        ({"manifest": "m", "connectivity": {"step": 0}}, r"'connectivity.step' must be >= 1 frame"),
+        ({"manifest": "m", "connectivity": {"window_length": 2.5}}, r"'connectivity.window_length' must be an integer; got 2.5"),
+        ({"manifest": "m", "clean": {"confounds": "csf"}}, r"'clean.confounds' must be a list; got 'csf'"),
+        ({"manifest": "m", "clean": {"high_pass": 0.1, "low_pass": 0.01}}, r"'clean.high_pass' must be below low_pass"),
+        ({"manifest": "m", "stats": {"alpha": 1.5}}, r"'stats.alpha' must be in \(0, 1\)"),
+        ({"manifest": "m", "multilayer": {"enabled": "yes"}}, r"'multilayer.enabled' must be true or false; got 'yes'"),
+        ({"manifest": "m", "executor": {"kind": "slurm"}}, r"'executor.kind' must be one of"),
+        ({"manifest": "m", "stats": []}, r"config key 'stats' must be a mapping"),
+    ],
+)
+def test_invalid_configs_name_the_key(data, message):
+    with pytest.raises(ConfigError, match=message):
+        PipelineConfig.from_dict(data)
+
+
+def test_from_yaml_resolves_manifest_relative_to_config(tmp_path):
+    path = tmp_path / "cfg" / "config.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump({"manifest": "../data/manifest.yaml"}))
+    config = PipelineConfig.from_yaml(path)
+    assert config.manifest == str((tmp_path / "data" / "manifest.yaml").resolve())
+
+
+def test_from_yaml_errors(tmp_path):
+    with pytest.raises(ConfigError, match=r"config file '.*missing.yaml' does not exist"):
+        PipelineConfig.from_yaml(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("manifest: [unclosed")
+    with pytest.raises(ConfigError, match=r"is not valid YAML"):
+        PipelineConfig.from_yaml(bad)
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("3")
+    with pytest.raises(ConfigError, match=r"must hold a mapping; got int"):
+        PipelineConfig.from_yaml(scalar)
+
+
+def test_section_hash_tracks_only_named_sections():
+    a = PipelineConfig.from_dict({"manifest": "m"})
+    b = PipelineConfig.from_dict({"manifest": "m", "stats": {"alpha": 0.01}})
+    c = PipelineConfig.from_dict({"manifest": "m", "control": {"horizon": 3}})
+    d = PipelineConfig.from_dict({"manifest": "m", "executor": {"kind": "processes"}})
+    assert a.section_hash("control") == b.section_hash("control")
+    assert a.section_hash("control") != c.section_hash("control")
+    assert a.section_hash() != b.section_hash()
+    # where work runs never changes what it computes
+    assert a.section_hash() == d.section_hash()
