@@ -1,11 +1,29 @@
 """Group statistics: mass-univariate GLM with permutations, FDR, network-based statistic."""
 
+from brainctrl.stats._cca import (
+    PenaltySelection,
+    SparseCCA,
+    SparseCCAPermutationResult,
+    StabilityResult,
+    bootstrap_stability,
+    select_penalties,
+    sparse_cca_permutation_test,
+)
 from brainctrl.stats._glm import group_comparison
 from brainctrl.stats._multiple import fdr_correction
 from brainctrl.stats._nbs import NetworkBasedStatisticResult, network_based_statistic
+from brainctrl.stats._ttest import corrected_resampled_ttest
 
 __all__ = [
     "NetworkBasedStatisticResult",
+    "PenaltySelection",
+    "SparseCCA",
+    "SparseCCAPermutationResult",
+    "StabilityResult",
+    "bootstrap_stability",
+    "corrected_resampled_ttest",
+    "select_penalties",
+    "sparse_cca_permutation_test",
     "fdr_correction",
     "group_comparison",
     "network_based_statistic",
