@@ -91,7 +91,10 @@ def _prepare_features(features):
 
 
 def _feature_names(info):
-    return [m if r is None or pd.isna(r) else f"{m}[{r}]" for m, r in zip(info["measure"], info["region"])]
+    return [
+        m if r is None or pd.isna(r) else f"{m}[{r}]"
+        for m, r in zip(info["measure"], info["region"])
+    ]
 
 
 def _pivot_tidy(tidy):
@@ -108,7 +111,9 @@ def _pivot_tidy(tidy):
     table["measure"] = table["measure"].map(str)
     table["subject"] = list(_subject_ids(table["subject"]))
     if not pd.api.types.is_numeric_dtype(table["value"]):
-        raise DataError(f"the tidy features' 'value' column must be numeric; got {table['value'].dtype}.")
+        raise DataError(
+            f"the tidy features' 'value' column must be numeric; got {table['value'].dtype}."
+        )
     keys = [k for k in _TIDY_KEYS if k in table.columns]
     extras = [c for c in table.columns if c not in keys and c != "value"]
     for level in _TIDY_LEVELS:
@@ -132,9 +137,14 @@ def _pivot_tidy(tidy):
         for column in extras:
             if (grouped[column].nunique(dropna=False) <= 1).all():
                 first = grouped[column].first()
-                info[column] = [first.get((m, "" if r is None else r)) for m, r in zip(info["measure"], info["region"])]
+                info[column] = [
+                    first.get((m, "" if r is None else r))
+                    for m, r in zip(info["measure"], info["region"])
+                ]
     info.insert(0, "feature", _feature_names(info))
-    wide = pd.DataFrame(wide.to_numpy(dtype=float), index=pd.Index(wide.index.map(str), name="subject"))
+    wide = pd.DataFrame(
+        wide.to_numpy(dtype=float), index=pd.Index(wide.index.map(str), name="subject")
+    )
     return wide, info
 
 
@@ -203,7 +213,9 @@ def _build_design(phenotype, *, formula, design, contrast, group, covariates):
                     f"design must have shape (n_subjects, n_columns) = ({len(phenotype)}, k); "
                     f"got shape {array.shape}."
                 )
-            frame = pd.DataFrame(array, index=phenotype.index, columns=[f"x{i}" for i in range(array.shape[1])])
+            frame = pd.DataFrame(
+                array, index=phenotype.index, columns=[f"x{i}" for i in range(array.shape[1])]
+            )
         frame.columns = [str(c) for c in frame.columns]
         frame = frame.astype(float)
         dropped = frame.index[frame.isna().any(axis=1)]
@@ -220,7 +232,8 @@ def _build_design(phenotype, *, formula, design, contrast, group, covariates):
             terms.extend(c for c in covariates if c not in terms)
             if not terms:
                 raise InvalidParameterError(
-                    "give a 'formula', a 'design', or a 'group'/'covariates' to build the design from."
+                    "give a 'formula', a 'design', or a 'group'/'covariates' to build the "
+                    "design from."
                 )
             missing = [t for t in terms if t not in phenotype.columns]
             if missing:
@@ -230,15 +243,19 @@ def _build_design(phenotype, *, formula, design, contrast, group, covariates):
             formula = " + ".join(_quote(t) for t in terms)
         if "~" in formula and formula.split("~", 1)[0].strip():
             raise InvalidParameterError(
-                f"'formula' describes the right-hand side only (e.g. 'group + age'); got {formula!r}."
+                "'formula' describes the right-hand side only (e.g. 'group + age'); "
+                f"got {formula!r}."
             )
         try:
             frame = patsy.dmatrix(formula, phenotype, NA_action="drop", return_type="dataframe")
         except patsy.PatsyError as exc:
-            raise InvalidParameterError(f"could not build the design from formula {formula!r}: {exc}") from None
+            raise InvalidParameterError(
+                f"could not build the design from formula {formula!r}: {exc}"
+            ) from None
         dropped = phenotype.index.difference(frame.index)
         term_slices = {
-            name: frame.columns[sl].tolist() for name, sl in frame.design_info.term_name_slices.items()
+            name: frame.columns[sl].tolist()
+            for name, sl in frame.design_info.term_name_slices.items()
         }
         frame = pd.DataFrame(frame.to_numpy(), index=frame.index, columns=list(frame.columns))
     if len(dropped):
@@ -251,7 +268,10 @@ def _build_design(phenotype, *, formula, design, contrast, group, covariates):
     matrix = frame.to_numpy(dtype=float)
     n, k = matrix.shape
     if n <= k:
-        raise DataError(f"the design has {n} subjects for {k} columns {columns}; need more subjects than columns.")
+        raise DataError(
+            f"the design has {n} subjects for {k} columns {columns}; need more "
+            "subjects than columns."
+        )
     rank = np.linalg.matrix_rank(matrix)
     if rank < k:
         raise DataError(
@@ -284,7 +304,9 @@ def _resolve_contrast(contrast, columns, term_slices):
             + (f" and its terms {list(term_slices)}." if term_slices else ".")
         )
     if contrast is None:
-        raise InvalidParameterError("'contrast' must be a design column/term name or a vector; got None.")
+        raise InvalidParameterError(
+            "'contrast' must be a design column/term name or a vector; got None."
+        )
     vector = np.asarray(contrast, dtype=float).ravel()
     if vector.size != len(columns):
         raise InvalidParameterError(
@@ -292,7 +314,9 @@ def _resolve_contrast(contrast, columns, term_slices):
             f"{columns}); got {vector.size}."
         )
     if not np.all(np.isfinite(vector)) or not np.any(vector):
-        raise InvalidParameterError(f"the contrast vector must be finite and non-zero; got {vector.tolist()}.")
+        raise InvalidParameterError(
+            f"the contrast vector must be finite and non-zero; got {vector.tolist()}."
+        )
     name = " + ".join(f"{w:g}*{c}" for w, c in zip(vector, columns) if w)
     return vector, name
 
@@ -305,7 +329,9 @@ def _group_labels(phenotype, group, contrast):
     if column is None:
         return None
     if column not in phenotype.columns:
-        raise DataError(f"'group' column {column!r} is not in the phenotype; it has {list(phenotype.columns)}.")
+        raise DataError(
+            f"'group' column {column!r} is not in the phenotype; it has {list(phenotype.columns)}."
+        )
     labels = phenotype[column]
     levels = labels.dropna().unique()
     if len(levels) != 2:
@@ -402,7 +428,9 @@ class _FreedmanLane:
         inverse = np.argsort(permutations, axis=1)
         # (P R)_i = R[perm_i]  =>  Q' P R = Q[inverse]' R
         Qp = ols.Q[inverse]  # (n_perm, n, k)
-        QtPR = (Qp.transpose(0, 2, 1).reshape(n_perm * ols.k, n) @ self.resid).reshape(n_perm, ols.k, -1)
+        QtPR = (Qp.transpose(0, 2, 1).reshape(n_perm * ols.k, n) @ self.resid).reshape(
+            n_perm, ols.k, -1
+        )
         estimate = np.einsum("k,pkm->pm", ols.w, QtPR)
         if self.robust:
             fitted = np.einsum("ik,pkm->pim", ols.Q, QtPR)
@@ -415,7 +443,9 @@ class _FreedmanLane:
             return estimate / np.sqrt(variance)
 
 
-def _permutation_indices(n, n_permutations, rng, *, exchangeability_blocks=None, whole_blocks=False):
+def _permutation_indices(
+    n, n_permutations, rng, *, exchangeability_blocks=None, whole_blocks=False
+):
     """Random permutations of ``n`` rows, shape (n_permutations, n).
 
     Row ``b`` says which original row goes to each position: permuted data are
@@ -462,19 +492,23 @@ def _check_blocks(exchangeability_blocks, phenotype, subjects):
         series.index = _subject_ids(series.index)
         missing = subjects.difference(series.index)
         if len(missing):
-            raise DataError(f"exchangeability_blocks has no entry for subject(s) {list(missing[:10])}.")
+            raise DataError(
+                f"exchangeability_blocks has no entry for subject(s) {list(missing[:10])}."
+            )
         blocks = series.loc[subjects]
     else:
         array = np.asarray(exchangeability_blocks)
         if array.ndim != 1 or array.size != len(phenotype):
             raise DataError(
                 "exchangeability_blocks must be a phenotype column name, a Series indexed by "
-                f"subject, or one label per phenotype row ({len(phenotype)}); got shape {array.shape}."
+                f"subject, or one label per phenotype row ({len(phenotype)}); got shape "
+                f"{array.shape}."
             )
         blocks = pd.Series(array, index=phenotype.index).loc[subjects]
     if blocks.isna().any():
         raise DataError(
-            f"exchangeability_blocks is missing for subject(s) {list(blocks.index[blocks.isna()][:10])}."
+            "exchangeability_blocks is missing for subject(s) "
+            f"{list(blocks.index[blocks.isna()][:10])}."
         )
     return blocks.astype(str).to_numpy()
 
@@ -506,9 +540,14 @@ def _two_group_effect_sizes(Y, labels):
     second = (labels == levels[1]).to_numpy()
     n1, n2 = int(first.sum()), int(second.sum())
     if n1 < 2 or n2 < 2:
-        raise DataError(f"effect sizes need at least 2 subjects per group; got {n1} and {n2} for levels {levels}.")
+        raise DataError(
+            f"effect sizes need at least 2 subjects per group; got {n1} and {n2} for "
+            f"levels {levels}."
+        )
     mean_diff = Y[second].mean(axis=0) - Y[first].mean(axis=0)
-    pooled = ((n1 - 1) * Y[first].var(axis=0, ddof=1) + (n2 - 1) * Y[second].var(axis=0, ddof=1)) / (n1 + n2 - 2)
+    pooled = (
+        (n1 - 1) * Y[first].var(axis=0, ddof=1) + (n2 - 1) * Y[second].var(axis=0, ddof=1)
+    ) / (n1 + n2 - 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         d = mean_diff / np.sqrt(pooled)
     correction = 1.0 - 3.0 / (4.0 * (n1 + n2) - 9.0)
@@ -669,7 +708,12 @@ def group_comparison(
     subjects = _align_subjects(wide, table)
     table = table.loc[subjects]
     built = _build_design(
-        table, formula=formula, design=design, contrast=contrast, group=group, covariates=covariates
+        table,
+        formula=formula,
+        design=design,
+        contrast=contrast,
+        group=group,
+        covariates=covariates,
     )
     Y = wide.loc[built.subjects].to_numpy(dtype=float)
     if not np.all(np.isfinite(Y)):
@@ -710,7 +754,15 @@ def group_comparison(
             whole_blocks=whole_blocks,
         )
         p_perm, p_fwe = _permutation_pvalues(
-            ols, built.matrix, Y, t, perms, families, robust=robust, two_sided=two_sided, n_jobs=n_jobs
+            ols,
+            built.matrix,
+            Y,
+            t,
+            perms,
+            families,
+            robust=robust,
+            two_sided=two_sided,
+            n_jobs=n_jobs,
         )
 
     p_fdr = np.full(t.shape, np.nan)

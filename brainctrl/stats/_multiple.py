@@ -9,7 +9,7 @@ __all__ = ["fdr_correction"]
 
 
 def fdr_correction(p_values, *, method="bh"):
-    """Adjust p-values for the false discovery rate.
+    r"""Adjust p-values for the false discovery rate.
 
     Parameters
     ----------
@@ -32,9 +32,9 @@ def fdr_correction(p_values, *, method="bh"):
     With the ``m`` finite p-values sorted as ``p_(1) <= ... <= p_(m)``, the
     Benjamini–Hochberg adjusted value of the ``i``-th is
 
-    .. math:: q_{(i)} = \\min\\left(1, \\min_{j \\ge i} \\frac{m\\, p_{(j)}}{j}\\right),
+    .. math:: q_{(i)} = \min\left(1, \min_{j \ge i} \frac{m\, p_{(j)}}{j}\right),
 
-    and Benjamini–Yekutieli multiplies ``m / j`` by ``c(m) = \\sum_{k=1}^m 1/k``.
+    and Benjamini–Yekutieli multiplies ``m / j`` by ``c(m) = \sum_{k=1}^m 1/k``.
     Rejecting ``q <= alpha`` is the step-up procedure at level ``alpha``.
 
     References
@@ -54,7 +54,9 @@ def fdr_correction(p_values, *, method="bh"):
     finite = np.isfinite(p)
     if np.any((p[finite] < 0) | (p[finite] > 1)):
         bad = p[finite][(p[finite] < 0) | (p[finite] > 1)]
-        raise DataError(f"p_values must lie in [0, 1]; got {bad.size} value(s) outside, e.g. {bad[0]!r}.")
+        raise DataError(
+            f"p_values must lie in [0, 1]; got {bad.size} value(s) outside, e.g. {bad[0]!r}."
+        )
     if np.isinf(p).any():
         raise DataError("p_values must be finite or NaN; got an infinite value.")
     out = np.full(p.shape, np.nan)

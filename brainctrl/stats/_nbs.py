@@ -8,8 +8,13 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from brainctrl._utils.validation import check_array, check_finite, check_option, check_positive
-from brainctrl._utils.validation import check_random_state
+from brainctrl._utils.validation import (
+    check_array,
+    check_finite,
+    check_option,
+    check_positive,
+    check_random_state,
+)
 from brainctrl.exceptions import DataError, InvalidParameterError
 from brainctrl.stats._glm import (
     _OLS,
@@ -65,7 +70,9 @@ class NetworkBasedStatisticResult:
     n_nodes: int
 
     def to_frame(self):
-        """One row per component: ``component``, ``sign``, ``n_edges``, ``n_nodes``, ``size``, ``p_fwe``.
+        """Tabulate the components, one row each.
+
+        Columns: ``component``, ``sign``, ``n_edges``, ``n_nodes``, ``size``, ``p_fwe``.
 
         Returns
         -------
@@ -123,7 +130,8 @@ def _edge_matrix(edges):
         asymmetry = np.max(np.abs(array - array.transpose(0, 2, 1))) if array.size else 0.0
         if asymmetry > 1e-8 * max(1.0, np.max(np.abs(array))):
             raise DataError(
-                f"edges matrices must be symmetric (undirected); largest |W - W'| is {asymmetry:.3g}."
+                "edges matrices must be symmetric (undirected); largest |W - W'| is "
+                f"{asymmetry:.3g}."
             )
         return array[:, rows, cols], n_nodes
     if array.ndim == 2:
@@ -137,12 +145,13 @@ def _edge_matrix(edges):
         check_finite("edges", array)
         return array, n_nodes
     raise DataError(
-        f"edges must have shape (n_subjects, n_nodes, n_nodes) or (n_subjects, n_edges); got shape {array.shape}."
+        "edges must have shape (n_subjects, n_nodes, n_nodes) or (n_subjects, n_edges); "
+        f"got shape {array.shape}."
     )
 
 
 def _components(t, edge_index, n_nodes, threshold, *, tail, statistic):
-    """Connected components of suprathreshold edges.
+    """Find the connected components of suprathreshold edges.
 
     Returns a list of (edge positions, sign) and their sizes.
     """
@@ -300,7 +309,12 @@ def network_based_statistic(
             raise DataError(f"design has {len(design)} rows but edges has {n_subjects} subjects.")
         design = design.set_axis(index)
     built = _build_design(
-        table, formula=formula, design=design, contrast=contrast, group=group, covariates=covariates
+        table,
+        formula=formula,
+        design=design,
+        contrast=contrast,
+        group=group,
+        covariates=covariates,
     )
     keep = index.get_indexer(built.subjects)
     Y = Y[keep]
@@ -326,19 +340,30 @@ def network_based_statistic(
     if n_permutations:
         rng = check_random_state(random_state)
         perms = _permutation_indices(
-            len(built.subjects), n_permutations, rng, exchangeability_blocks=blocks, whole_blocks=whole_blocks
+            len(built.subjects),
+            n_permutations,
+            rng,
+            exchangeability_blocks=blocks,
+            whole_blocks=whole_blocks,
         )
         engine = _FreedmanLane(ols, built.matrix, Y)
 
         def chunk_maxima(chunk):
             return _max_component_sizes(
-                engine.tstats(chunk), edge_index, n_nodes, threshold, tail=tail, statistic=statistic
+                engine.tstats(chunk),
+                edge_index,
+                n_nodes,
+                threshold,
+                tail=tail,
+                statistic=statistic,
             )
 
         chunk = _chunk_size(Y.shape[0], Y.shape[1], ols.k, False)
         null = np.concatenate(_run_chunks(chunk_maxima, perms, chunk, n_jobs))
         slack = 1e-10 * np.maximum(1.0, sizes)
-        p_fwe = (1.0 + (null[None, :] >= (sizes - slack)[:, None]).sum(axis=1)) / (n_permutations + 1.0)
+        p_fwe = (1.0 + (null[None, :] >= (sizes - slack)[:, None]).sum(axis=1)) / (
+            n_permutations + 1.0
+        )
     return NetworkBasedStatisticResult(
         t=t,
         edge_index=edge_index,
