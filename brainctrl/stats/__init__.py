@@ -12,6 +12,12 @@ from brainctrl.stats._cca import (
 from brainctrl.stats._glm import group_comparison
 from brainctrl.stats._multiple import fdr_correction
 from brainctrl.stats._nbs import NetworkBasedStatisticResult, network_based_statistic
+from brainctrl.stats._predict import (
+    FeatureSetComparison,
+    PredictionResult,
+    compare_feature_sets,
+    predict_behaviour,
+)
 from brainctrl.stats._ttest import corrected_resampled_ttest
 
 __all__ = [
@@ -21,7 +27,11 @@ __all__ = [
     "SparseCCAPermutationResult",
     "StabilityResult",
     "bootstrap_stability",
+    "FeatureSetComparison",
+    "PredictionResult",
+    "compare_feature_sets",
     "corrected_resampled_ttest",
+    "predict_behaviour",
     "select_penalties",
     "sparse_cca_permutation_test",
     "fdr_correction",
