@@ -52,7 +52,7 @@ def windowed_gram(
     normalize,
     out,
     vectorize,
-    chunk_bytes=CHUNK_BYTES,
+    chunk_bytes=None,
 ):
     """Per-window Gram matrices of a (pre-processed) signal, in chunks of windows.
 
@@ -77,6 +77,8 @@ def windowed_gram(
         Regions whose centred window has (numerically) zero norm; their rows
         and columns in ``out`` are NaN. None when not normalising.
     """
+    if chunk_bytes is None:
+        chunk_bytes = CHUNK_BYTES
     n_timepoints, n_regions, n_parts = data.shape
     n_windows = out.shape[0]
     compute_dtype = out.dtype
