@@ -6,6 +6,7 @@ from scipy import signal
 from brainctrl.connectivity import (
     ConstantWindowWarning,
     ShortWindowWarning,
+    _kernels,
     connectivity_dynamics,
     minimum_window_length,
     sliding_window_connectivity,
@@ -13,7 +14,6 @@ from brainctrl.connectivity import (
     window_centres,
     windows_from_seconds,
 )
-from brainctrl.connectivity import _kernels
 from brainctrl.exceptions import DataError, InvalidParameterError
 
 
