@@ -1,0 +1,193 @@
+"""Controllability Gramians and controllability metrics of every node.
+
+All nodes come from one decomposition of ``A``: an eigendecomposition for
+symmetric (undirected) systems, Lyapunov solves or Van Loan's block
+exponential for directed ones.
+"""
+
+import numpy as np
+import scipy.linalg
+
+from brainctrl._utils.validation import check_option, check_square
+from brainctrl.control import _linalg
+from brainctrl.control._linalg import SYSTEMS, check_horizon, is_symmetric, symmetric_eigh
+from brainctrl.control.systems import input_matrix
+
+__all__ = [
+    "average_controllability",
+    "controllability_gramian",
+    "modal_controllability",
+]
+
+
+def controllability_gramian(A, B=None, *, horizon=1.0, system="continuous"):
+    r"""Compute the controllability Gramian over a finite or infinite horizon, computed exactly.
+
+    Parameters
+    ----------
+    A : ndarray of shape (..., n_regions, n_regions)
+        System matrix (see :func:`normalize_adjacency`); leading axes are a batch.
+    B : ndarray of shape (n_regions, n_inputs), boolean mask or index list, optional
+        Input matrix; ``None`` controls every region (``B = I``).
+    horizon : float, default=1.0
+        Time horizon ``T``; ``np.inf`` for the infinite-horizon Gramian of a
+        stable system. In discrete time, a whole number of steps.
+    system : {"continuous", "discrete"}, default="continuous"
+        Time system of ``A``.
+
+    Returns
+    -------
+    gramian : ndarray of shape (..., n_regions, n_regions)
+        Symmetric positive semidefinite Gramian ``W_T``.
+
+    Raises
+    ------
+    DataError
+        If ``horizon`` is infinite and ``A`` is not stable.
+
+    Notes
+    -----
+    Continuous time: :math:`W_T = \int_0^T e^{At} B B^T e^{A^T t} dt`; discrete
+    time: :math:`W_T = \sum_{k=0}^{T-1} A^k B B^T (A^T)^k` (the T-step
+    reachability Gramian; nctpy's ``gramian`` sums ``k = 0..T``).
+
+    For symmetric ``A = V \mathrm{diag}(\lambda) V^T``:
+    :math:`W_T = V [(V^T B B^T V) \circ \Phi] V^T` with
+    :math:`\Phi_{ij} = (e^{(\lambda_i + \lambda_j) T} - 1)/(\lambda_i + \lambda_j)`
+    (``T`` when the sum is zero, computed with ``exprel`` so zero eigenvalues are
+    exact) or :math:`\sum_{k<T} (\lambda_i \lambda_j)^k` in discrete time.
+    For a general ``A``, Van Loan's block exponential
+    :math:`\exp([[-A, BB^T], [0, A^T]] T)` (continuous), doubling of the sum
+    (discrete) or a Lyapunov solve (infinite horizon).
+
+    References
+    ----------
+    .. [1] Van Loan C. F. (1978). Computing integrals involving the matrix
+       exponential. IEEE Transactions on Automatic Control 23, 395-404.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = controllability_gramian(np.array([[-1.0]]), horizon=np.inf)
+    >>> float(W[0, 0])
+    0.5
+    """
+    check_option("system", system, SYSTEMS)
+    A = check_square("A", A)
+    horizon = check_horizon(horizon, system)
+    B = input_matrix(B, A.shape[-1])
+    if is_symmetric(A):
+        eigenvalues, eigenvectors = symmetric_eigh(A)
+        return _linalg.gramian_symmetric(eigenvalues, eigenvectors, B, horizon, system)
+    input_gram = np.eye(A.shape[-1]) if B is None else B @ B.T
+    gram, _ = _linalg.general_gramian(A, input_gram, horizon, system)
+    return gram
+
+
+def average_controllability(A, *, system="discrete", horizon=None):
+    r"""Average controllability of every node: the Gramian trace with input at that node alone.
+
+    Parameters
+    ----------
+    A : ndarray of shape (..., n_regions, n_regions)
+        System matrix normalised for ``system``; leading axes are a batch.
+    system : {"discrete", "continuous"}, default="discrete"
+        Time system of ``A``.
+    horizon : float, optional
+        Default: infinite in discrete time (Gu et al. 2015), ``1.0`` in
+        continuous time (as nctpy). ``np.inf`` needs a stable ``A``.
+
+    Returns
+    -------
+    average : ndarray of shape (..., n_regions)
+        :math:`\mathrm{tr}\, W_T(B = e_i)` for each node ``i``.
+
+    Notes
+    -----
+    ``tr W(e_i) = sum_k ||A^k e_i||^2`` (discrete) or
+    ``int_0^T ||e^{At} e_i||^2 dt`` (continuous), i.e. the diagonal of the
+    Gramian of ``A^T`` with ``B = I``. Symmetric ``A = V diag(lam) V^T``:
+    :math:`\sum_j V_{ij}^2/(1-\lambda_j^2)` (discrete, infinite horizon),
+    :math:`\sum_j V_{ij}^2 (1 - \lambda_j^{2T})/(1-\lambda_j^2)` (``T`` steps),
+    :math:`\sum_j V_{ij}^2 (e^{2\lambda_j T} - 1)/(2\lambda_j)` (continuous).
+    Directed ``A``: ``diag(solve_discrete_lyapunov(A^T, I))``, the continuous
+    Lyapunov equation, or Van Loan's block exponential for a finite horizon.
+
+    References
+    ----------
+    .. [1] Gu S. et al. (2015). Controllability of structural brain networks.
+       Nature Communications 6, 8414.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> average_controllability(np.diag([0.5, 0.0]))
+    array([1.33333333, 1.        ])
+    """
+    check_option("system", system, SYSTEMS)
+    A = check_square("A", A)
+    if horizon is None:
+        horizon = np.inf if system == "discrete" else 1.0
+    horizon = check_horizon(horizon, system)
+    if is_symmetric(A):
+        eigenvalues, eigenvectors = symmetric_eigh(A)
+        if np.isinf(horizon):
+            _linalg.check_stable(eigenvalues, system)
+        if system == "continuous":
+            weights = _linalg.phi_continuous(2.0 * eigenvalues, horizon)
+        else:
+            weights = _linalg.psi_discrete(eigenvalues * eigenvalues, horizon)
+        return np.einsum("...ij,...j->...i", eigenvectors**2, weights)
+    transposed = np.swapaxes(A, -1, -2)
+    gram, _ = _linalg.general_gramian(transposed, np.eye(A.shape[-1]), horizon, system)
+    return np.diagonal(gram, axis1=-2, axis2=-1).copy()
+
+
+def modal_controllability(A):
+    r"""Modal controllability of every node of a discrete-time system.
+
+    Parameters
+    ----------
+    A : ndarray of shape (..., n_regions, n_regions)
+        System matrix normalised for discrete time; leading axes are a batch.
+
+    Returns
+    -------
+    modal : ndarray of shape (..., n_regions)
+        :math:`\phi_i = \sum_j |U_{ij}|^2 (1 - |t_j|^2)`.
+
+    Notes
+    -----
+    Symmetric ``A``: ``U`` and ``t`` are the eigenvectors and eigenvalues (Gu
+    et al. 2015). Directed ``A``: ``U`` is the unitary factor and ``t`` the
+    diagonal of the *complex* Schur form ``A = U T U^H`` as LAPACK orders it;
+    for a normal ``A`` this is the eigendecomposition, and for real eigenvalues
+    it equals nctpy's real-Schur value. The value of a non-normal ``A`` depends
+    on the Schur ordering (and so on node order), as does every Schur-based
+    definition; prefer symmetric systems for modal controllability.
+
+    References
+    ----------
+    .. [1] Gu S. et al. (2015). Controllability of structural brain networks.
+       Nature Communications 6, 8414.
+    .. [2] Pasqualetti F., Zampieri S., Bullo F. (2014). Controllability
+       metrics, limitations and algorithms for complex networks. IEEE
+       Transactions on Control of Network Systems 1, 40-52.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> modal_controllability(np.diag([0.5, 0.0]))
+    array([0.75, 1.  ])
+    """
+    A = check_square("A", A)
+    if is_symmetric(A):
+        eigenvalues, eigenvectors = symmetric_eigh(A)
+        return np.einsum("...ij,...j->...i", eigenvectors**2, 1.0 - eigenvalues**2)
+    n = A.shape[-1]
+    stack = A.reshape(-1, n, n)
+    out = np.empty(stack.shape[:-1])
+    for index in range(stack.shape[0]):  # one Schur form per batch element
+        triangular, unitary = scipy.linalg.schur(stack[index], output="complex")
+        out[index] = (np.abs(unitary) ** 2) @ (1.0 - np.abs(np.diag(triangular)) ** 2)
+    return out.reshape(A.shape[:-1])

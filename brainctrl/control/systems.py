@@ -1,0 +1,360 @@
+"""System matrices and input matrices for network control.
+
+Turn a structural or functional connectivity matrix into the system matrix
+``A`` of the linear dynamics ``dx/dt = A x + B u`` (continuous time) or
+``x[t+1] = A x[t] + B u[t]`` (discrete time), and choose the controlled
+regions (the input matrix ``B``).
+"""
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from brainctrl._utils.validation import check_array, check_option, check_positive, check_square
+from brainctrl.control._linalg import EIG_CACHE, SYSTEMS, is_symmetric, symmetric_eigh
+from brainctrl.exceptions import DataError, InvalidParameterError
+
+__all__ = [
+    "control_set",
+    "fc_to_system",
+    "fc_pvalues",
+    "normalize_adjacency",
+]
+
+
+def normalize_adjacency(adjacency, *, system="continuous", c=1.0, method="spectral"):
+    r"""Scale an adjacency matrix into a stable system matrix.
+
+    Parameters
+    ----------
+    adjacency : ndarray of shape (..., n_regions, n_regions)
+        Connectivity (structural or functional); ``adjacency[..., i, j]`` is the
+        influence of region ``j`` on region ``i``. Leading axes are a batch
+        (subjects, windows); every matrix is scaled by its own radius.
+    system : {"continuous", "discrete"}, default="continuous"
+        Time system the result is meant for.
+    c : float, default=1.0
+        Normalisation constant, ``c >= 0``. With ``c > 0`` the result is
+        stable (spectral method).
+    method : {"spectral", "singular"}, default="spectral"
+        ``rho`` is the spectral radius (largest absolute eigenvalue, as in
+        nctpy) or the largest singular value (as in the MATLAB code of Gu et al.
+        2015). Both agree for symmetric matrices.
+
+    Returns
+    -------
+    system_matrix : ndarray of shape (..., n_regions, n_regions)
+        ``adjacency / (c + rho)`` (discrete) or ``adjacency / (c + rho) - I``
+        (continuous).
+
+    Notes
+    -----
+    Discrete time: :math:`A = W / (c + \rho)`, so every eigenvalue of ``A`` has
+    modulus below 1 when ``c > 0``. Continuous time:
+    :math:`A = W / (c + \rho) - I`, so every eigenvalue has a negative real part.
+    For symmetric input the eigendecomposition is kept (in a small cache keyed by
+    content), so the controllability metrics of the result reuse it.
+
+    References
+    ----------
+    .. [1] Gu S. et al. (2015). Controllability of structural brain networks.
+       Nature Communications 6, 8414.
+    .. [2] Karrer T. M. et al. (2020). A practical guide to methodological
+       considerations in the controllability of structural brain networks.
+       Journal of Neural Engineering 17, 026031.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> normalize_adjacency(np.array([[0.0, 1.0], [1.0, 0.0]]), system="discrete")
+    array([[0. , 0.5],
+           [0.5, 0. ]])
+    """
+    check_option("system", system, SYSTEMS)
+    check_option("method", method, ("spectral", "singular"))
+    check_positive("c", c, strict=False)
+    adjacency = check_square("adjacency", adjacency)
+    n = adjacency.shape[-1]
+    symmetric = is_symmetric(adjacency)
+    eigenpairs = None
+    if symmetric:
+        eigenvalues, eigenvectors = symmetric_eigh(adjacency)
+        radius = np.max(np.abs(eigenvalues), axis=-1)
+        eigenpairs = (eigenvalues, eigenvectors)
+    elif method == "spectral":
+        radius = np.max(np.abs(np.linalg.eigvals(adjacency)), axis=-1)
+    else:
+        radius = np.linalg.norm(adjacency, ord=2, axis=(-2, -1))
+    scale = 1.0 / (c + radius)
+    if not np.all(np.isfinite(scale)):
+        raise InvalidParameterError(
+            "'c' + radius must be > 0; got c=0 with an all-zero adjacency matrix."
+        )
+    out = adjacency * scale[..., None, None]
+    shift = 1.0 if system == "continuous" else 0.0
+    if shift:
+        out = out - np.eye(n)
+    if eigenpairs is not None:
+        # A = V diag(lam / (c + rho) - shift) V^T
+        EIG_CACHE.put(out, eigenpairs[0] * scale[..., None] - shift, eigenpairs[1])
+    return out
+
+
+def fc_pvalues(correlation, n_samples):
+    """Two-sided p-values of Pearson correlations (t test with ``n - 2`` dof).
+
+    Parameters
+    ----------
+    correlation : ndarray of shape (..., n_regions, n_regions)
+        Pearson correlation coefficients.
+    n_samples : int
+        Number of time points each correlation was computed from (``> 2``).
+
+    Returns
+    -------
+    pvalues : ndarray of shape (..., n_regions, n_regions)
+        ``2 * sf(|t|, n - 2)`` with ``t = r sqrt((n - 2) / (1 - r^2))``.
+
+    Examples
+    --------
+    >>> float(fc_pvalues(np.array(0.0), 10))
+    1.0
+    """
+    check_positive("n_samples", n_samples, integer=True)
+    if n_samples <= 2:
+        raise InvalidParameterError(f"'n_samples' must be > 2; got {n_samples!r}.")
+    r = np.clip(check_array("correlation", correlation), -1.0, 1.0)
+    dof = n_samples - 2
+    with np.errstate(divide="ignore"):
+        t = np.abs(r) * np.sqrt(dof / np.maximum(1.0 - r * r, 0.0))
+    return 2.0 * stats.t.sf(t, dof)
+
+
+def fc_to_system(
+    fc,
+    *,
+    kind="signed_laplacian",
+    system="continuous",
+    c=1.0,
+    pvalues=None,
+    n_samples=None,
+    alpha=0.05,
+):
+    r"""Build a system matrix from functional connectivity.
+
+    Parameters
+    ----------
+    fc : ndarray of shape (..., n_regions, n_regions)
+        Symmetric functional connectivity (Pearson r, no Fisher z).
+    kind : {"signed_laplacian", "normalize"}, default="signed_laplacian"
+        ``"signed_laplacian"``: ``A = -L / max|lambda(L)|`` with the signed
+        Laplacian ``L = D_|w| - W`` (Deng et al. 2022; continuous time only).
+        ``"normalize"``: :func:`normalize_adjacency` of the (thresholded) FC.
+    system : {"continuous", "discrete"}, default="continuous"
+        Time system (``kind="normalize"`` only).
+    c : float, default=1.0
+        Normalisation constant (``kind="normalize"`` only).
+    pvalues : ndarray of shape (..., n_regions, n_regions), optional
+        p-value of each entry; entries with ``p > alpha`` are set to 0.
+    n_samples : int, optional
+        If given (and ``pvalues`` is not), p-values come from
+        :func:`fc_pvalues` with this many time points.
+    alpha : float, default=0.05
+        Significance level (uncorrected) of the edge threshold.
+
+    Returns
+    -------
+    system_matrix : ndarray of shape (..., n_regions, n_regions)
+        For the signed Laplacian, a symmetric matrix with eigenvalues in
+        ``[-1, 0]``.
+
+    Notes
+    -----
+    The diagonal of the FC is set to zero before anything else. The signed
+    Laplacian uses absolute degrees, :math:`L = \mathrm{diag}(\sum_j |W_{ij}|) - W`,
+    which is diagonally dominant, hence positive semidefinite; dividing by its
+    largest eigenvalue puts the eigenvalues of ``A = -L / \lambda_{max}`` in
+    ``[-1, 0]``. A zero eigenvalue makes ``A`` only marginally stable, so use a
+    finite horizon with this construction.
+
+    References
+    ----------
+    .. [1] Deng S., Li J., Thomas Yeo B. T., Gu S. (2022). Control theory
+       illustrates the energy efficiency in the dynamic reconfiguration of
+       functional connectivity. Communications Biology 5, 295.
+
+    Examples
+    --------
+    >>> fc_to_system(np.array([[1.0, 0.5], [0.5, 1.0]]))
+    array([[-0.5,  0.5],
+           [ 0.5, -0.5]])
+    """
+    check_option("kind", kind, ("signed_laplacian", "normalize"))
+    fc = check_square("fc", fc)
+    if not is_symmetric(fc, tol=1e-10):
+        raise DataError("fc must be symmetric; got an asymmetric matrix.")
+    check_positive("alpha", alpha)
+    weights = np.array(fc, dtype=float, copy=True)
+    if pvalues is None and n_samples is not None:
+        pvalues = fc_pvalues(weights, n_samples)
+    if pvalues is not None:
+        pvalues = check_array("pvalues", pvalues)
+        if pvalues.shape != weights.shape:
+            raise DataError(
+                f"pvalues must have the shape of fc {weights.shape}; got {pvalues.shape}."
+            )
+        weights[pvalues > alpha] = 0.0
+    n = weights.shape[-1]
+    diagonal = np.arange(n)
+    weights[..., diagonal, diagonal] = 0.0
+    if kind == "normalize":
+        return normalize_adjacency(weights, system=system, c=c)
+    laplacian = -weights
+    laplacian[..., diagonal, diagonal] = np.abs(weights).sum(axis=-1)
+    eigenvalues, eigenvectors = symmetric_eigh(laplacian)
+    largest = np.max(np.abs(eigenvalues), axis=-1)
+    if np.any(largest == 0):
+        raise DataError("fc has no non-zero edge left after thresholding; A is undefined.")
+    out = -laplacian / largest[..., None, None]
+    EIG_CACHE.put(out, -eigenvalues / largest[..., None], eigenvectors)
+    return out
+
+
+def input_matrix(control, n_regions, *, name="B"):
+    """Turn ``None``, a matrix, a boolean mask or an index list into ``(n_regions, n_inputs)``.
+
+    Returns ``None`` for ``control=None`` (all regions controlled, ``B = I``),
+    which the kernels treat without forming the identity.
+    """
+    if control is None:
+        return None
+    array = np.asarray(control)
+    if array.ndim == 2:
+        matrix = check_array(name, array)
+        if matrix.shape[0] != n_regions:
+            raise DataError(
+                f"{name} must have {n_regions} rows (one per region); got shape {matrix.shape}."
+            )
+        if matrix.shape[1] == 0:
+            raise DataError(f"{name} has no input column; got shape {matrix.shape}.")
+        return matrix
+    if array.ndim != 1:
+        raise DataError(
+            f"{name} must be an (n_regions, n_inputs) matrix, a boolean mask or a list of "
+            f"indices; got shape {array.shape}."
+        )
+    if array.dtype == bool:
+        if array.shape[0] != n_regions:
+            raise DataError(
+                f"{name} as a boolean mask must have {n_regions} entries; got {array.shape[0]}."
+            )
+        indices = np.flatnonzero(array)
+    elif array.size == 0 or np.issubdtype(array.dtype, np.integer):
+        indices = array.astype(int)
+        bad = (indices < -n_regions) | (indices >= n_regions)
+        if bad.any():
+            raise DataError(
+                f"{name} indices must lie in [0, {n_regions}); got {indices[bad].tolist()}."
+            )
+        indices = np.unique(indices % n_regions)
+    else:
+        raise DataError(
+            f"{name} as a 1-D array must be a boolean mask or integer indices; got dtype "
+            f"{array.dtype}."
+        )
+    if indices.size == 0:
+        raise DataError(f"{name} selects no region; at least one region must be controlled.")
+    matrix = np.zeros((n_regions, indices.size))
+    matrix[indices, np.arange(indices.size)] = 1.0
+    return matrix
+
+
+def control_set(regions=None, network="Default", *, n_regions=None):
+    """Boolean mask of controlled regions, from a region table, names or indices.
+
+    Parameters
+    ----------
+    regions : pandas.DataFrame, optional
+        Region table with columns ``name`` and ``network`` (e.g. Yeo-7 labels
+        ``"Default"``, ``"Vis"``), in the column order of the time series.
+    network : str, sequence of str, or sequence of int, default="Default"
+        What to control: a network label (all its regions); a list whose
+        entries are network labels or region names (matched exactly, network
+        labels first); or integer region indices. Matching is case-sensitive.
+    n_regions : int, optional
+        Number of regions when ``regions`` is not given (indices only).
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (n_regions,)
+        True for controlled regions. Every control function accepts it as
+        ``B`` (it becomes the columns of the identity for those regions); use
+        ``np.eye(n)[:, mask]`` for the explicit ``(n_regions, n_inputs)`` matrix.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"name": ["a", "b", "c"], "network": ["Vis", "Default", "Default"]})
+    >>> control_set(table, "Default")
+    array([False,  True,  True])
+    >>> control_set(n_regions=4, network=[0, 3])
+    array([ True, False, False,  True])
+    """
+    if regions is None:
+        if n_regions is None:
+            raise InvalidParameterError(
+                "'n_regions' is required when 'regions' is not given; got None."
+            )
+        check_positive("n_regions", n_regions, integer=True)
+        names = networks = None
+        total = int(n_regions)
+    else:
+        if not isinstance(regions, pd.DataFrame):
+            raise InvalidParameterError(
+                f"'regions' must be a pandas DataFrame; got {type(regions).__name__}."
+            )
+        missing = [column for column in ("name", "network") if column not in regions.columns]
+        if missing:
+            raise DataError(
+                f"regions must have columns 'name' and 'network'; missing {missing} "
+                f"(columns: {list(regions.columns)})."
+            )
+        names = regions["name"].astype(str).to_numpy()
+        networks = regions["network"].astype(str).to_numpy()
+        total = len(regions)
+        if n_regions is not None and n_regions != total:
+            raise DataError(f"regions has {total} rows but 'n_regions' is {n_regions!r}.")
+    mask = np.zeros(total, dtype=bool)
+    items = [network] if isinstance(network, (str, numbers.Integral)) else list(network)
+    if not items:
+        raise InvalidParameterError("'network' selects nothing; got an empty sequence.")
+    for item in items:
+        if isinstance(item, (numbers.Integral, np.integer)) and not isinstance(item, bool):
+            if not -total <= item < total:
+                raise InvalidParameterError(
+                    f"'network' index {item!r} is out of range for {total} regions."
+                )
+            mask[item] = True
+        elif isinstance(item, str):
+            if networks is None:
+                raise InvalidParameterError(
+                    f"'network' names ({item!r}) need a 'regions' table; got regions=None."
+                )
+            hit = networks == item
+            if not hit.any():
+                hit = names == item
+            if not hit.any():
+                known = sorted(set(networks.tolist()))
+                raise InvalidParameterError(
+                    f"'network' entry {item!r} is neither a network label {known} nor a region "
+                    "name in the regions table."
+                )
+            mask |= hit
+        else:
+            raise InvalidParameterError(
+                f"'network' entries must be str or int; got {item!r} of type "
+                f"{type(item).__name__}."
+            )
+    return mask
