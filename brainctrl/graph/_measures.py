@@ -430,7 +430,8 @@ def graph_measures(
     Examples
     --------
     >>> triangle = np.ones((3, 3)) - np.eye(3)
-    >>> graph_measures(triangle, measures=["strength", "clustering"])  # doctest: +NORMALIZE_WHITESPACE
+    >>> frame = graph_measures(triangle, measures=["strength", "clustering"])
+    >>> frame  # doctest: +NORMALIZE_WHITESPACE
             strength  clustering
     region
     0            2.0         1.0

@@ -1,0 +1,418 @@
+"""Tests of brainctrl.graph graph measures and thresholding helpers.
+
+Reference implementations: bctpy 0.6.1 and networkx 3.6.1 (the versions in the
+test environment); every other expected value is a closed form worked out by
+hand in the comments.
+"""
+
+import math
+
+import bct
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from brainctrl.exceptions import DataError, InvalidParameterError
+from brainctrl.graph import (
+    binarize,
+    global_graph_measures,
+    graph_measures,
+    rich_club,
+    threshold_absolute,
+    threshold_proportional,
+    weight_to_length,
+)
+
+
+def _random_weights(rng, n_regions, *, keep=1.0):
+    weights = rng.random((n_regions, n_regions))
+    weights = (weights + weights.T) / 2
+    np.fill_diagonal(weights, 0.0)
+    if keep < 1.0:
+        cut = np.quantile(weights[np.triu_indices(n_regions, 1)], 1 - keep)
+        weights[weights < cut] = 0.0
+    return weights
+
+
+def _path(n_regions):
+    return nx.to_numpy_array(nx.path_graph(n_regions))
+
+
+# --------------------------------------------------------------------------- closed forms
+
+
+@pytest.mark.parametrize("weight", [1.0, 0.3])
+def test_complete_graph_closed_forms(weight):
+    # K_5 with all weights w: C = w (cycles (w^1/3)^3 over k(k-1) pairs), local
+    # efficiency = w in both variants, every shortest path is the direct edge
+    n = 5
+    adjacency = weight * (np.ones((n, n)) - np.eye(n))
+    frame = graph_measures(adjacency)
+    np.testing.assert_allclose(frame["strength"], (n - 1) * weight)
+    np.testing.assert_allclose(frame["degree"], n - 1)
+    np.testing.assert_allclose(frame["clustering"], weight)
+    np.testing.assert_allclose(frame["local_efficiency"], weight)
+    np.testing.assert_allclose(frame["betweenness"], 0.0, atol=1e-15)
+    assert frame.attrs["global"]["global_efficiency"] == pytest.approx(weight)
+    assert frame.attrs["global"]["characteristic_path_length"] == pytest.approx(1 / weight)
+    original = graph_measures(adjacency, measures="local_efficiency", local_efficiency="original")
+    np.testing.assert_allclose(original["local_efficiency"], weight)
+
+
+def test_path_graph_efficiency_and_betweenness():
+    # P4 0-1-2-3: distances 1 (x3), 2 (x2), 3 (x1)
+    frame = graph_measures(_path(4))
+    # E = (3 * 1 + 2 / 2 + 1 / 3) / 6 = 13 / 18 ; L = (3 + 4 + 3) / 6 = 5 / 3
+    assert frame.attrs["global"]["global_efficiency"] == pytest.approx(13 / 18)
+    assert frame.attrs["global"]["characteristic_path_length"] == pytest.approx(5 / 3)
+    # node 1 lies on 0-2 and 0-3: 4 ordered pairs / ((n-1)(n-2) = 6)
+    np.testing.assert_allclose(frame["betweenness"], [0, 2 / 3, 2 / 3, 0], atol=1e-15)
+    # no neighbour pair is connected: clustering and local efficiency are 0
+    np.testing.assert_allclose(frame["clustering"], 0.0)
+    np.testing.assert_allclose(frame["local_efficiency"], 0.0)
+    table = global_graph_measures(_path(3))
+    assert table.loc[0, "global_efficiency"] == pytest.approx(5 / 6)
+    assert table.loc[0, "characteristic_path_length"] == pytest.approx(4 / 3)
+
+
+def test_star_betweenness_is_one_at_the_centre():
+    n = 6
+    star = nx.to_numpy_array(nx.star_graph(n - 1))
+    frame = graph_measures(star, measures=["betweenness", "clustering"])
+    np.testing.assert_allclose(frame["betweenness"], [1.0] + [0.0] * (n - 1), atol=1e-15)
+    np.testing.assert_allclose(frame["clustering"], 0.0)
+
+
+def test_cycle_betweenness_splits_ties():
+    # C4: opposite nodes have two shortest paths, each middle node gets 1/2 per
+    # ordered pair: (1/2) * 2 / ((n-1)(n-2) = 6) = 1/6
+    frame = graph_measures(nx.to_numpy_array(nx.cycle_graph(4)), measures="betweenness")
+    np.testing.assert_allclose(frame["betweenness"], 1 / 6)
+
+
+def test_local_efficiency_variants_closed_form():
+    # node 0 linked (weight a) to 1, 2, 3; neighbours form the path 1-2-3 (unit).
+    # Neighbour distances 1, 1, 2 (on 1/w and on (1/w)^(1/3) alike).
+    a = 0.8**3
+    adjacency = np.zeros((4, 4))
+    adjacency[0, 1:] = adjacency[1:, 0] = a
+    adjacency[1, 2] = adjacency[2, 1] = adjacency[2, 3] = adjacency[3, 2] = 1.0
+    modified = graph_measures(adjacency, measures="local_efficiency")["local_efficiency"]
+    original = graph_measures(adjacency, measures="local_efficiency", local_efficiency="original")[
+        "local_efficiency"
+    ]
+    # modified: a^(2/3) * 2 (1 + 1 + 1/2) / (3 * 2); original: 1/2 -> 2^(-1/3)
+    assert modified[0] == pytest.approx(0.64 * 5 / 6)
+    assert original[0] == pytest.approx(0.64 * 2 * (2 + 2 ** (-1 / 3)) / 6)
+
+
+def test_participation_equal_split_is_one_minus_one_over_k():
+    # node 0 (module 0) has weight 1 to one node in each of 3 modules -> 1 - 1/3
+    adjacency = np.zeros((4, 4))
+    adjacency[0, 1:] = adjacency[1:, 0] = 1.0
+    communities = [0, 0, 1, 2]
+    frame = graph_measures(adjacency, communities, measures="participation")
+    assert frame["participation"][0] == pytest.approx(2 / 3)
+    # leaves put all their weight in one module
+    np.testing.assert_allclose(frame["participation"][1:], 0.0)
+    # two modules with shares 4 + 4 (weights 2, 2 and 4) -> 1 - 1/2
+    adjacency = np.zeros((4, 4))
+    adjacency[0, 1:] = adjacency[1:, 0] = [2.0, 2.0, 4.0]
+    frame = graph_measures(adjacency, [0, 1, 1, 2], measures="participation")
+    assert frame["participation"][0] == pytest.approx(0.5)
+
+
+def test_within_module_z_uses_sample_sd():
+    # module {0, 1, 2} with edges 1-2 (2) and 0-2 (1): within strengths 1, 2, 3,
+    # mean 2, sample sd 1 -> z = -1, 0, 1. Module {3, 4}: equal strengths -> 0.
+    adjacency = np.zeros((5, 5))
+    for i, j, w in [(1, 2, 2.0), (0, 2, 1.0), (3, 4, 1.0), (0, 3, 5.0)]:
+        adjacency[i, j] = adjacency[j, i] = w
+    frame = graph_measures(adjacency, [7, 7, 7, 9, 9], measures="within_module_z")
+    np.testing.assert_allclose(frame["within_module_z"], [-1, 0, 1, 0, 0], atol=1e-12)
+
+
+def test_within_module_z_relation_to_bctpy(rng):
+    # bctpy 0.6.1 module_degree_zscore uses the population sd: larger by sqrt(n/(n-1))
+    weights = _random_weights(rng, 24)
+    communities = np.repeat([1, 2, 3], [5, 8, 11])
+    ours = graph_measures(weights, communities, measures="within_module_z")["within_module_z"]
+    sizes = np.bincount(communities)[communities]
+    reference = bct.module_degree_zscore(weights, communities)
+    np.testing.assert_allclose(ours * np.sqrt(sizes / (sizes - 1)), reference, atol=1e-12)
+
+
+def test_modularity_two_triangles():
+    # two triangles joined by one edge (m = 7): Q = 2 (3/7 - (7/14)^2) = 5/14
+    adjacency = nx.to_numpy_array(nx.barbell_graph(3, 0))
+    table = global_graph_measures(adjacency, [0, 0, 0, 1, 1, 1], measures="modularity")
+    assert table.loc[0, "modularity"] == pytest.approx(5 / 14)
+    # everything in one community: Q = 1 - 1 = 0
+    frame = graph_measures(adjacency, np.zeros(6, dtype=int), measures="participation")
+    assert frame.attrs["global"]["modularity"] == pytest.approx(0.0, abs=1e-15)
+
+
+def test_modularity_matches_networkx(rng):
+    weights = _random_weights(rng, 20, keep=0.4)
+    communities = rng.integers(0, 4, 20)
+    graph = nx.from_numpy_array(weights)
+    sets = [set(np.flatnonzero(communities == c)) for c in np.unique(communities)]
+    expected = nx.community.modularity(graph, sets, weight="weight")  # networkx 3.6.1
+    table = global_graph_measures(weights, communities)
+    assert table.loc[0, "modularity"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_rich_club_closed_form():
+    # K4 on nodes 0-3 (edge 0-1 weight 1, the other five 0.5) and a pendant node 4
+    # linked to 0 with weight 0.9. Degrees 4, 3, 3, 3, 1. Levels 1 and 2 keep
+    # nodes 0-3: W = 3.5 over E = 6 edges; the 6 largest weights sum to
+    # 1 + 0.9 + 4 * 0.5 = 3.9. Level 3 keeps node 0 alone -> NaN.
+    adjacency = np.zeros((5, 5))
+    for i in range(4):
+        for j in range(i + 1, 4):
+            adjacency[i, j] = adjacency[j, i] = 0.5
+    adjacency[0, 1] = adjacency[1, 0] = 1.0
+    adjacency[0, 4] = adjacency[4, 0] = 0.9
+    np.testing.assert_allclose(rich_club(adjacency), [3.5 / 3.9, 3.5 / 3.9, np.nan])
+
+
+def test_rich_club_matches_bctpy_shifted(rng):
+    # bctpy 0.6.1 rich_club_wu keeps degree >= k at level k (our level k - 1)
+    # and returns NaN where no node is removed (we return 1 there).
+    weights = _random_weights(rng, 30, keep=0.3)
+    ours = rich_club(weights)
+    with np.errstate(invalid="ignore"):
+        reference = bct.rich_club_wu(weights)
+    compared = ~np.isnan(reference[1 : ours.size + 1])
+    assert compared.sum() >= 5
+    np.testing.assert_allclose(ours[compared], reference[1 : ours.size + 1][compared])
+    degree = np.count_nonzero(weights, axis=1)
+    # levels k < min degree keep every node: coefficient 1
+    np.testing.assert_allclose(ours[: degree.min() - 1], 1.0)
+
+
+# --------------------------------------------------------------------------- references
+
+
+@pytest.mark.parametrize("keep", [1.0, 0.25])
+def test_matches_bctpy_on_random_graphs(rng, keep):
+    # bctpy 0.6.1: clustering_coef_wu, efficiency_wei (local=True is BCT's local=2,
+    # 'original' is local=1), betweenness_wei (ordered pairs, unnormalised),
+    # participation_coef, charpath(distance_wei(lengths))
+    n = 28
+    weights = _random_weights(rng, n, keep=keep)
+    communities = rng.integers(1, 5, n)
+    frame = graph_measures(weights, communities)
+    np.testing.assert_allclose(frame["clustering"], bct.clustering_coef_wu(weights), atol=1e-14)
+    np.testing.assert_allclose(
+        frame["local_efficiency"], bct.efficiency_wei(weights, local=True), atol=1e-13
+    )
+    lengths = bct.weight_conversion(weights, "lengths")
+    np.testing.assert_allclose(
+        frame["betweenness"] * (n - 1) * (n - 2), bct.betweenness_wei(lengths), atol=1e-9
+    )
+    np.testing.assert_allclose(
+        frame["participation"], bct.participation_coef(weights, communities), atol=1e-14
+    )
+    assert frame.attrs["global"]["global_efficiency"] == pytest.approx(
+        bct.efficiency_wei(weights), rel=1e-12
+    )
+    path_length = bct.charpath(bct.distance_wei(lengths)[0])[0]
+    assert frame.attrs["global"]["characteristic_path_length"] == pytest.approx(
+        path_length, rel=1e-12
+    )
+    original = graph_measures(weights, measures="local_efficiency", local_efficiency="original")
+    np.testing.assert_allclose(
+        original["local_efficiency"], bct.efficiency_wei(weights, local="original"), atol=1e-13
+    )
+
+
+def test_matches_networkx_clustering_and_betweenness(rng):
+    # networkx 3.6.1: clustering divides weights by the maximum weight (1 here);
+    # betweenness on 'length' = 1/w, normalised by (n-1)(n-2)/2 unordered pairs
+    weights = _random_weights(rng, 18, keep=0.4)
+    weights /= weights.max()
+    graph = nx.from_numpy_array(weights)
+    for _, _, data in graph.edges(data=True):
+        data["length"] = 1 / data["weight"]
+    frame = graph_measures(weights, measures=["clustering", "betweenness"])
+    clustering = nx.clustering(graph, weight="weight")
+    betweenness = nx.betweenness_centrality(graph, weight="length", normalized=True)
+    np.testing.assert_allclose(frame["clustering"], [clustering[i] for i in range(18)])
+    np.testing.assert_allclose(frame["betweenness"], [betweenness[i] for i in range(18)])
+
+
+def test_grid_betweenness_with_ties_matches_networkx():
+    graph = nx.grid_2d_graph(4, 5)
+    frame = graph_measures(nx.to_numpy_array(graph), measures="betweenness")
+    expected = nx.betweenness_centrality(graph, normalized=True)  # networkx 3.6.1
+    np.testing.assert_allclose(frame["betweenness"], list(expected.values()), atol=1e-14)
+
+
+# --------------------------------------------------------------------------- signed weights
+
+
+def test_signed_separate_columns():
+    # 0-1: +0.6, 0-2: -0.4, 1-2: +0.2 ; communities {0, 1}, {2}
+    adjacency = np.array([[0, 0.6, -0.4], [0.6, 0, 0.2], [-0.4, 0.2, 0]])
+    frame = graph_measures(adjacency, [1, 1, 2], measures=["strength", "participation", "degree"])
+    np.testing.assert_allclose(frame["strength"], [0.2, 0.8, -0.2])
+    np.testing.assert_allclose(frame["strength_positive"], [0.6, 0.8, 0.2])
+    np.testing.assert_allclose(frame["strength_negative"], [0.4, 0.0, 0.4])
+    np.testing.assert_allclose(frame["degree"], [2, 2, 2])
+    # positive part: node 1 has 0.6 in module 1 and 0.2 in module 2:
+    # 1 - (0.75^2 + 0.25^2) = 0.375; node 0 all in module 1 -> 0
+    np.testing.assert_allclose(frame["participation"], [0.0, 0.375, 0.0])
+    # negative part: 0 and 2 each have one negative edge -> 0; node 1 none -> 0
+    np.testing.assert_allclose(frame["participation_negative"], 0.0)
+
+
+def test_signed_participation_matches_bctpy(rng):
+    n = 20
+    signed = rng.standard_normal((n, n))
+    signed = (signed + signed.T) / 2
+    np.fill_diagonal(signed, 0.0)
+    communities = rng.integers(1, 4, n)  # bctpy 0.6.1 ignores label 0 here: use 1..3
+    frame = graph_measures(signed, communities, measures="participation")
+    positive, negative = bct.participation_coef_sign(signed, communities)
+    np.testing.assert_allclose(frame["participation"], positive, atol=1e-14)
+    np.testing.assert_allclose(frame["participation_negative"], negative, atol=1e-14)
+
+
+def test_negative_ignore_and_absolute(rng):
+    signed = rng.standard_normal((12, 12))
+    signed = (signed + signed.T) / 2
+    np.fill_diagonal(signed, 0.0)
+    ignored = graph_measures(signed, negative="ignore", measures=["strength", "clustering"])
+    positive = graph_measures(np.clip(signed, 0, None), measures=["strength", "clustering"])
+    pd.testing.assert_frame_equal(ignored, positive)
+    assert list(ignored.columns) == ["strength", "clustering"]
+    absolute = graph_measures(signed, negative="absolute", measures=["strength", "clustering"])
+    np.testing.assert_allclose(absolute["strength"], np.abs(signed).sum(axis=1))
+    np.testing.assert_allclose(absolute["clustering"], bct.clustering_coef_wu(np.abs(signed)))
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def test_batch_equals_single_matrices(rng):
+    stack = np.stack([_random_weights(rng, 15, keep=0.5) for _ in range(3)])
+    communities = rng.integers(0, 3, (3, 15))
+    batch = graph_measures(stack, communities)
+    assert batch.index.names == ["window", "region"]
+    for window in range(3):
+        single = graph_measures(stack[window], communities[window])
+        pd.testing.assert_frame_equal(batch.loc[window], single, check_names=False)
+        for name, value in single.attrs["global"].items():
+            assert batch.attrs["global"][name][window] == pytest.approx(value)
+    table = global_graph_measures(stack.reshape(1, 3, 15, 15), communities)
+    assert table.index.names == ["batch_0", "batch_1"]
+    np.testing.assert_allclose(table["modularity"], batch.attrs["global"]["modularity"])
+    subjects = graph_measures(stack, measures="strength", batch_names=["subject"])
+    assert subjects.index.names == ["subject", "region"]
+
+
+def test_node_permutation_permutes_measures(rng):
+    weights = _random_weights(rng, 16, keep=0.5)
+    communities = rng.integers(0, 3, 16)
+    order = rng.permutation(16)
+    frame = graph_measures(weights, communities)
+    permuted = graph_measures(weights[np.ix_(order, order)], communities[order])
+    np.testing.assert_allclose(permuted.to_numpy(), frame.to_numpy()[order], atol=1e-12)
+
+
+def test_region_names_from_table():
+    regions = pd.DataFrame({"name": ["a", "b", "c"], "network": ["x", "x", "y"]})
+    frame = graph_measures(_path(3), regions=regions, measures="degree")
+    assert list(frame.index) == ["a", "b", "c"]
+    np.testing.assert_allclose(frame.loc["b", "degree"], 2)
+
+
+# --------------------------------------------------------------------------- thresholds
+
+
+def test_threshold_proportional_keeps_strongest():
+    weights = np.array(
+        [[0, 0.9, 0.1, 0.5], [0.9, 0, 0.3, -0.8], [0.1, 0.3, 0, 0.2], [0.5, -0.8, 0.2, 0]]
+    )
+    kept = threshold_proportional(weights, 0.5)  # 3 of 6 connections: 0.9, 0.5, 0.3
+    expected = np.zeros((4, 4))
+    for i, j, w in [(0, 1, 0.9), (0, 3, 0.5), (1, 2, 0.3)]:
+        expected[i, j] = expected[j, i] = w
+    np.testing.assert_array_equal(kept, expected)
+    kept_abs = threshold_proportional(weights, 1 / 3, absolute=True)  # 0.9 and -0.8
+    assert np.count_nonzero(np.triu(kept_abs)) == 2
+    assert kept_abs[1, 3] == -0.8
+    stack = threshold_proportional(np.stack([weights, weights]), 0.5)
+    np.testing.assert_array_equal(stack[1], expected)
+
+
+def test_threshold_absolute_binarize_lengths():
+    weights = np.array([[1.0, 0.5, -0.7], [0.5, 0, 0.2], [-0.7, 0.2, 0]])
+    np.testing.assert_array_equal(
+        threshold_absolute(weights, 0.4), [[0, 0.5, 0], [0.5, 0, 0], [0, 0, 0]]
+    )
+    np.testing.assert_array_equal(
+        threshold_absolute(weights, 0.4, absolute=True),
+        [[0, 0.5, -0.7], [0.5, 0, 0], [-0.7, 0, 0]],
+    )
+    np.testing.assert_array_equal(binarize(weights), [[0, 1, 1], [1, 0, 1], [1, 1, 0]])
+    lengths = weight_to_length(np.abs(weights))
+    np.testing.assert_allclose(lengths, [[0, 2, 1 / 0.7], [2, 0, 5], [1 / 0.7, 5, 0]])
+    assert math.isinf(weight_to_length([[0, 0], [0, 0]])[0, 1])
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_input_errors():
+    with pytest.raises(DataError, match=r"adjacency must be square .*got shape \(3, 4\)"):
+        graph_measures(np.zeros((3, 4)))
+    with pytest.raises(DataError, match=r"must be symmetric .* at index \(0, 1\)"):
+        graph_measures(np.array([[0, 1.0], [0.5, 0]]))
+    with pytest.raises(DataError, match="at least 2 regions"):
+        graph_measures(np.zeros((1, 1)))
+    with pytest.raises(DataError, match="non-finite"):
+        graph_measures(np.array([[0, np.nan], [np.nan, 0]]))
+    with pytest.raises(InvalidParameterError, match=r"'negative' must be one of .*got 'drop'"):
+        graph_measures(_path(3), negative="drop")
+    with pytest.raises(InvalidParameterError, match=r"'local_efficiency' must be one of"):
+        graph_measures(_path(3), local_efficiency="wang")
+    with pytest.raises(InvalidParameterError, match=r"'measures' must be .*got \('pagerank',\)"):
+        graph_measures(_path(3), measures="pagerank")
+    with pytest.raises(InvalidParameterError, match=r"need 'communities'"):
+        graph_measures(_path(3), measures=["participation"])
+    with pytest.raises(InvalidParameterError, match=r"'modularity' needs 'communities'"):
+        global_graph_measures(_path(3), measures=["modularity"])
+    with pytest.raises(InvalidParameterError, match=r"'measures' must be .*got \('strength',\)"):
+        global_graph_measures(_path(3), measures="strength")
+    with pytest.raises(DataError, match=r"communities must have shape \(3,\).*got shape \(4,\)"):
+        graph_measures(_path(3), [0, 0, 1, 1])
+    with pytest.raises(DataError, match=r"got shape \(3, 3\)"):
+        graph_measures(np.stack([_path(3)] * 2), np.zeros((3, 3), dtype=int))
+    with pytest.raises(DataError, match="integer labels; got dtype float64"):
+        graph_measures(_path(3), [0.5, 0, 1])
+    with pytest.raises(DataError, match="name the 3 regions.*got 2"):
+        graph_measures(_path(3), regions=["a", "b"])
+    with pytest.raises(DataError, match="'name' column"):
+        graph_measures(_path(3), regions=pd.DataFrame({"label": list("abc")}))
+    with pytest.raises(InvalidParameterError, match=r"'batch_names' must name the 1 leading"):
+        graph_measures(np.stack([_path(3)] * 2), batch_names=("a", "b"))
+    with pytest.raises(InvalidParameterError, match=r"'max_level' must be a positive integer"):
+        rich_club(_path(3), max_level=0)
+    with pytest.raises(InvalidParameterError, match=r"'max_level' must be a positive integer"):
+        rich_club(_path(3), max_level=1.5)
+
+
+def test_threshold_errors():
+    with pytest.raises(InvalidParameterError, match=r"'density' must be in \[0, 1\]; got 1.5"):
+        threshold_proportional(_path(3), 1.5)
+    with pytest.raises(InvalidParameterError, match="'density' must be a number"):
+        threshold_proportional(_path(3), "half")
+    with pytest.raises(InvalidParameterError, match="'threshold' must be a finite number"):
+        threshold_absolute(_path(3), np.nan)
+    with pytest.raises(DataError, match=r"non-negative .* first at index \(0, 1\) \(-1\)"):
+        weight_to_length([[0, -1.0], [-1.0, 0]])
+    with pytest.raises(DataError, match="must be square"):
+        binarize(np.zeros(3))
