@@ -388,6 +388,10 @@ class _OLS:
         se = np.sqrt(variance)
         with np.errstate(divide="ignore", invalid="ignore"):
             t = estimate / se
+        # residuals at rounding level: constant or perfectly fitted responses
+        rss = np.einsum("ij,ij->j", resid, resid)
+        degenerate = rss <= 1e-20 * np.einsum("ij,ij->j", Y, Y)
+        t[degenerate] = np.nan
         return beta, estimate, se, t
 
 
@@ -836,11 +840,13 @@ def _permutation_pvalues(ols, matrix, Y, t, perms, families, *, robust, two_side
     observed = np.abs(t) if two_sided else t
     threshold = observed - _TIE_TOLERANCE * np.maximum(1.0, np.abs(observed))
     codes = np.unique(families)
+    invalid = ~np.isfinite(t)
 
     def chunk_counts(chunk):
         tstar = engine.tstats(chunk)
         tstar = np.abs(tstar) if two_sided else tstar
         tstar = np.where(np.isfinite(tstar), tstar, -np.inf)
+        tstar[:, invalid] = -np.inf
         counts = (tstar >= threshold[None, :]).sum(axis=0)
         maxima = np.stack([tstar[:, families == c].max(axis=1) for c in codes], axis=1)
         return counts, maxima

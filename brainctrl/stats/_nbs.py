@@ -327,7 +327,8 @@ def network_based_statistic(
         bad = np.flatnonzero(~np.isfinite(t))
         raise DataError(
             f"{bad.size} edge(s) have zero residual variance (e.g. constant), first "
-            f"{tuple(edge_index[bad[0]])}; remove them (e.g. the diagonal) or add noise."
+            f"{tuple(int(v) for v in edge_index[bad[0]])}; remove them (e.g. the diagonal) "
+            "or add noise."
         )
     found, sizes = _components(t, edge_index, n_nodes, threshold, tail=tail, statistic=statistic)
     order = np.argsort(-sizes, kind="stable")

@@ -536,3 +536,16 @@ def test_hc3_with_leverage_one_raises(rng):
     phenotype.loc["000", "single"] = 1.0  # a dummy for one subject fits it exactly
     with pytest.raises(DataError, match="HC3 standard errors are undefined.*leverage 1"):
         group_comparison(features, phenotype, formula="group + single", robust=True)
+
+
+def test_constant_feature_gives_nan_and_leaves_others_unchanged(rng, caplog):
+    features, phenotype = _cohort(rng, n=20, n_features=4, effect=1.0)
+    with_constant = features.assign(flat=3.0)
+    common = {"formula": "group + age", "n_permutations": 50, "random_state": 0, "family": "all"}
+    with caplog.at_level(logging.WARNING, logger="brainctrl.stats._glm"):
+        result = group_comparison(with_constant, phenotype, **common)
+    assert "zero residual variance" in caplog.text and "'flat'" in caplog.text
+    assert result.iloc[-1][["t", "p", "p_perm", "p_fwe", "p_fdr"]].isna().all()
+    reference = group_comparison(features, phenotype, **common)
+    np.testing.assert_array_equal(result["p_fwe"].iloc[:4], reference["p_fwe"])
+    np.testing.assert_allclose(result["p_fdr"].iloc[:4], reference["p_fdr"])

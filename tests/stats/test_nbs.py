@@ -1,0 +1,177 @@
+"""Tests of brainctrl.stats.network_based_statistic.
+
+Components are checked against networkx; edge statistics against scipy 1.17 and
+statsmodels 0.15.0.
+"""
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+from scipy import stats
+
+from brainctrl.exceptions import DataError, InvalidParameterError
+from brainctrl.stats import network_based_statistic
+from brainctrl.stats._nbs import _components
+
+
+def _planted(rng, *, n=40, n_nodes=20, effect=1.5, nodes=range(6), covariate=True):
+    group = (np.arange(n) % 2).astype(float)
+    age = rng.normal(size=n) + 0.7 * group
+    rows, cols = np.triu_indices(n_nodes, 1)
+    edges = rng.normal(size=(n, rows.size)) + (0.8 * age[:, None] if covariate else 0.0)
+    nodes = set(nodes)
+    planted = np.array([r in nodes and c in nodes for r, c in zip(rows, cols)])
+    edges[:, planted] += effect * group[:, None]
+    return edges, pd.DataFrame({"group": group, "age": age}), planted
+
+
+def test_components_match_networkx():
+    n_nodes = 9
+    rows, cols = np.triu_indices(n_nodes, 1)
+    index = np.column_stack([rows, cols])
+    t = np.zeros(rows.size)
+    chosen = {(0, 1): 4.0, (1, 2): 3.5, (0, 2): 5.0, (4, 5): 3.2, (6, 7): -4.0, (7, 8): -3.1}
+    for (i, j), value in chosen.items():
+        t[np.flatnonzero((rows == i) & (cols == j))[0]] = value
+    t[np.flatnonzero((rows == 3) & (cols == 8))[0]] = 2.9  # below threshold
+
+    found, sizes = _components(t, index, n_nodes, 3.0, tail="both", statistic="extent")
+    graph_pos = nx.Graph([e for e, v in chosen.items() if v > 3])
+    graph_neg = nx.Graph([e for e, v in chosen.items() if v < -3])
+    expected = {
+        (frozenset(graph.subgraph(c).edges()), sign)
+        for graph, sign in ((graph_pos, 1), (graph_neg, -1))
+        for c in nx.connected_components(graph)
+    }
+    got = {
+        (frozenset(tuple(int(v) for v in index[k]) for k in members), sign)
+        for members, sign in found
+    }
+    assert got == expected
+    assert sorted(sizes) == [1.0, 2.0, 3.0]
+
+    found, sizes = _components(t, index, n_nodes, 3.0, tail="right", statistic="intensity")
+    by_nodes = {frozenset(index[m].ravel().tolist()): s for (m, _), s in zip(found, sizes)}
+    # intensity: sum of (t - threshold) = 1 + 0.5 + 2 and 0.2
+    assert by_nodes == pytest.approx({frozenset({0, 1, 2}): 3.5, frozenset({4, 5}): 0.2})
+    found, sizes = _components(t, index, n_nodes, 3.0, tail="left", statistic="extent")
+    assert len(found) == 1 and found[0][1] == -1 and sizes.tolist() == [2.0]
+
+
+def test_edge_t_matches_ttest_and_statsmodels(rng):
+    edges, phenotype, _ = _planted(rng, n=30, n_nodes=6)
+    plain = network_based_statistic(edges, phenotype, contrast="group", n_permutations=0)
+    group = phenotype["group"].to_numpy() == 1
+    expected = stats.ttest_ind(edges[group], edges[~group]).statistic
+    np.testing.assert_allclose(plain.t, expected, rtol=1e-10)
+    adjusted = network_based_statistic(edges, phenotype, formula="group + age", n_permutations=0)
+    for k in (0, 7, 14):
+        fit = smf.ols("y ~ group + age", phenotype.assign(y=edges[:, k])).fit()
+        np.testing.assert_allclose(adjusted.t[k], fit.tvalues["group"], rtol=1e-10)
+
+
+def test_planted_subnetwork_detected_with_covariate(rng):
+    edges, phenotype, planted = _planted(rng)
+    result = network_based_statistic(
+        edges, phenotype, formula="group + age", threshold=3.0, n_permutations=200, random_state=0
+    )
+    assert result.p_fwe[0] < 0.05
+    found = np.zeros(planted.size, dtype=bool)
+    found[result.components[0]] = True
+    precision = (found & planted).sum() / found.sum()
+    recall = (found & planted).sum() / planted.sum()
+    assert precision >= 0.8 and recall >= 0.6, (precision, recall)
+    table = result.to_frame()
+    assert table.loc[0, "sign"] == 1 and table.loc[0, "n_edges"] == found.sum()
+    labels = result.component_matrix(alpha=0.05)
+    np.testing.assert_array_equal(labels, labels.T)
+    assert set(np.unique(labels[labels > 0])) == {1}
+    # each component's p-value is the exceedance fraction of the reported null maxima
+    null = result.null_distribution
+    np.testing.assert_allclose(
+        result.p_fwe, [(1 + (null >= s).sum()) / (null.size + 1) for s in result.component_sizes]
+    )
+
+
+def test_negative_effect_needs_left_or_both_tail(rng):
+    edges, phenotype, planted = _planted(rng, effect=-1.8, covariate=False)
+    right = network_based_statistic(edges, phenotype, n_permutations=100, random_state=1)
+    left = network_based_statistic(
+        edges, phenotype, n_permutations=100, tail="left", random_state=1
+    )
+    both = network_based_statistic(
+        edges, phenotype, n_permutations=100, tail="both", random_state=1
+    )
+    assert right.p_fwe.size == 0 or right.p_fwe.min() > 0.05
+    for result in (left, both):
+        assert result.p_fwe[0] < 0.05 and result.component_signs[0] == -1
+        assert planted[result.components[0]].mean() >= 0.8
+
+
+def test_matrix_and_upper_triangle_inputs_agree(rng):
+    edges, phenotype, _ = _planted(rng, n=24, n_nodes=8)
+    n_nodes = 8
+    rows, cols = np.triu_indices(n_nodes, 1)
+    full = np.zeros((24, n_nodes, n_nodes))
+    full[:, rows, cols] = edges
+    full[:, cols, rows] = edges
+    a = network_based_statistic(full, phenotype, n_permutations=30, random_state=2, threshold=2.0)
+    b = network_based_statistic(edges, phenotype, n_permutations=30, random_state=2, threshold=2.0)
+    np.testing.assert_array_equal(a.t, b.t)
+    np.testing.assert_array_equal(a.null_distribution, b.null_distribution)
+
+
+@pytest.mark.slow
+def test_null_familywise_error_rate():
+    rng = np.random.default_rng(11)
+    n_sims, hits = 60, 0
+    for sim in range(n_sims):
+        edges, phenotype, _ = _planted(rng, n=20, n_nodes=10, effect=0.0)
+        result = network_based_statistic(
+            edges,
+            phenotype,
+            formula="group + age",
+            threshold=2.0,
+            n_permutations=99,
+            random_state=sim,
+        )
+        hits += bool(result.p_fwe.size and result.p_fwe.min() <= 0.05)
+    # binomial(60, 0.05): mean 3, P(X > 9) < 0.002
+    assert hits <= 9, hits
+
+
+def test_null_data_single_run_not_significant(rng):
+    edges, phenotype, _ = _planted(rng, effect=0.0)
+    result = network_based_statistic(
+        edges, phenotype, formula="group + age", n_permutations=200, threshold=2.5, random_state=5
+    )
+    assert result.p_fwe.size == 0 or result.p_fwe.min() > 0.05
+
+
+def test_error_paths(rng):
+    edges, phenotype, _ = _planted(rng, n=20, n_nodes=6)
+    with pytest.raises(DataError, match=r"n_edges = N\(N-1\)/2.*got n_edges = 14"):
+        network_based_statistic(edges[:, :14], phenotype)
+    matrices = rng.normal(size=(20, 5, 5))
+    with pytest.raises(DataError, match="must be symmetric"):
+        network_based_statistic(matrices, phenotype)
+    with pytest.raises(DataError, match=r"got shape \(20, 5, 4\)"):
+        network_based_statistic(matrices[:, :, :4], phenotype)
+    with pytest.raises(DataError, match="phenotype has 19 rows but edges has 20"):
+        network_based_statistic(edges, phenotype.iloc[:19])
+    with pytest.raises(InvalidParameterError, match="'statistic' must be one of"):
+        network_based_statistic(edges, phenotype, statistic="mass")
+    with pytest.raises(InvalidParameterError, match="'tail' must be one of"):
+        network_based_statistic(edges, phenotype, tail="two")
+    with pytest.raises(InvalidParameterError, match="give a 'phenotype'"):
+        network_based_statistic(edges)
+    with pytest.raises(InvalidParameterError, match="'threshold' must be >= 0"):
+        network_based_statistic(edges, phenotype, threshold=-1.0)
+    constant = edges.copy()
+    constant[:, 3] = 1.0
+    with pytest.raises(DataError, match=r"zero residual variance .* first \(0, 4\)"):
+        network_based_statistic(constant, phenotype)
+    with pytest.raises(InvalidParameterError, match="unknown contrast 'sex'"):
+        network_based_statistic(edges, phenotype, formula="group + age", contrast="sex")
