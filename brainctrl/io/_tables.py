@@ -183,6 +183,9 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 
 def _looks_like_header(first, rest):
     """Decide whether the first row of a table holds column labels."""
+    if rest.size and len(first) > 1 and not all(_is_number(token) for token in rest[:, 0]):
+        first = first[1:]  # the first column holds row labels
+        rest = rest[:, 1:]
     if not all(_is_number(token) for token in first):
         return True
     if not all(_INTEGER.match(token) for token in first):
@@ -269,8 +272,10 @@ def read_delimited(path, *, header="auto", ids=None):
     if bad.any():
         row, column = (int(i) for i in np.argwhere(bad)[0])
         line = row + 1 + int(has_header)
+        column += int(row_labels is not None)
+        token = str(cells[row, column - int(row_labels is not None)])
         raise DataError(
-            f"non-numeric value {cells[row, column]!r} at line {line}, column {column + 1} "
+            f"non-numeric value {token!r} at line {line}, column {column + 1} "
             f"({int(bad.sum())} non-numeric cell(s) in all).",
             path=path,
             **ids,

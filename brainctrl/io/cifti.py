@@ -312,7 +312,7 @@ def load_cifti_timeseries(
     )
     t_r = _series_t_r(series_time, t_r, series_path, ids)
 
-    map_names = list(label_names_axis.name)
+    map_names = [str(name) for name in label_names_axis.name]
     if isinstance(label_map, str):
         if label_map not in map_names:
             raise DataError(

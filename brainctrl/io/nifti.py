@@ -121,6 +121,21 @@ def _atlas_regions(region_ids, labels, atlas_keys, atlas_path, ids):
     return out
 
 
+def _extract(masker, bold_image, confound_table, sample_mask, denoise, bold_path, ids):
+    if denoise and confound_table is not None:
+        if confound_table.isna().any().any():
+            raise DataError(
+                "confounds contain NaN; pick a strategy (which fills them) or fill them "
+                "before denoising.",
+                path=bold_path,
+                **ids,
+            )
+        return masker.fit_transform(
+            bold_image, confounds=confound_table.to_numpy(), sample_mask=sample_mask
+        )
+    return masker.fit_transform(bold_image)
+
+
 def load_nifti_timeseries(
     bold,
     atlas,
@@ -246,19 +261,20 @@ def load_nifti_timeseries(
         t_r=t_r,
         reports=False,
     )
-    if denoise and confound_table is not None:
-        if confound_table.isna().any().any():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        timeseries = _extract(
+            masker, bold_image, confound_table, sample_mask, denoise, bold_path, ids
+        )
+    for warning in caught:
+        if "Non-finite values" in str(warning.message):
             raise DataError(
-                "confounds contain NaN; pick a strategy (which fills them) or fill them "
-                "before denoising.",
+                "BOLD image contains non-finite values (NaN or inf); they would be averaged "
+                "as zeros. Check the preprocessing or mask them out.",
                 path=bold_path,
                 **ids,
             )
-        timeseries = masker.fit_transform(
-            bold_image, confounds=confound_table.to_numpy(), sample_mask=sample_mask
-        )
-    else:
-        timeseries = masker.fit_transform(bold_image)
+        logger.warning("nilearn (signals of %s): %s", bold_path, warning.message)
     region_table = _atlas_regions(masker.region_ids_, labels, atlas_keys, atlas_path, ids)
     lost = sorted(set(atlas_keys) - set(region_table["key"].tolist()))
     if lost:

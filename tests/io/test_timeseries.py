@@ -1,0 +1,317 @@
+"""Tests of brainctrl.io.load_timeseries on the real sample and on small written files."""
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from brainctrl.exceptions import DataError, InvalidParameterError, MissingDataError
+from brainctrl.io import RunData, load_timeseries
+from brainctrl.io._tables import network_from_label, read_region_table
+
+# Number of parcels per Yeo-7 network in the Schaefer (2018) 100-parcel, 7-network atlas
+# (both hemispheres), from the atlas's published label table.
+SCHAEFER100_NETWORK_COUNTS = {
+    "Vis": 17,
+    "SomMot": 14,
+    "DorsAttn": 15,
+    "SalVentAttn": 12,
+    "Limbic": 5,
+    "Cont": 13,
+    "Default": 24,
+}
+
+
+def _raw_rows(path):
+    return [line.split("\t") for line in path.read_text().splitlines()]
+
+
+def test_real_sample_values_match_file_text(sample_dir):
+    run_data = load_timeseries(
+        sample_dir / "timeseries.tsv",
+        regions=sample_dir / "rois.tsv",
+        confounds=sample_dir / "confounds.tsv",
+        subject="rest01",
+    )
+    assert isinstance(run_data, RunData)
+    rows = _raw_rows(sample_dir / "timeseries.tsv")
+    # header of parcel numbers, then 150 frames of 100 parcels
+    assert rows[0][:3] == ["1", "2", "3"]
+    assert run_data.timeseries.shape == (len(rows) - 1, len(rows[0])) == (150, 100)
+    assert run_data.timeseries[0, 0] == 1373.781773  # first cell of the file's body
+    assert run_data.timeseries[0, 0] == float(rows[1][0])
+    assert run_data.timeseries[149, 99] == float(rows[150][99])
+    assert run_data.timeseries[73, 41] == float(rows[74][41])
+    # TR from the JSON sidecar
+    assert (
+        run_data.t_r == json.loads((sample_dir / "timeseries.json").read_text())["RepetitionTime"]
+    )
+    assert run_data.t_r == 2.0
+    assert run_data.metadata["sidecar"].endswith("timeseries.json")
+
+
+def test_real_sample_regions_and_networks(sample_dir):
+    run_data = load_timeseries(sample_dir / "timeseries.tsv", regions=sample_dir / "rois.tsv")
+    regions = run_data.regions
+    assert regions["name"].iloc[0] == "7Networks_LH_Vis_1"
+    assert list(regions["key"]) == list(range(1, 101))
+    assert regions["network"].value_counts().to_dict() == SCHAEFER100_NETWORK_COUNTS
+    # the network column agrees with the network encoded in the Schaefer label names
+    parsed = [network_from_label(name) for name in regions["name"]]
+    assert parsed == list(regions["network"])
+    rois = _raw_rows(sample_dir / "rois.tsv")
+    assert regions["x"].iloc[1] == float(rois[2][4])
+
+
+def test_real_sample_confounds_na_is_nan(sample_dir):
+    run_data = load_timeseries(
+        sample_dir / "timeseries.tsv", confounds=sample_dir / "confounds.tsv"
+    )
+    confounds = run_data.confounds
+    rows = _raw_rows(sample_dir / "confounds.tsv")
+    assert list(confounds.columns) == rows[0]
+    assert rows[1][rows[0].index("framewise_displacement")] == "n/a"
+    assert np.isnan(confounds["framewise_displacement"].iloc[0])
+    assert confounds["csf"].iloc[0] == 1994.1045
+    assert confounds["framewise_displacement"].iloc[1] == float(rows[2][12])
+    assert confounds.shape == (150, 15)
+
+
+def test_header_labels_reorder_region_table(sample_dir, tmp_path):
+    raw = pd.read_csv(sample_dir / "timeseries.tsv", sep="\t")
+    order = [5, 0, 99, 42] + [i for i in range(100) if i not in (5, 0, 99, 42)]
+    shuffled = raw.iloc[:, order]
+    shuffled.to_csv(tmp_path / "shuffled.tsv", sep="\t", index=False)
+    run_data = load_timeseries(tmp_path / "shuffled.tsv", t_r=2, regions=sample_dir / "rois.tsv")
+    rois = pd.read_csv(sample_dir / "rois.tsv", sep="\t")
+    # column j holds parcel number order[j] + 1, whose name comes from rois.tsv
+    for column, parcel_index in enumerate(order[:4]):
+        assert run_data.regions["name"].iloc[column] == rois["name"].iloc[parcel_index]
+        np.testing.assert_array_equal(
+            run_data.timeseries[:, column], raw.iloc[:, parcel_index].to_numpy()
+        )
+
+
+def test_headerless_tsv_with_region_list(rng, tmp_path):
+    values = rng.normal(size=(20, 4))
+    np.savetxt(tmp_path / "run.tsv", values, delimiter="\t")
+    names = ["7Networks_LH_Vis_1", "7Networks_RH_Default_PFC_2", "a", "b"]
+    run_data = load_timeseries(tmp_path / "run.tsv", t_r=0.72, regions=names)
+    np.testing.assert_allclose(run_data.timeseries, values, rtol=1e-15)
+    assert list(run_data.regions["network"]) == ["Vis", "Default", "unknown", "unknown"]
+
+
+def test_csv_with_names_header(rng, tmp_path):
+    values = rng.normal(size=(10, 3))
+    frame = pd.DataFrame(values, columns=["L_V1_ROI", "17Networks_LH_DefaultB_PFCd_1", "x"])
+    frame.to_csv(tmp_path / "run.csv", index=False)
+    run_data = load_timeseries(tmp_path / "run.csv", t_r=1.0)
+    assert list(run_data.regions["name"]) == list(frame.columns)
+    assert list(run_data.regions["network"]) == ["unknown", "Default", "unknown"]
+    np.testing.assert_allclose(run_data.timeseries, values, rtol=1e-15)
+
+
+def test_csv_written_with_pandas_index(rng, tmp_path):
+    values = rng.normal(size=(10, 3))
+    pd.DataFrame(values, columns=["a", "b", "c"]).to_csv(tmp_path / "run.csv")
+    run_data = load_timeseries(tmp_path / "run.csv", t_r=1.0)
+    np.testing.assert_allclose(run_data.timeseries, values, rtol=1e-15)
+    assert list(run_data.regions["name"]) == ["a", "b", "c"]
+
+
+def test_integer_header_over_integer_body(tmp_path):
+    body = np.array([[3, 9, 4], [7, 1, 5], [2, 8, 6], [5, 5, 1]])
+    text = "1\t2\t3\n" + "\n".join("\t".join(str(v) for v in row) for row in body)
+    (tmp_path / "run.tsv").write_text(text + "\n")
+    run_data = load_timeseries(tmp_path / "run.tsv", t_r=1.0)
+    np.testing.assert_array_equal(run_data.timeseries, body)
+    assert list(run_data.regions["name"]) == ["1", "2", "3"]
+
+
+def test_region_by_time_transposed_when_asked(rng, tmp_path):
+    values = rng.normal(size=(30, 5))  # time by region
+    np.savetxt(tmp_path / "run.tsv", values.T, delimiter="\t")
+    run_data = load_timeseries(tmp_path / "run.tsv", t_r=1.0, orientation="region_by_time")
+    np.testing.assert_allclose(run_data.timeseries, values, rtol=1e-15)
+    assert run_data.metadata["orientation"] == "region_by_time"
+
+
+def test_region_by_time_with_row_names(rng, tmp_path):
+    values = rng.normal(size=(30, 3))
+    frame = pd.DataFrame(values.T, index=["r1", "r2", "r3"])
+    frame.to_csv(tmp_path / "run.tsv", sep="\t", header=False)
+    with pytest.raises(DataError, match="looks regions-by-time.*orientation='region_by_time'"):
+        load_timeseries(tmp_path / "run.tsv", t_r=1.0)
+    run_data = load_timeseries(tmp_path / "run.tsv", t_r=1.0, orientation="region_by_time")
+    assert list(run_data.regions["name"]) == ["r1", "r2", "r3"]
+    np.testing.assert_allclose(run_data.timeseries, values, rtol=1e-15)
+
+
+def test_wrong_orientation_rejected_when_unambiguous(sample_dir, tmp_path):
+    raw = np.loadtxt(sample_dir / "timeseries.tsv", skiprows=1)
+    np.savetxt(tmp_path / "transposed.tsv", raw.T, delimiter="\t")
+    with pytest.raises(
+        DataError, match=r"transposed\.tsv.*looks regions-by-time \(100 rows x 150 columns"
+    ):
+        load_timeseries(tmp_path / "transposed.tsv", t_r=2, regions=sample_dir / "rois.tsv")
+
+
+def test_square_table_is_ambiguous(rng, tmp_path):
+    np.savetxt(tmp_path / "square.tsv", rng.normal(size=(6, 6)), delimiter="\t")
+    with pytest.raises(DataError, match=r"cannot tell which axis is time \(6 rows x 6 columns"):
+        load_timeseries(tmp_path / "square.tsv", t_r=1.0, regions=[f"r{i}" for i in range(6)])
+
+
+def test_fewer_rows_than_columns_without_regions_is_ambiguous(rng, tmp_path):
+    np.savetxt(tmp_path / "wide.tsv", rng.normal(size=(4, 9)), delimiter="\t")
+    with pytest.raises(DataError, match="cannot tell which axis is time.*orientation="):
+        load_timeseries(tmp_path / "wide.tsv", t_r=1.0)
+    run_data = load_timeseries(tmp_path / "wide.tsv", t_r=1.0, orientation="time_by_region")
+    assert run_data.timeseries.shape == (4, 9)
+
+
+def test_region_table_length_matches_neither_axis(rng, tmp_path):
+    np.savetxt(tmp_path / "run.tsv", rng.normal(size=(20, 4)), delimiter="\t")
+    with pytest.raises(DataError, match="region table has 3 rows but the data have 20 rows"):
+        load_timeseries(tmp_path / "run.tsv", t_r=1.0, regions=["a", "b", "c"])
+
+
+def test_header_not_matching_region_table(sample_dir, tmp_path):
+    frame = pd.DataFrame(np.arange(12.0).reshape(4, 3) ** 1.5, columns=["p", "q", "r"])
+    frame.to_csv(tmp_path / "run.tsv", sep="\t", index=False)
+    with pytest.raises(DataError, match=r"run\.tsv.*do not match the region table"):
+        load_timeseries(tmp_path / "run.tsv", t_r=1.0, regions=["p", "q", "zz"])
+
+
+def test_npy_and_npz(rng, tmp_path):
+    values = rng.normal(size=(12, 4))
+    np.save(tmp_path / "run.npy", values)
+    np.testing.assert_array_equal(
+        load_timeseries(tmp_path / "run.npy", t_r=1.0).timeseries, values
+    )
+    np.savez(tmp_path / "one.npz", data=values)
+    np.testing.assert_array_equal(
+        load_timeseries(tmp_path / "one.npz", t_r=1.0).timeseries, values
+    )
+    np.savez(tmp_path / "two.npz", data=values, other=values[:, :2])
+    with pytest.raises(InvalidParameterError, match=r"'key' must name one of the arrays"):
+        load_timeseries(tmp_path / "two.npz", t_r=1.0)
+    run_data = load_timeseries(tmp_path / "two.npz", t_r=1.0, key="other")
+    np.testing.assert_array_equal(run_data.timeseries, values[:, :2])
+    with pytest.raises(InvalidParameterError, match=r"'key' must be one of \['data', 'other'\]"):
+        load_timeseries(tmp_path / "two.npz", t_r=1.0, key="nope")
+
+
+def test_npy_object_array_rejected(tmp_path):
+    np.save(tmp_path / "objects.npy", np.array([[1, "a"]], dtype=object), allow_pickle=True)
+    with pytest.raises(DataError, match=r"objects\.npy.*without pickle"):
+        load_timeseries(tmp_path / "objects.npy", t_r=1.0)
+
+
+def test_npy_wrong_dimensions(tmp_path):
+    np.save(tmp_path / "vector.npy", np.arange(5.0))
+    with pytest.raises(DataError, match=r"must be 2-dimensional.*got shape \(5,\)"):
+        load_timeseries(tmp_path / "vector.npy", t_r=1.0)
+
+
+def test_nan_value_names_file_subject_run_and_region(sample_dir, tmp_path):
+    lines = (sample_dir / "timeseries.tsv").read_text().splitlines()
+    cells = lines[10].split("\t")
+    cells[3] = "n/a"
+    lines[10] = "\t".join(cells)
+    (tmp_path / "nan.tsv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(
+        DataError,
+        match=r"subject 'rest01', run '1', file '.*nan\.tsv': timeseries contains 1 non-finite"
+        r".*index \(9, 3\).*'7Networks_LH_Vis_4'",
+    ):
+        load_timeseries(
+            tmp_path / "nan.tsv",
+            t_r=2,
+            regions=sample_dir / "rois.tsv",
+            subject="rest01",
+            run="1",
+        )
+
+
+def test_constant_region(rng, tmp_path):
+    values = rng.normal(size=(20, 3))
+    values[:, 1] = 4.0
+    np.savetxt(tmp_path / "run.tsv", values, delimiter="\t")
+    with pytest.raises(DataError, match=r"run\.tsv.*1 constant region.*'b'"):
+        load_timeseries(tmp_path / "run.tsv", t_r=1.0, regions=["a", "b", "c"])
+    run_data = load_timeseries(tmp_path / "run.tsv", t_r=1.0, allow_constant=True)
+    assert run_data.timeseries[0, 1] == 4.0
+
+
+def test_fewer_frames_than_needed(sample_dir):
+    with pytest.raises(
+        DataError, match=r"timeseries\.tsv.*at least 200 timepoints.*got shape \(150, 100\)"
+    ):
+        load_timeseries(sample_dir / "timeseries.tsv", min_timepoints=200)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(
+        MissingDataError, match=r"subject '7', file '.*absent\.tsv'.*does not exist"
+    ):
+        load_timeseries(tmp_path / "absent.tsv", t_r=1.0, subject=7)
+
+
+def test_missing_region_table(sample_dir, tmp_path):
+    with pytest.raises(MissingDataError, match=r"region table does not exist"):
+        load_timeseries(sample_dir / "timeseries.tsv", regions=tmp_path / "nope.tsv")
+
+
+def test_non_numeric_cell(tmp_path):
+    (tmp_path / "run.tsv").write_text("a\tb\n1.5\t2.5\n3.5\tfoo\n4.5\t1.0\n")
+    with pytest.raises(DataError, match=r"non-numeric value 'foo' at line 3, column 2"):
+        load_timeseries(tmp_path / "run.tsv", t_r=1.0)
+
+
+def test_t_r_required_without_sidecar(rng, tmp_path):
+    np.savetxt(tmp_path / "run.tsv", rng.normal(size=(5, 2)), delimiter="\t")
+    with pytest.raises(InvalidParameterError, match="'t_r' is required"):
+        load_timeseries(tmp_path / "run.tsv")
+    with pytest.raises(InvalidParameterError, match="'t_r' must be > 0; got -1"):
+        load_timeseries(tmp_path / "run.tsv", t_r=-1)
+
+
+def test_bad_sidecar(sample_dir, tmp_path):
+    shutil.copy(sample_dir / "timeseries.tsv", tmp_path / "timeseries.tsv")
+    (tmp_path / "timeseries.json").write_text('{"RepetitionTime": "two"}')
+    with pytest.raises(DataError, match=r"timeseries\.json.*'RepetitionTime' must be a number"):
+        load_timeseries(tmp_path / "timeseries.tsv")
+    (tmp_path / "timeseries.json").write_text("{not json")
+    with pytest.raises(DataError, match="JSON sidecar is not readable JSON"):
+        load_timeseries(tmp_path / "timeseries.tsv")
+
+
+def test_confounds_length_mismatch(sample_dir, tmp_path):
+    lines = (sample_dir / "confounds.tsv").read_text().splitlines()
+    (tmp_path / "short.tsv").write_text("\n".join(lines[:100]) + "\n")
+    with pytest.raises(DataError, match=r"short\.tsv.*confounds have 99 rows.*150 timepoints"):
+        load_timeseries(sample_dir / "timeseries.tsv", confounds=tmp_path / "short.tsv")
+
+
+def test_bad_orientation_option(sample_dir):
+    with pytest.raises(InvalidParameterError, match="'orientation' must be one of"):
+        load_timeseries(sample_dir / "timeseries.tsv", orientation="rows")
+
+
+def test_region_table_aliases_and_errors(tmp_path):
+    (tmp_path / "a.csv").write_text("index,Label,Yeo7\n3,left,Vis\n1,right,n/a\n")
+    table = read_region_table(tmp_path / "a.csv")
+    assert list(table["name"]) == ["left", "right"]
+    assert list(table["network"]) == ["Vis", "unknown"]
+    assert list(table["key"]) == [3, 1]
+    (tmp_path / "b.tsv").write_text("x\ty\n1.5\t2\n")
+    with pytest.raises(DataError, match=r"b\.tsv.*needs a name column"):
+        read_region_table(tmp_path / "b.tsv")
+    (tmp_path / "c.tsv").write_text("name\tnetwork\nA\tVis\nA\tVis\n")
+    with pytest.raises(DataError, match=r"duplicate region names \['A'\]"):
+        read_region_table(tmp_path / "c.tsv")
+    (tmp_path / "d.txt").write_text("7Networks_LH_Cont_Par_1\nother\n")
+    assert list(read_region_table(tmp_path / "d.txt")["network"]) == ["Cont", "unknown"]
