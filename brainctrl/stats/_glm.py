@@ -77,7 +77,11 @@ def _prepare_features(features):
         regions = [None] * len(measures)
     info = pd.DataFrame({"measure": measures, "region": regions})
     info.insert(0, "feature", _feature_names(info))
-    non_numeric = [c for c in wide.columns if not pd.api.types.is_numeric_dtype(wide[c])]
+    non_numeric = [
+        c
+        for c, dtype in zip(wide.columns, wide.dtypes)
+        if not pd.api.types.is_numeric_dtype(dtype)
+    ]
     if non_numeric:
         raise DataError(
             f"features must be numeric; columns {non_numeric[:5]} are not. Pass a wide table "
@@ -361,9 +365,10 @@ class _OLS:
         self.df = self.n - self.k
         self.Q, self.R = np.linalg.qr(matrix)
         # w = R^{-T} c, so c' beta = w' Q' y and c'(X'X)^{-1}c = w'w
-        self.w = linalg.solve_triangular(self.R, contrast, trans="T")
+        self.w = linalg.solve_triangular(self.R, contrast, trans="T", check_finite=False)
         self.weights = self.Q @ self.w
         self.leverage = np.einsum("ij,ij->i", self.Q, self.Q)
+        self.R_inverse = linalg.solve_triangular(self.R, np.eye(self.k), check_finite=False)
         self.contrast = contrast
 
     def hc3_scale(self):
@@ -378,7 +383,7 @@ class _OLS:
     def fit(self, Y, *, robust=False):
         """Return beta (k, m), contrast estimate, its standard error and t."""
         QtY = self.Q.T @ Y
-        beta = linalg.solve_triangular(self.R, QtY)
+        beta = self.R_inverse @ QtY
         resid = Y - self.Q @ QtY
         estimate = self.w @ QtY
         if robust:
