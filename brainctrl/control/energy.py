@@ -107,6 +107,9 @@ class _Factor:
         with np.errstate(divide="ignore"):
             self.inverse = np.where(self.keep, 1.0 / np.where(self.keep, eigenvalues, 1.0), 0.0)
         self.rank = self.keep.sum(axis=-1)
+        smallest_kept = np.min(np.where(self.keep, np.abs(eigenvalues), np.inf), axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.effective_condition = np.abs(largest[..., 0]) / smallest_kept
         self.scale = 0.5 if compat == "deng2022" else 1.0
 
     @classmethod
@@ -206,17 +209,22 @@ class _Dynamics:
         return np.sum(B * (gram @ B), axis=-2)
 
 
-def _warn_health(condition_number, rank, terminal_error, n_regions):
-    condition_number = np.asarray(condition_number)
-    bad = condition_number > CONDITION_WARNING
+def _warn_health(factor, terminal_error, n_regions):
+    effective = np.asarray(factor.effective_condition)
+    bad = effective > CONDITION_WARNING
     if bad.any():
-        worst = float(np.max(condition_number))
-        digits = max(0.0, np.log10(min(worst, 1e300) * np.finfo(float).eps))
+        worst = float(np.max(effective))
+        lost = worst * np.finfo(float).eps
+        accuracy = (
+            "energies may have no correct digit"
+            if lost >= 1
+            else f"energies may be wrong by about {lost:.0e} relative"
+        )
         warnings.warn(
             f"{int(bad.sum())} of {bad.size} controllability Gramian(s) are ill-conditioned: "
-            f"condition number up to {worst:.3g} (threshold {CONDITION_WARNING:.0e}; smallest "
-            f"rank {int(np.min(rank))} of {n_regions}); energies may be wrong by about "
-            f"1e{digits:+.0f} relative. See the result's condition_number and terminal_error.",
+            f"condition number up to {worst:.3g} over the eigenvalues kept (threshold "
+            f"{CONDITION_WARNING:.0e}; rank down to {int(np.min(factor.rank))} of {n_regions}); "
+            f"{accuracy}. See the result's condition_number and terminal_error.",
             IllConditionedWarning,
             stacklevel=3,
         )
@@ -226,8 +234,9 @@ def _warn_health(condition_number, rank, terminal_error, n_regions):
         warnings.warn(
             f"{int(missed.sum())} of {missed.size} target state(s) cannot be reached with this "
             f"control set: relative terminal error up to {float(np.max(terminal_error)):.3g} "
-            f"(threshold {TERMINAL_WARNING:.0e}; Gramian rank down to {int(np.min(rank))} of "
-            f"{n_regions}). The energy covers only the reachable part of the transition.",
+            f"(threshold {TERMINAL_WARNING:.0e}; Gramian rank down to "
+            f"{int(np.min(factor.rank))} of {n_regions}). The energy covers only the reachable "
+            "part of the transition.",
             UnreachableTargetWarning,
             stacklevel=3,
         )
@@ -287,17 +296,15 @@ def _energy_from_pairs(dynamics, B, x0, xf, restore, *, rcond, compat, n_regions
     factor, transition = dynamics.gramian_factor(B, rcond=rcond, compat=compat)
     d = xf - x0 @ np.swapaxes(transition, -1, -2)
     energy, y, terminal = factor.solve(d)
-    condition_number = factor.condition_number
-    rank = factor.rank
-    _warn_health(condition_number, rank, terminal, n_regions)
+    _warn_health(factor, terminal, n_regions)
 
     def node_energy():
         return restore(factor.scale * dynamics.node_energy(B, y), trailing=1)
 
     return EnergyResult(
         energy=restore(energy),
-        condition_number=condition_number,
-        rank=rank,
+        condition_number=factor.condition_number,
+        rank=factor.rank,
         terminal_error=restore(terminal),
         _node_energy=node_energy,
     )
@@ -353,7 +360,8 @@ def minimum_energy(
     Warns
     -----
     IllConditionedWarning
-        If a Gramian's condition number exceeds ``1e10``.
+        If the eigenvalues of a Gramian kept in its (pseudo-)inverse span more
+        than ``1e10`` (largest over smallest kept), so energies lose digits.
     UnreachableTargetWarning
         If a target is missed by more than ``1e-6`` (relative).
 
@@ -581,7 +589,7 @@ def time_varying_energy(A_sequence, dt, x0, xf, B=None, *, rcond=None, compat=No
 
     factor = _Factor.from_gramian(gram, rcond=rcond, compat=compat)
     energy, y, terminal = factor.solve(xf_pairs - free)
-    _warn_health(factor.condition_number, factor.rank, terminal, n)
+    _warn_health(factor, terminal, n)
 
     def node_energy():
         # in window k the input is B^T e^{A_k^T s} z_k, z_k = Phi_{k+1}^T ... Phi_{K-1}^T y

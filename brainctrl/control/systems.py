@@ -87,7 +87,8 @@ def normalize_adjacency(adjacency, *, system="continuous", c=1.0, method="spectr
         radius = np.max(np.abs(np.linalg.eigvals(adjacency)), axis=-1)
     else:
         radius = np.linalg.norm(adjacency, ord=2, axis=(-2, -1))
-    scale = 1.0 / (c + radius)
+    with np.errstate(divide="ignore"):
+        scale = 1.0 / (c + radius)
     if not np.all(np.isfinite(scale)):
         raise InvalidParameterError(
             "'c' + radius must be > 0; got c=0 with an all-zero adjacency matrix."

@@ -1,0 +1,379 @@
+"""Minimum energy, transition matrices and time-varying energy."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.integrate
+import scipy.linalg
+
+from brainctrl.control import (
+    minimum_energy,
+    normalize_adjacency,
+    time_varying_energy,
+    transition_energy_matrix,
+)
+from brainctrl.exceptions import (
+    DataError,
+    IllConditionedWarning,
+    InvalidParameterError,
+    UnreachableTargetWarning,
+)
+
+
+def _system(rng, n, system="continuous", directed=False):
+    weights = rng.random((n, n))
+    if directed:
+        weights *= rng.random((n, n)) < 0.6
+    else:
+        weights = weights + weights.T
+    np.fill_diagonal(weights, 0.0)
+    return normalize_adjacency(weights, system=system)
+
+
+def _van_loan(A, B, horizon):
+    """Independent reference Gramian and e^{AT} with scipy's expm."""
+    n = A.shape[0]
+    block = np.zeros((2 * n, 2 * n))
+    block[:n, :n] = -A
+    block[:n, n:] = B @ B.T
+    block[n:, n:] = A.T
+    exponential = scipy.linalg.expm(block * horizon)
+    return exponential[n:, n:].T @ exponential[:n, n:], exponential[n:, n:].T
+
+
+def _input_energy_by_quadrature(A, B, y, horizon, n_points=2001):
+    """Integrate u_k(t)^2 with u(t) = B^T e^{A^T (T - t)} y on a fine grid (Simpson)."""
+    times = np.linspace(0.0, horizon, n_points)
+    step = scipy.linalg.expm(A.T * (times[1] - times[0]))
+    costate = y.copy()
+    inputs = np.empty((n_points, B.shape[1]))
+    for index in range(n_points):  # s = T - t runs from 0 to T
+        inputs[n_points - 1 - index] = B.T @ costate
+        costate = step @ costate
+    return scipy.integrate.simpson(inputs**2, x=times, axis=0), inputs, times
+
+
+# --- closed forms ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("a", [-0.8, 0.0, 0.5])
+def test_scalar_energy(a):
+    b, horizon, x0, xf = 0.9, 1.7, 0.4, -1.3
+    gram = b**2 * horizon if a == 0 else b**2 * np.expm1(2 * a * horizon) / (2 * a)
+    expected = (xf - np.exp(a * horizon) * x0) ** 2 / gram
+    result = minimum_energy(
+        np.array([[a]]), np.array([x0]), np.array([xf]), np.array([[b]]), horizon=horizon
+    )
+    assert float(result.energy) == pytest.approx(expected, rel=1e-13)
+    assert result.node_energy.shape == (1,)
+    assert float(result.node_energy[0]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_double_integrator_rest_to_rest_costs_twelve():
+    # classic: moving a double integrator by 1 in T = 1, at rest at both ends, costs 12
+    A = np.array([[0.0, 1.0], [0.0, 0.0]])
+    result = minimum_energy(A, np.zeros(2), np.array([1.0, 0.0]), np.array([[0.0], [1.0]]))
+    assert float(result.energy) == pytest.approx(12.0, rel=1e-12)
+    assert float(result.node_energy[0]) == pytest.approx(12.0, rel=1e-12)
+
+
+def test_diagonal_system_energy_is_sum_of_scalar_energies():
+    rates = np.array([-1.0, -0.3, 0.2])
+    x0, xf, horizon = np.array([1.0, -2.0, 0.5]), np.array([0.3, 0.0, 2.0]), 0.9
+    grams = np.expm1(2 * rates * horizon) / (2 * rates)
+    per_node = (xf - np.exp(rates * horizon) * x0) ** 2 / grams
+    result = minimum_energy(np.diag(rates), x0, xf, horizon=horizon)
+    assert float(result.energy) == pytest.approx(per_node.sum(), rel=1e-13)
+    np.testing.assert_allclose(result.node_energy, per_node, rtol=1e-12)
+
+
+def test_discrete_energy_against_least_norm_inputs(rng):
+    A = _system(rng, 6, "discrete", directed=True)
+    B = np.eye(6)[:, [0, 2, 3, 5]]
+    steps = 4
+    x0, xf = rng.standard_normal(6), rng.standard_normal(6)
+    # x_T = A^T x0 + [A^{T-1} B, ..., B] [u_0; ...; u_{T-1}]: least-norm input by lstsq
+    blocks = np.hstack([np.linalg.matrix_power(A, steps - 1 - t) @ B for t in range(steps)])
+    inputs = np.linalg.lstsq(blocks, xf - np.linalg.matrix_power(A, steps) @ x0, rcond=None)[0]
+    inputs = inputs.reshape(steps, 4)
+    result = minimum_energy(A, x0, xf, B, horizon=steps, system="discrete")
+    assert float(result.energy) == pytest.approx(np.sum(inputs**2), rel=1e-10)
+    np.testing.assert_allclose(result.node_energy, np.sum(inputs**2, axis=0), rtol=1e-9)
+
+
+# --- invariants -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("directed", [False, True])
+def test_free_evolution_costs_nothing(rng, directed):
+    A = _system(rng, 7, directed=directed)
+    x0 = rng.standard_normal(7)
+    xf = scipy.linalg.expm(A * 1.3) @ x0
+    result = minimum_energy(A, x0, xf, horizon=1.3)
+    assert float(result.energy) < 1e-24
+    assert float(result.terminal_error) < 1e-10
+
+
+@pytest.mark.parametrize("directed", [False, True])
+def test_energy_scales_with_square_of_distance(rng, directed):
+    A = _system(rng, 6, directed=directed)
+    B = np.eye(6)[:, :4]
+    x0, direction = rng.standard_normal(6), rng.standard_normal(6)
+    xf_free = scipy.linalg.expm(A) @ x0
+    targets = xf_free + np.array([1.0, 2.0, -3.0])[:, None] * direction
+    energy = minimum_energy(A, x0, targets, B).energy
+    np.testing.assert_allclose(energy / energy[0], [1.0, 4.0, 9.0], rtol=1e-10)
+
+
+def test_permutation_equivariance(rng):
+    A = _system(rng, 8)
+    order = rng.permutation(8)
+    mask = np.zeros(8, dtype=bool)
+    mask[[0, 2, 5, 6, 7]] = True
+    x0, xf = rng.standard_normal((3, 8)), rng.standard_normal((3, 8))
+    first = minimum_energy(A, x0, xf, mask)
+    second = minimum_energy(A[np.ix_(order, order)], x0[:, order], xf[:, order], mask[order])
+    np.testing.assert_allclose(second.energy, first.energy, rtol=1e-10)
+
+
+@pytest.mark.parametrize("directed", [False, True])
+def test_node_energy_is_a_real_energy(rng, directed):
+    A = _system(rng, 7, directed=directed)
+    controlled = np.array([1, 0, 1, 1, 0, 1, 1], dtype=float)
+    B = np.diag(controlled)  # nctpy-style (N, N) input matrix with zero columns
+    x0, xf = rng.standard_normal(7), rng.standard_normal(7)
+    result = minimum_energy(A, x0, xf, B, horizon=1.2)
+    gram, transition = _van_loan(A, B, 1.2)
+    y = np.linalg.solve(gram, xf - transition @ x0)
+    expected, _, _ = _input_energy_by_quadrature(A, B, y, 1.2)
+    np.testing.assert_allclose(result.node_energy, expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(result.node_energy[controlled == 0], 0.0)
+    assert result.node_energy.sum() == pytest.approx(float(result.energy), rel=1e-10)
+
+
+def test_sparse_input_node_energy_unlike_nctpy(rng):
+    # nctpy 1.2.0 minimum_energy_fast splits the energy as (pinv(W) d) * d (its issue #36):
+    # entries at uncontrolled nodes are non-zero and some are negative. Ours are the input
+    # energies integral u_k^2 dt: non-negative, zero off the control set, same total.
+    energies = pytest.importorskip("nctpy.energies")
+    A = _system(rng, 8)
+    controlled = np.zeros(8)
+    controlled[[0, 3, 4, 6, 7]] = 1.0
+    B = np.diag(controlled)
+    x0, xf = rng.standard_normal(8), rng.standard_normal(8)
+    result = minimum_energy(A, x0, xf, B)
+    theirs = energies.minimum_energy_fast(A, 1.0, B, x0, xf)[:, 0]
+    assert np.any(theirs[controlled == 0] != 0) and np.any(theirs < 0)
+    assert theirs.sum() == pytest.approx(float(result.energy), rel=1e-6)  # totals agree
+    assert np.all(result.node_energy >= 0)
+    np.testing.assert_array_equal(result.node_energy[controlled == 0], 0.0)
+
+
+def test_against_nctpy_minimum_energy_fast(rng):
+    # reference: nctpy 1.2.0, Simpson quadrature of the Gramian over 1000 steps
+    energies = pytest.importorskip("nctpy.energies")
+    A = _system(rng, 20)
+    x0, xf = rng.standard_normal((4, 20)), rng.standard_normal((4, 20))
+    ours = minimum_energy(A, x0, xf, horizon=2.0).energy
+    theirs = energies.minimum_energy_fast(A, 2.0, np.eye(20), x0.T, xf.T).sum(axis=0)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-8)
+
+
+def test_broadcasting_pairs_and_batches(rng):
+    A = np.stack([_system(rng, 5), _system(rng, 5)])
+    x0, xf = rng.standard_normal((3, 1, 5)), rng.standard_normal((3, 2, 5))
+    result = minimum_energy(A, x0, xf, [0, 1, 3])
+    assert result.energy.shape == (3, 2)
+    assert result.node_energy.shape == (3, 2, 3)
+    assert result.condition_number.shape == (2,)
+    for pair in range(3):
+        for window in range(2):
+            single = minimum_energy(A[window], x0[pair, 0], xf[pair, window], [0, 1, 3])
+            assert result.energy[pair, window] == pytest.approx(float(single.energy), rel=1e-12)
+            np.testing.assert_allclose(
+                result.node_energy[pair, window], single.node_energy, rtol=1e-10
+            )
+
+
+def test_transition_energy_matrix(rng):
+    A = _system(rng, 6)
+    states = rng.standard_normal((4, 6))
+    mask = np.array([True, True, False, True, True, True])
+    result = transition_energy_matrix(A, states, mask, horizon=0.8)
+    gram, transition = _van_loan(A, np.eye(6)[:, mask], 0.8)
+    for i in range(4):
+        for j in range(4):
+            d = states[j] - transition @ states[i]
+            assert result.energy[i, j] == pytest.approx(d @ np.linalg.solve(gram, d), rel=1e-9)
+    batched = transition_energy_matrix(np.stack([A, A]), states, mask, horizon=0.8)
+    assert batched.energy.shape == (2, 4, 4)
+    np.testing.assert_allclose(batched.energy[1], result.energy, rtol=1e-12)
+    assert batched.node_energy.shape == (2, 4, 4, 5)
+
+
+# --- numerical health -----------------------------------------------------------------------
+
+
+def test_unreachable_target_warns_and_reports(rng):
+    # two disconnected components, inputs only in the first: the second cannot be steered
+    block = np.array([[-1.0, 0.3], [0.3, -1.0]])
+    A = scipy.linalg.block_diag(block, block)
+    x0 = np.zeros(4)
+    xf = np.array([1.0, 0.0, 0.0, 1.0])
+    with pytest.warns(
+        UnreachableTargetWarning, match=r"cannot be reached .*terminal error up to 0.70"
+    ):
+        result = minimum_energy(A, x0, xf, [0])
+    assert int(result.rank) == 2
+    assert float(result.terminal_error) == pytest.approx(1 / np.sqrt(2), rel=1e-12)
+    # the reachable half alone costs the same
+    reachable = minimum_energy(block, np.zeros(2), np.array([1.0, 0.0]), [0])
+    assert float(result.energy) == pytest.approx(float(reachable.energy), rel=1e-10)
+
+
+def test_ill_conditioned_warns(rng):
+    A = _system(rng, 30)
+    # a sparse control set: W_T is numerically singular (METHODS.md: N=200, <=20 % controlled)
+    with pytest.warns(UnreachableTargetWarning, match="cannot be reached"):
+        with pytest.warns(IllConditionedWarning, match=r"condition number up to \d.* kept"):
+            result = minimum_energy(A, np.zeros(30), rng.standard_normal(30), [0, 1, 2])
+    assert float(result.condition_number) > 1e10
+    assert int(result.rank) < 30
+
+
+def test_compat_deng2022_matches_matlab_pinv(rng):
+    A = _system(rng, 10)
+    mask = np.zeros(10, dtype=bool)
+    mask[:3] = True
+    x0, xf = rng.standard_normal(10), rng.standard_normal(10)
+    gram, transition = _van_loan(A, np.eye(10)[:, mask], 1.0)
+    d = xf - transition @ x0
+    sigma = np.linalg.svd(gram, compute_uv=False)
+    tolerance = 10 * np.spacing(sigma[0])  # MATLAB pinv: max(size(W)) * eps(norm(W))
+    pinv = np.linalg.pinv(gram, rtol=tolerance / sigma[0])
+    expected = 0.5 * d @ pinv @ d
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IllConditionedWarning)
+        warnings.simplefilter("ignore", UnreachableTargetWarning)
+        result = minimum_energy(A, x0, xf, mask, compat="deng2022")
+    assert int(result.rank) == int(np.sum(sigma > tolerance))
+    # both sides invert eigenvalues near 1e-16 * ||W||: agreement is limited by conditioning
+    assert float(result.energy) == pytest.approx(expected, rel=1e-3)
+    assert result.node_energy.sum() == pytest.approx(float(result.energy), rel=1e-6)
+
+
+# --- time-varying systems -------------------------------------------------------------------
+
+
+def _brute_force_time_varying(A_sequence, dt, B, x0, xf, n_sub=400):
+    """RK4 on dW/dt = A W + W A^T + B B^T, dx/dt = A x, and the costate backwards."""
+    n = A_sequence.shape[-1]
+    h = dt / n_sub
+    gram = np.zeros((n, n))
+    state = x0.copy()
+    for A in A_sequence:
+
+        def f_gram(W, A=A):
+            return A @ W + W @ A.T + B @ B.T
+
+        for _ in range(n_sub):
+            k1 = f_gram(gram)
+            k2 = f_gram(gram + h / 2 * k1)
+            k3 = f_gram(gram + h / 2 * k2)
+            k4 = f_gram(gram + h * k3)
+            gram = gram + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            s1 = A @ state
+            s2 = A @ (state + h / 2 * s1)
+            s3 = A @ (state + h / 2 * s2)
+            s4 = A @ (state + h * s3)
+            state = state + h / 6 * (s1 + 2 * s2 + 2 * s3 + s4)
+    d = xf - state
+    y = np.linalg.solve(gram, d)
+    # costate lambda(t) with d lambda/dt = -A(t)^T lambda, lambda(T) = y; u = B^T lambda
+    squares = []
+    costate = y.copy()
+    for A in A_sequence[::-1]:
+        values = [B.T @ costate]
+        for _ in range(n_sub):  # backwards in time
+            c1 = A.T @ costate
+            c2 = A.T @ (costate + h / 2 * c1)
+            c3 = A.T @ (costate + h / 2 * c2)
+            c4 = A.T @ (costate + h * c3)
+            costate = costate + h / 6 * (c1 + 2 * c2 + 2 * c3 + c4)
+            values.append(B.T @ costate)
+        squares.append(scipy.integrate.simpson(np.array(values) ** 2, dx=h, axis=0))
+    return d @ y, np.sum(squares, axis=0)
+
+
+@pytest.mark.parametrize("directed", [False, True])
+def test_time_varying_against_brute_force(rng, directed):
+    A_sequence = np.stack([_system(rng, 5, directed=directed) for _ in range(3)])
+    B = np.eye(5)[:, [0, 2, 4]]
+    x0, xf = rng.standard_normal(5), rng.standard_normal(5)
+    energy, node = _brute_force_time_varying(A_sequence, 0.4, B, x0, xf)
+    result = time_varying_energy(A_sequence, 0.4, x0, xf, B)
+    assert float(result.energy) == pytest.approx(energy, rel=1e-9)
+    np.testing.assert_allclose(result.node_energy, node, rtol=1e-8)
+
+
+def test_time_varying_with_equal_windows_is_static(rng):
+    A = _system(rng, 6)
+    x0, xf = rng.standard_normal((2, 6)), rng.standard_normal((2, 6))
+    static = minimum_energy(A, x0, xf, [1, 2, 5], horizon=1.0)
+    dynamic = time_varying_energy(np.stack([A] * 5), 0.2, x0, xf, [1, 2, 5])
+    # the two Gramians differ by rounding (~eps ||W||); energies by up to cond * eps
+    tolerance = 100 * float(static.condition_number) * np.finfo(float).eps
+    np.testing.assert_allclose(dynamic.energy, static.energy, rtol=tolerance)
+    np.testing.assert_allclose(dynamic.node_energy, static.node_energy, rtol=tolerance)
+    np.testing.assert_allclose(dynamic.condition_number, static.condition_number, rtol=1e-6)
+
+
+def test_time_varying_batch(rng):
+    sequences = np.stack([np.stack([_system(rng, 4) for _ in range(3)]) for _ in range(2)])
+    x0, xf = rng.standard_normal(4), rng.standard_normal((2, 4))
+    result = time_varying_energy(sequences, 0.5, x0, xf)
+    assert result.energy.shape == (2,)
+    for index in range(2):
+        single = time_varying_energy(sequences[index], 0.5, x0, xf[index])
+        assert result.energy[index] == pytest.approx(float(single.energy), rel=1e-12)
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def test_errors(rng):
+    A = _system(rng, 3)
+    x = np.zeros(3)
+    with pytest.raises(InvalidParameterError, match=r"'compat' must be one of .*got 'matlab'"):
+        minimum_energy(A, x, x, compat="matlab")
+    with pytest.raises(InvalidParameterError, match="'horizon' must be finite here"):
+        minimum_energy(A, x, x, horizon=np.inf)
+    with pytest.raises(InvalidParameterError, match=r"'rcond' must be > 0; got -1"):
+        minimum_energy(A, x, x, rcond=-1)
+    with pytest.raises(DataError, match=r"x0 must have 3 entries .*got shape \(2,\)"):
+        minimum_energy(A, np.zeros(2), x)
+    with pytest.raises(DataError, match="xf contains NaN"):
+        minimum_energy(A, x, np.array([0.0, np.nan, 0.0]))
+    with pytest.raises(DataError, match="do not broadcast together"):
+        minimum_energy(np.stack([A, A]), np.zeros((3, 3)), x)
+    with pytest.raises(DataError, match="B as a boolean mask must have 3 entries"):
+        minimum_energy(A, x, x, np.array([True, False]))
+    with pytest.raises(DataError, match=r"B indices must lie in \[0, 3\); got \[5\]"):
+        minimum_energy(A, x, x, [5])
+    with pytest.raises(DataError, match="boolean mask or integer indices; got dtype float64"):
+        minimum_energy(A, x, x, np.array([0.5, 1.0]))
+    with pytest.raises(DataError, match="B selects no region"):
+        minimum_energy(A, x, x, np.zeros(3, dtype=bool))
+    with pytest.raises(DataError, match="B must be an .* got shape"):
+        minimum_energy(A, x, x, np.zeros((3, 1, 1)))
+    with pytest.raises(DataError, match="B has no input column"):
+        minimum_energy(A, x, x, np.zeros((3, 0)))
+    with pytest.raises(DataError, match=r"states must have shape \(..., n_states, n_regions\)"):
+        transition_energy_matrix(A, x)
+    with pytest.raises(DataError, match="do not broadcast together"):
+        transition_energy_matrix(np.stack([A, A]), np.zeros((3, 2, 3)))
+    with pytest.raises(DataError, match="A_sequence must have shape"):
+        time_varying_energy(A, 0.1, x, x)
+    with pytest.raises(InvalidParameterError, match=r"'dt' must be > 0; got 0"):
+        time_varying_energy(np.stack([A]), 0, x, x)

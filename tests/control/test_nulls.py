@@ -1,0 +1,83 @@
+"""Null models of control metrics."""
+
+import numpy as np
+import pytest
+
+from brainctrl.control import (
+    average_controllability,
+    control_null_pvalues,
+    normalize_adjacency,
+    rewire_preserving_degree,
+    spectrum_preserving_surrogate,
+)
+from brainctrl.exceptions import DataError, InvalidParameterError
+
+
+def _sparse_weighted(rng, n, density=0.3):
+    weights = rng.random((n, n)) * (rng.random((n, n)) < density)
+    weights = np.triu(weights, 1)
+    return weights + weights.T
+
+
+def test_rewiring_preserves_degrees_and_weights(rng):
+    adjacency = _sparse_weighted(rng, 20)
+    rewired = rewire_preserving_degree(adjacency, random_state=3)
+    np.testing.assert_array_equal((rewired > 0).sum(axis=0), (adjacency > 0).sum(axis=0))
+    np.testing.assert_array_equal(
+        np.sort(rewired[np.triu_indices(20, 1)]), np.sort(adjacency[np.triu_indices(20, 1)])
+    )
+    np.testing.assert_array_equal(rewired, rewired.T)
+    assert not np.array_equal(rewired, adjacency)
+    np.testing.assert_array_equal(rewired, rewire_preserving_degree(adjacency, random_state=3))
+
+
+def test_spectrum_surrogate_keeps_eigenvalues(rng):
+    A = normalize_adjacency(_sparse_weighted(rng, 15), system="discrete")
+    surrogate = spectrum_preserving_surrogate(A, random_state=1)
+    np.testing.assert_allclose(np.linalg.eigvalsh(surrogate), np.linalg.eigvalsh(A), atol=1e-14)
+    # the sum over nodes of average controllability is trace((I - A^2)^-1): spectral
+    assert average_controllability(surrogate).sum() == pytest.approx(
+        average_controllability(A).sum(), rel=1e-12
+    )
+    assert not np.allclose(surrogate, A)
+
+
+def test_pvalues_follow_the_counting_formula(rng):
+    A = normalize_adjacency(_sparse_weighted(rng, 8), system="discrete")
+    result = control_null_pvalues(average_controllability, A, n_null=49, random_state=7)
+    count = np.sum(result.null_distribution >= result.observed, axis=0)
+    np.testing.assert_allclose(result.pvalues, (1 + count) / 50)
+    assert result.null_distribution.shape == (49, 8)
+    again = control_null_pvalues(average_controllability, A, n_null=49, random_state=7)
+    np.testing.assert_array_equal(again.pvalues, result.pvalues)
+    less = control_null_pvalues(
+        average_controllability, A, n_null=49, random_state=7, alternative="less"
+    )
+    np.testing.assert_allclose(
+        less.pvalues, (1 + np.sum(less.null_distribution <= less.observed, axis=0)) / 50
+    )
+
+
+def test_degree_null_pvalues(rng):
+    adjacency = _sparse_weighted(rng, 12)
+
+    def strength(matrix):
+        return matrix.sum(axis=0)
+
+    result = control_null_pvalues(strength, adjacency, null="degree", n_null=9, random_state=0)
+    assert np.all((result.pvalues > 0) & (result.pvalues <= 1))
+    # the total weight is preserved by every rewiring
+    np.testing.assert_allclose(result.null_distribution.sum(axis=1), adjacency.sum())
+
+
+def test_errors(rng):
+    with pytest.raises(DataError, match="must be symmetric"):
+        spectrum_preserving_surrogate(np.array([[0.0, 1.0], [0.0, 0.0]]))
+    with pytest.raises(DataError, match="cannot be rewired"):
+        rewire_preserving_degree(np.ones((4, 4)) - np.eye(4))
+    with pytest.raises(InvalidParameterError, match="'metric_fn' must be callable"):
+        control_null_pvalues("average", np.eye(3))
+    with pytest.raises(InvalidParameterError, match=r"'null' must be one of .*got 'random'"):
+        control_null_pvalues(np.sum, np.eye(3), null="random")
+    with pytest.raises(InvalidParameterError, match=r"'n_null' must be > 0"):
+        control_null_pvalues(np.sum, np.eye(3), n_null=0)

@@ -1,0 +1,160 @@
+"""System matrices from connectivity, and control sets."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+
+from brainctrl.control import (
+    average_controllability,
+    control_set,
+    fc_pvalues,
+    fc_to_system,
+    normalize_adjacency,
+)
+from brainctrl.exceptions import DataError, InvalidParameterError
+
+
+def test_normalize_two_node_by_hand():
+    weights = np.array([[0.0, 2.0], [2.0, 0.0]])  # spectral radius 2
+    np.testing.assert_allclose(
+        normalize_adjacency(weights, system="discrete"), weights / 3, rtol=1e-15
+    )
+    np.testing.assert_allclose(
+        normalize_adjacency(weights, system="continuous", c=0.5),
+        weights / 2.5 - np.eye(2),
+        rtol=1e-15,
+    )
+
+
+def test_normalize_directed_spectral_versus_singular():
+    # upper triangular: spectral radius = max |diagonal| = 1, largest singular value > 1
+    weights = np.array([[1.0, 3.0], [0.0, 0.5]])
+    sigma = np.linalg.svd(weights, compute_uv=False)[0]
+    np.testing.assert_allclose(
+        normalize_adjacency(weights, system="discrete"), weights / 2.0, rtol=1e-15
+    )
+    np.testing.assert_allclose(
+        normalize_adjacency(weights, system="discrete", method="singular"),
+        weights / (1 + sigma),
+        rtol=1e-15,
+    )
+
+
+def test_normalize_batch_uses_each_matrix_radius(rng):
+    stack = rng.random((3, 5, 5))
+    stack = stack + np.swapaxes(stack, -1, -2)
+    out = normalize_adjacency(stack, system="discrete")
+    for index in range(3):
+        radius = np.max(np.abs(np.linalg.eigvalsh(stack[index])))
+        np.testing.assert_allclose(out[index], stack[index] / (1 + radius), rtol=1e-14)
+
+
+def test_normalize_against_nctpy(rng):
+    # reference: nctpy 1.2.0 (nctpy.utils.matrix_normalization)
+    utils = pytest.importorskip("nctpy.utils")
+    weights = rng.random((12, 12))
+    for system in ("continuous", "discrete"):
+        np.testing.assert_allclose(
+            normalize_adjacency(weights, system=system),
+            utils.matrix_normalization(weights, system=system),
+            rtol=1e-13,
+            atol=1e-15,
+        )
+
+
+def test_cached_decomposition_gives_the_same_metrics(rng):
+    weights = rng.random((15, 15))
+    weights = weights + weights.T
+    A = normalize_adjacency(weights, system="discrete")
+    reused = average_controllability(A)
+    fresh = average_controllability(A.copy() + 0.0 * np.eye(15))  # same values
+    np.testing.assert_allclose(reused, fresh, rtol=1e-13)
+    changed = A.copy()
+    changed[0, 1] = changed[1, 0] = 0.0
+    assert not np.allclose(average_controllability(changed), reused)
+
+
+def test_signed_laplacian_by_hand():
+    fc = np.array([[1.0, 0.5, -0.25], [0.5, 1.0, 0.0], [-0.25, 0.0, 1.0]])
+    # L = D_|w| - W with zero diagonal in W
+    laplacian = np.array([[0.75, -0.5, 0.25], [-0.5, 0.5, 0.0], [0.25, 0.0, 0.25]])
+    largest = np.max(np.linalg.eigvalsh(laplacian))
+    A = fc_to_system(fc)
+    np.testing.assert_allclose(A, -laplacian / largest, rtol=1e-14)
+    eigenvalues = np.linalg.eigvalsh(A)
+    assert eigenvalues.min() == pytest.approx(-1.0, rel=1e-14)
+    assert eigenvalues.max() <= 1e-15
+
+
+def test_fc_significance_threshold(rng):
+    timeseries = rng.standard_normal((40, 6))
+    timeseries[:, 1] += timeseries[:, 0]
+    fc = np.corrcoef(timeseries, rowvar=False)
+    expected = np.ones((6, 6))
+    for i in range(6):
+        for j in range(6):
+            if i != j:
+                expected[i, j] = scipy.stats.pearsonr(timeseries[:, i], timeseries[:, j]).pvalue
+    np.testing.assert_allclose(
+        fc_pvalues(fc, 40)[~np.eye(6, dtype=bool)], expected[~np.eye(6, dtype=bool)], rtol=1e-8
+    )
+    kept = fc.copy()
+    kept[expected > 0.05] = 0.0
+    np.fill_diagonal(kept, 0.0)
+    np.testing.assert_allclose(
+        fc_to_system(fc, kind="normalize", n_samples=40, system="discrete"),
+        normalize_adjacency(kept, system="discrete"),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(fc_to_system(fc, pvalues=expected), fc_to_system(kept), rtol=1e-12)
+
+
+def test_control_set():
+    regions = pd.DataFrame(
+        {"name": ["v1", "d1", "d2", "s1"], "network": ["Vis", "Default", "Default", "SomMot"]}
+    )
+    np.testing.assert_array_equal(control_set(regions), [False, True, True, False])
+    np.testing.assert_array_equal(control_set(regions, ["Vis", "s1"]), [True, False, False, True])
+    np.testing.assert_array_equal(control_set(regions, [0, -1]), [True, False, False, True])
+    np.testing.assert_array_equal(control_set(n_regions=3, network=1), [False, True, False])
+
+
+def test_errors():
+    with pytest.raises(InvalidParameterError, match=r"'method' must be one of .*got 'svd'"):
+        normalize_adjacency(np.eye(2), method="svd")
+    with pytest.raises(InvalidParameterError, match=r"'c' must be >= 0; got -1"):
+        normalize_adjacency(np.eye(2), c=-1)
+    with pytest.raises(InvalidParameterError, match="all-zero adjacency"):
+        normalize_adjacency(np.zeros((2, 2)), c=0.0)
+    with pytest.raises(DataError, match="adjacency contains 2 non-finite"):
+        normalize_adjacency(np.array([[0.0, np.nan], [np.nan, 0.0]]))
+    with pytest.raises(DataError, match="fc must be symmetric"):
+        fc_to_system(np.array([[1.0, 0.2], [0.5, 1.0]]))
+    with pytest.raises(DataError, match=r"pvalues must have the shape of fc"):
+        fc_to_system(np.eye(2), pvalues=np.ones((3, 3)))
+    with pytest.raises(DataError, match="no non-zero edge left"):
+        fc_to_system(np.eye(3))
+    with pytest.raises(InvalidParameterError, match=r"'kind' must be one of"):
+        fc_to_system(np.eye(2), kind="laplacian")
+    with pytest.raises(InvalidParameterError, match=r"'n_samples' must be > 2; got 2"):
+        fc_pvalues(np.eye(2), 2)
+    regions = pd.DataFrame({"name": ["a"], "network": ["Vis"]})
+    with pytest.raises(InvalidParameterError, match="neither a network label"):
+        control_set(regions, "Default")
+    with pytest.raises(DataError, match="missing \\['network'\\]"):
+        control_set(pd.DataFrame({"name": ["a"]}))
+    with pytest.raises(InvalidParameterError, match="must be a pandas DataFrame"):
+        control_set([["a", "Vis"]])
+    with pytest.raises(InvalidParameterError, match="'n_regions' is required"):
+        control_set(network=[0])
+    with pytest.raises(InvalidParameterError, match="need a 'regions' table"):
+        control_set(n_regions=2, network="Default")
+    with pytest.raises(InvalidParameterError, match="index 5 is out of range for 1 regions"):
+        control_set(regions, [5])
+    with pytest.raises(InvalidParameterError, match="selects nothing"):
+        control_set(regions, [])
+    with pytest.raises(InvalidParameterError, match="entries must be str or int; got 1.5"):
+        control_set(regions, [1.5])
+    with pytest.raises(DataError, match="regions has 1 rows but 'n_regions' is 3"):
+        control_set(regions, "Vis", n_regions=3)
