@@ -13,6 +13,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.sparse.csgraph import shortest_path
 
 from brainctrl._utils.validation import check_array, check_option, check_square
@@ -165,30 +166,60 @@ def _clustering(weights, degree):
     return out
 
 
-def _local_efficiency(weights, variant):
-    """Weighted local efficiency (BCT efficiency_wei, local=2 or local=1)."""
+def _local_efficiency(weights, variant, max_block=384):
+    """Weighted local efficiency (BCT efficiency_wei, local=2 or local=1).
+
+    The neighbourhood subgraphs of many regions are put on the diagonal of one
+    sparse block-diagonal graph (at most ``max_block`` nodes) and solved by a
+    single compiled Dijkstra call; the weighted sums are one matrix-vector
+    product per block.
+    """
     n_matrices, n_regions, _ = weights.shape
     out = np.zeros((n_matrices, n_regions))
     for index, matrix in enumerate(weights):
+        connected = matrix > 0
         cube_root = np.cbrt(matrix)
-        graph = np.where(matrix > 0, 1.0 / np.where(matrix > 0, matrix, 1.0), 0.0)
+        lengths = np.where(connected, 1.0 / np.where(connected, matrix, 1.0), 0.0)
         if variant == "modified":
-            graph = np.cbrt(graph)
-        for node in range(n_regions):
-            neighbours = np.flatnonzero(matrix[node] > 0)
-            n_neighbours = neighbours.size
-            if n_neighbours < 2:
-                continue
-            distances = shortest_path(
-                graph[np.ix_(neighbours, neighbours)], method="auto", directed=False
+            lengths = np.cbrt(lengths)
+        degree = connected.sum(axis=1)
+        nodes = np.flatnonzero(degree >= 2)
+        start = 0
+        while start < nodes.size:
+            stop = start + 1
+            total = degree[nodes[start]]
+            while stop < nodes.size and total + degree[nodes[stop]] <= max_block:
+                total += degree[nodes[stop]]
+                stop += 1
+            chunk = nodes[start:stop]
+            start = stop
+            rows, cols, values, centre_weights, block_of = [], [], [], [], []
+            offset = 0
+            for position, node in enumerate(chunk):
+                neighbours = np.flatnonzero(connected[node])
+                sub_row, sub_col = np.nonzero(connected[np.ix_(neighbours, neighbours)])
+                rows.append(sub_row + offset)
+                cols.append(sub_col + offset)
+                values.append(lengths[neighbours[sub_row], neighbours[sub_col]])
+                centre_weights.append(cube_root[node, neighbours])
+                block_of.append(np.full(neighbours.size, position))
+                offset += neighbours.size
+            graph = sparse.csr_matrix(
+                (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+                shape=(offset, offset),
             )
+            distances = shortest_path(graph, method="D", directed=False)
             finite = np.isfinite(distances) & (distances > 0)
             inverse = np.zeros_like(distances)
-            inverse[finite] = 1.0 / distances[finite]
+            np.divide(1.0, distances, out=inverse, where=finite)
             if variant == "original":
-                inverse = np.cbrt(inverse)
-            weight = cube_root[node, neighbours]
-            out[index, node] = weight @ inverse @ weight / (n_neighbours * (n_neighbours - 1))
+                np.cbrt(inverse, out=inverse)
+            weight = np.concatenate(centre_weights)
+            sums = np.bincount(
+                np.concatenate(block_of), weights=weight * (inverse @ weight), minlength=chunk.size
+            )
+            pairs = degree[chunk] * (degree[chunk] - 1.0)
+            out[index, chunk] = sums / pairs
     return out
 
 
