@@ -283,7 +283,11 @@ def _build_design(phenotype, *, formula, design, contrast, group, covariates):
             "remove collinear or constant columns."
         )
     vector, name = _resolve_contrast(contrast, columns, term_slices)
-    labels = _group_labels(phenotype.loc[frame.index], group, contrast)
+    candidate = contrast if isinstance(contrast, str) else None
+    for term, cols in term_slices.items():
+        if name in cols and len(cols) == 1:
+            candidate = term  # e.g. contrast "group[T.patient]" belongs to term "group"
+    labels = _group_labels(phenotype.loc[frame.index], group, candidate)
     return _Design(matrix, columns, frame.index, vector, name, labels)
 
 
@@ -325,11 +329,11 @@ def _resolve_contrast(contrast, columns, term_slices):
     return vector, name
 
 
-def _group_labels(phenotype, group, contrast):
+def _group_labels(phenotype, group, candidate):
     """Two-level group labels for effect sizes, or None."""
     column = group
-    if column is None and isinstance(contrast, str) and contrast in phenotype.columns:
-        column = contrast
+    if column is None and candidate is not None and candidate in phenotype.columns:
+        column = candidate
     if column is None:
         return None
     if column not in phenotype.columns:
@@ -622,7 +626,8 @@ def group_comparison(
         formula term with a single column (e.g. ``"group"``), or a weight vector.
     group : str, optional
         Phenotype column with two levels, for Cohen's d and Hedges' g. Default: the
-        ``contrast`` column when it has two levels.
+        phenotype column the contrast refers to (``"group"`` for ``"group"`` or
+        ``"group[T.patient]"``) when it has two levels.
     covariates : sequence of str, default=()
         Phenotype columns added to the default formula (ignored with ``formula`` or
         ``design``).

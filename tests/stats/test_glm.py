@@ -135,6 +135,8 @@ def test_effect_sizes_against_hand_formulas(rng):
         # ... and d = t sqrt(1/n1 + 1/n2)
         np.testing.assert_allclose(row["cohen_d_adjusted"], d, rtol=1e-10)
     assert result.attrs["group_levels"] == ["control", "patient"]
+    by_column = group_comparison(features, phenotype, formula="group", contrast="group[T.patient]")
+    np.testing.assert_array_equal(by_column["cohen_d"], result["cohen_d"])
 
 
 def test_partial_eta_squared_matches_anova(rng):
@@ -423,6 +425,13 @@ def test_tidy_input_families_and_fdr(rng):
     np.testing.assert_allclose(
         result["t"].to_numpy()[[order[n] for n in names]], wide["t"], rtol=1e-12
     )
+    # a global measure (no region) becomes one feature named by the measure
+    glob = pd.DataFrame({"subject": phenotype.index, "measure": "modularity", "region": None})
+    glob["value"] = features["f0"].to_numpy()
+    mixed = group_comparison(pd.concat([tidy, glob]), phenotype, formula="group + age")
+    row = mixed[mixed["feature"] == "modularity"].iloc[0]
+    assert pd.isna(row["region"]) and row["family"] == "modularity"
+    np.testing.assert_allclose(row["t"], wide["t"].iloc[0], rtol=1e-12)
     one = group_comparison(tidy, phenotype, formula="group + age", family="all")
     np.testing.assert_allclose(one["p_fdr"], multipletests(one["p"], method="fdr_bh")[1])
 
