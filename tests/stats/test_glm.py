@@ -181,8 +181,11 @@ def _reference_freedman_lane(y, full, nuisance, column, perms, robust=False):
     return observed, null
 
 
-@pytest.mark.parametrize(("robust", "blocked"), [(False, False), (True, False), (False, True)])
-def test_freedman_lane_matches_plain_loop(rng, robust, blocked):
+@pytest.mark.parametrize(
+    ("robust", "blocked", "whole"),
+    [(False, False, False), (True, False, False), (False, True, False), (False, True, True)],
+)
+def test_freedman_lane_matches_plain_loop(rng, robust, blocked, whole):
     n, n_features, n_perm, seed = 18, 4, 60, 7
     features, phenotype = _cohort(rng, n=n, n_features=n_features, effect=0.6)
     blocks = np.repeat(np.arange(n // 3), 3) if blocked else None
@@ -192,12 +195,13 @@ def test_freedman_lane_matches_plain_loop(rng, robust, blocked):
         formula="group + age + motion",
         n_permutations=n_perm,
         exchangeability_blocks=blocks,
+        whole_blocks=whole,
         family="all",
         robust=robust,
         random_state=seed,
     )
     perms = _permutation_indices(
-        n, n_perm, np.random.default_rng(seed), exchangeability_blocks=blocks
+        n, n_perm, np.random.default_rng(seed), exchangeability_blocks=blocks, whole_blocks=whole
     )
     patient = (phenotype["group"] == "patient").to_numpy(float)
     full = np.column_stack([np.ones(n), patient, phenotype["age"], phenotype["motion"]])
