@@ -155,7 +155,7 @@ def find_hcp_runs(root, subjects=None, runs=None, *, variants=HCP_VARIANTS):
                     "variant": variant,
                 }
             )
-    return pd.DataFrame(records, columns=_HCP_COLUMNS).astype({"subject": str, "run": str})
+    return pd.DataFrame(records, columns=_HCP_COLUMNS, dtype=object)
 
 
 _ENTITY = re.compile(r"^([a-zA-Z]+)-([a-zA-Z0-9+]+)$")
@@ -283,4 +283,4 @@ def find_fmriprep_runs(
                 "entities": entities,
             }
         )
-    return pd.DataFrame(records, columns=_FMRIPREP_COLUMNS)
+    return pd.DataFrame(records, columns=_FMRIPREP_COLUMNS, dtype=object)

@@ -13,7 +13,9 @@ __all__ = ["load_phenotype"]
 logger = logging.getLogger(__name__)
 
 
-def load_phenotype(path, *, id_column="subject", subjects=None, missing="raise"):
+def load_phenotype(
+    path, *, id_column="subject", subjects=None, missing="raise", strip_bids_prefix=True
+):
     r"""Read a phenotype table (CSV/TSV) with subject IDs kept as strings.
 
     Parameters
@@ -30,6 +32,9 @@ def load_phenotype(path, *, id_column="subject", subjects=None, missing="raise")
         What to do when requested subjects are not in the table: raise
         :class:`~brainctrl.exceptions.MissingDataError`, log a warning and return the
         others, or return the others silently.
+    strip_bids_prefix : bool, default=True
+        If every ID starts with ``sub-`` (BIDS ``participants.tsv``), remove it so the
+        IDs match the subject labels of file names (``sub-01`` -> ``'01'``).
 
     Returns
     -------
@@ -83,6 +88,8 @@ def load_phenotype(path, *, id_column="subject", subjects=None, missing="raise")
         rows = [int(i) + 2 for i in ids.index[ids.isna()][:5]]
         raise DataError(f"empty subject IDs in column {id_column!r} at line(s) {rows}.", path=path)
     ids = ids.astype(str).str.strip()
+    if strip_bids_prefix and len(ids) and ids.str.startswith("sub-").all():
+        ids = ids.str.slice(4)
     duplicated = ids[ids.duplicated()].unique().tolist()
     if duplicated:
         raise DataError(
