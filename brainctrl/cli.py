@@ -26,7 +26,9 @@ def _build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="run the whole pipeline on the built-in synthetic cohort")
-    demo.add_argument("--out", default="brainctrl_demo", help="output folder (default: %(default)s)")
+    demo.add_argument(
+        "--out", default="brainctrl_demo", help="output folder (default: %(default)s)"
+    )
     demo.add_argument("--n-subjects", type=int, default=None, help="size of the synthetic cohort")
     demo.add_argument("--executor", choices=("serial", "processes", "dask"), default=None)
     demo.add_argument("--n-jobs", type=int, default=None, help="workers for processes/dask")
@@ -38,11 +40,15 @@ def _build_parser():
     run.add_argument("--out", default=None, help="output folder (default: config's output_dir)")
     run.add_argument("--overwrite", action="store_true", help="redo finished units")
     run.add_argument(
-        "--participant-label", nargs="+", default=None, metavar="ID",
+        "--participant-label",
+        nargs="+",
+        default=None,
+        metavar="ID",
         help="only the per-run stage of these subjects (e.g. one SLURM array task)",
     )
-    run.add_argument("--group", action="store_true",
-                     help="only the cohort stages (after per-subject jobs)")
+    run.add_argument(
+        "--group", action="store_true", help="only the cohort stages (after per-subject jobs)"
+    )
     run.add_argument("--executor", choices=("serial", "processes", "dask"), default=None)
     run.add_argument("--n-jobs", type=int, default=None, help="workers for processes/dask")
     run.add_argument("--quiet", action="store_true", help="no progress output")
@@ -77,7 +83,9 @@ def _cmd_demo(args):
     from brainctrl.pipeline import run_demo
 
     status = run_demo(
-        args.out, n_subjects=args.n_subjects, verbose=not args.quiet,
+        args.out,
+        n_subjects=args.n_subjects,
+        verbose=not args.quiet,
         executor=_executor_override(args),
     )
     print(f"Report: {(Path(args.out) / 'results' / 'report.html').resolve()}")

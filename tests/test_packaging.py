@@ -75,7 +75,10 @@ def test_top_level_import_is_lazy():
 
 def test_cli_help_and_version():
     out = subprocess.run(
-        [sys.executable, "-m", "brainctrl.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "brainctrl.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     for command in ("demo", "validate"):
         assert command in out.stdout

@@ -148,11 +148,18 @@ class MultilayerConfig:
 
 @dataclass
 class StatsConfig:
-    """Group statistics over the subjects' tables joined with the phenotype."""
+    """Group statistics over the subjects' tables joined with the phenotype.
+
+    ``group`` names the phenotype column compared (with ``covariates``);
+    ``scores[0]`` is predicted from graph, control and combined features;
+    ``cca_scores`` (two or more columns) enter the sparse CCA against
+    regional average controllability.
+    """
 
     group: str | None = "group"
     covariates: list[str] = field(default_factory=list)
     scores: list[str] = field(default_factory=list)
+    cca_scores: list[str] = field(default_factory=list)
     n_permutations: int = 1000
     alpha: float = 0.05
     cca: bool = True
@@ -212,7 +219,7 @@ class PipelineConfig:
     >>> PipelineConfig.from_dict({"manifest": "m.yaml", "control": {"horizn": 2}})
     Traceback (most recent call last):
     ...
-    brainctrl.exceptions.ConfigError: config key 'control.horizn' is not known; known keys in 'control': ...
+    brainctrl.exceptions.ConfigError: config key 'control.horizn' is not known; ...
     """
 
     manifest: str
@@ -239,7 +246,9 @@ class PipelineConfig:
         except yaml.YAMLError as exc:
             raise ConfigError(f"config file '{path}' is not valid YAML: {exc}") from None
         if not isinstance(data, dict):
-            raise ConfigError(f"config file '{path}' must hold a mapping; got {type(data).__name__}.")
+            raise ConfigError(
+                f"config file '{path}' must hold a mapping; got {type(data).__name__}."
+            )
         config = cls.from_dict(data)
         config.source = str(path)
         manifest = Path(config.manifest)

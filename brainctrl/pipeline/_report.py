@@ -62,8 +62,9 @@ def write_report(out_dir, config, results):
         counts = status.groupby(["stage", "status"]).size().unstack(fill_value=0).reset_index()
         parts.append("<h2>Runs</h2>")
         parts.append(_table_html(counts))
-        failed = status[status["status"] == "failed"][["stage", "subject", "session", "run",
-                                                        "error"]]
+        failed = status[status["status"] == "failed"][
+            ["stage", "subject", "session", "run", "error"]
+        ]
         if len(failed):
             parts.append(f'<p class="bad">{len(failed)} unit(s) failed:</p>')
             parts.append(_table_html(failed))

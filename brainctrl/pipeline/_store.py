@@ -17,8 +17,19 @@ import pandas as pd
 
 __all__ = ["atomic_path", "read_status", "unit_dir", "write_json", "write_npz", "write_table"]
 
-STATUS_COLUMNS = ["unit", "stage", "subject", "session", "run", "status", "error", "config_hash",
-                  "seconds", "finished"]
+STATUS_COLUMNS = [
+    "unit",
+    "stage",
+    "subject",
+    "session",
+    "run",
+    "status",
+    "error",
+    "warnings",
+    "config_hash",
+    "seconds",
+    "finished",
+]
 
 
 @contextmanager

@@ -105,8 +105,13 @@ def plot_region_values(values, regions, *, title=None, ax=None, cmap="viridis"):
             if axis is None:
                 continue
             points = axis.scatter(
-                regions[h].to_numpy()[order], regions[v].to_numpy()[order],
-                c=values[order], cmap=cmap, s=40, edgecolor="k", linewidth=0.3,
+                regions[h].to_numpy()[order],
+                regions[v].to_numpy()[order],
+                c=values[order],
+                cmap=cmap,
+                s=40,
+                edgecolor="k",
+                linewidth=0.3,
             )
             axis.set_aspect("equal")
             axis.set_xlabel(f"{h} (mm)")
@@ -176,8 +181,11 @@ def plot_loadings(weights, names, *, ax=None, title=None, top=20):
     fig, ax = _axes(ax, figsize=(4.5, 0.25 * min(top, len(names)) + 1))
     weights = np.asarray(weights, dtype=float)
     order = np.argsort(-np.abs(weights))[:top][::-1]
-    ax.barh(np.asarray(names, dtype=object)[order], weights[order],
-            color=np.where(weights[order] > 0, "tab:red", "tab:blue"))
+    ax.barh(
+        np.asarray(names, dtype=object)[order],
+        weights[order],
+        color=np.where(weights[order] > 0, "tab:red", "tab:blue"),
+    )
     ax.axvline(0, color="k", lw=0.5)
     ax.tick_params(axis="y", labelsize=7)
     if title:

@@ -55,11 +55,18 @@ def test_check_square_shapes():
     out = check_square("adjacency", [[0, 1], [1, 0]])
     assert out.dtype == float and out.shape == (2, 2)
     assert check_square("adjacency", np.zeros((5, 3, 3))).shape == (5, 3, 3)
-    with pytest.raises(DataError, match=r"adjacency must be square with shape \(\.\.\., n, n\); got shape \(3, 4\)"):
+    with pytest.raises(
+        DataError,
+        match=r"adjacency must be square with shape \(\.\.\., n, n\); got shape \(3, 4\)",
+    ):
         check_square("adjacency", np.ones((3, 4)))
-    with pytest.raises(DataError, match=r"must be square with shape \(n, n\); got shape \(2, 3, 3\)"):
+    with pytest.raises(
+        DataError, match=r"must be square with shape \(n, n\); got shape \(2, 3, 3\)"
+    ):
         check_square("adjacency", np.ones((2, 3, 3)), batch=False)
-    with pytest.raises(DataError, match=r"adjacency contains 1 non-finite value\(s\).*index \(0, 1\)"):
+    with pytest.raises(
+        DataError, match=r"adjacency contains 1 non-finite value\(s\).*index \(0, 1\)"
+    ):
         check_square("adjacency", [[0, np.nan], [1, 0]])
 
 

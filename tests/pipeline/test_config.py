@@ -23,17 +23,41 @@ def test_defaults_and_coercion():
     ("data", "message"),
     [
         ({}, r"config key 'manifest' is required"),
-        ({"manifest": "m", "contrl": {}}, r"config key 'contrl' is not known; known keys in 'the top level'"),
+        (
+            {"manifest": "m", "contrl": {}},
+            r"config key 'contrl' is not known; known keys in 'the top level'",
+        ),
         ({"manifest": "m", "control": {"horizn": 1}}, r"config key 'control.horizn' is not known"),
-        ({"manifest": "m", "control": {"horizon": "long"}}, r"'control.horizon' must be a number; got 'long'"),
+        (
+            {"manifest": "m", "control": {"horizon": "long"}},
+            r"'control.horizon' must be a number; got 'long'",
+        ),
         ({"manifest": "m", "control": {"horizon": -1}}, r"'control.horizon' must be > 0"),
-        ({"manifest": "m", "control": {"system": "discrt"}}, r"'control.system' must be one of \('continuous', 'discrete'\); got 'discrt'"),
-        ({"manifest": "m", "connectivity": {"step": 0}}, r"'connectivity.step' must be >= 1 frame"),
-        ({"manifest": "m", "connectivity": {"window_length": 2.5}}, r"'connectivity.window_length' must be an integer; got 2.5"),
-        ({"manifest": "m", "clean": {"confounds": "csf"}}, r"'clean.confounds' must be a list; got 'csf'"),
-        ({"manifest": "m", "clean": {"high_pass": 0.1, "low_pass": 0.01}}, r"'clean.high_pass' must be below low_pass"),
+        (
+            {"manifest": "m", "control": {"system": "discrt"}},
+            r"'control.system' must be one of \('continuous', 'discrete'\); got 'discrt'",
+        ),
+        (
+            {"manifest": "m", "connectivity": {"step": 0}},
+            r"'connectivity.step' must be >= 1 frame",
+        ),
+        (
+            {"manifest": "m", "connectivity": {"window_length": 2.5}},
+            r"'connectivity.window_length' must be an integer; got 2.5",
+        ),
+        (
+            {"manifest": "m", "clean": {"confounds": "csf"}},
+            r"'clean.confounds' must be a list; got 'csf'",
+        ),
+        (
+            {"manifest": "m", "clean": {"high_pass": 0.1, "low_pass": 0.01}},
+            r"'clean.high_pass' must be below low_pass",
+        ),
         ({"manifest": "m", "stats": {"alpha": 1.5}}, r"'stats.alpha' must be in \(0, 1\)"),
-        ({"manifest": "m", "multilayer": {"enabled": "yes"}}, r"'multilayer.enabled' must be true or false; got 'yes'"),
+        (
+            {"manifest": "m", "multilayer": {"enabled": "yes"}},
+            r"'multilayer.enabled' must be true or false; got 'yes'",
+        ),
         ({"manifest": "m", "executor": {"kind": "slurm"}}, r"'executor.kind' must be one of"),
         ({"manifest": "m", "stats": []}, r"config key 'stats' must be a mapping"),
     ],

@@ -36,8 +36,13 @@ def test_status_records_merge(tmp_path):
     for unit, status in (("sub-1_run-1", "done"), ("sub-2_run-1", "failed")):
         _store.record_status(
             tmp_path,
-            {"unit": unit, "stage": "run", "subject": unit[4], "status": status,
-             "error": "DataError: bad" if status == "failed" else None},
+            {
+                "unit": unit,
+                "stage": "run",
+                "subject": unit[4],
+                "status": status,
+                "error": "DataError: bad" if status == "failed" else None,
+            },
         )
     # a later record for the same unit and stage replaces the earlier one
     _store.record_status(tmp_path, {"unit": "sub-2_run-1", "stage": "run", "status": "done"})

@@ -1,0 +1,261 @@
+"""The work of one run, and of the whole cohort, as plain functions.
+
+Per run (``run`` stage, independent across runs):
+    clean -> static FC -> sliding-window FC -> controllability of the static
+    network -> graph measures and communities of the static network ->
+    multilayer communities over the windows (flexibility, allegiance, module
+    size entropy).
+Across runs (``states`` stage): brain states (k-means of windowed FC) and
+activity states (k-means of frames) over the cohort.
+Per run again (``energy`` stage): energies of transitions between activity
+states through the control set, under the static network and along the
+time-varying (non-overlapping window) network, with each transition's Gramian
+condition number and unreached fraction of the target.
+"""
+
+import hashlib
+import logging
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["clean_run", "run_seed", "process_run", "transition_energies"]
+
+logger = logging.getLogger(__name__)
+
+
+def run_seed(random_state, key):
+    """A seed for one unit, from the global seed and the unit's name only."""
+    digest = hashlib.sha256(f"{random_state}:{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def clean_run(run, clean):
+    """Denoise one run's time series as the config's ``clean`` section says."""
+    from nilearn.signal import clean as nilearn_clean
+
+    from brainctrl._utils.validation import check_timeseries
+    from brainctrl.exceptions import DataError
+
+    context = run.describe()
+    ts = run.timeseries[clean.discard_initial :]
+    confounds = None
+    if clean.confounds:
+        if run.confounds is None:
+            raise DataError(
+                f"clean.confounds asks for {clean.confounds} but the run has no confounds.",
+                **run._ids(),
+            )
+        missing = [c for c in clean.confounds if c not in run.confounds.columns]
+        if missing:
+            raise DataError(
+                f"confound column(s) {missing} not found; available: "
+                f"{list(run.confounds.columns)}.",
+                **run._ids(),
+            )
+        confounds = run.confounds[clean.confounds].to_numpy(float)[clean.discard_initial :]
+        confounds = np.where(np.isfinite(confounds), confounds, np.nanmean(confounds, axis=0))
+    check_timeseries(ts, context=context)
+    cleaned = nilearn_clean(
+        ts,
+        confounds=confounds,
+        detrend=clean.detrend,
+        standardize="zscore_sample" if clean.standardize else False,
+        high_pass=clean.high_pass,
+        low_pass=clean.low_pass,
+        t_r=run.t_r,
+        ensure_finite=False,
+    )
+    return check_timeseries(cleaned, context=context)
+
+
+def _tidy(run, region_names, measures, *, window=None):
+    """Long table rows for per-region measures ``{name: (n_regions,) array}``."""
+    frames = []
+    for name, values in measures.items():
+        values = np.asarray(values, dtype=float)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "subject": run.subject,
+                    "session": run.session,
+                    "run": run.run,
+                    "region": region_names,
+                    "measure": name,
+                    "value": values,
+                }
+            )
+        )
+    table = pd.concat(frames, ignore_index=True)
+    for column in ("subject", "session", "run", "region", "measure"):
+        table[column] = table[column].astype("string")
+    return table
+
+
+def process_run(run, config, seed):
+    """Everything computed from one run alone.
+
+    Returns
+    -------
+    tables : dict of DataFrame
+        ``measures`` (tidy per-region values) and ``globals`` (one row per
+        whole-network value).
+    arrays : dict of ndarray
+        Static FC, vectorised sliding-window FC (float32 upper triangle), the
+        cleaned time series, communities and allegiance.
+    """
+    from brainctrl.connectivity import functional_connectivity, sliding_window_connectivity
+    from brainctrl.control import (
+        average_controllability,
+        modal_controllability,
+        normalize_adjacency,
+    )
+    from brainctrl.graph import graph_measures, modularity_communities
+    from brainctrl.multilayer import (
+        flexibility,
+        module_allegiance,
+        module_size_entropy,
+        multilayer_modularity,
+    )
+
+    rng = np.random.default_rng(seed)
+    cc = config.connectivity
+    ts = clean_run(run, config.clean)
+    names = run.regions["name"].astype(str).to_numpy()
+    n = ts.shape[1]
+
+    fc = functional_connectivity(ts, kind=cc.kind, fisher_z=cc.fisher_z)
+    dfc = sliding_window_connectivity(ts, cc.window_length, step=cc.step, taper=cc.taper)
+
+    adjacency = fc.copy()
+    np.fill_diagonal(adjacency, 0.0)
+    a_discrete = normalize_adjacency(adjacency, system="discrete")
+    a_continuous = normalize_adjacency(adjacency, system="continuous")
+    measures = {
+        "average_controllability": average_controllability(a_discrete, system="discrete"),
+        "modal_controllability": modal_controllability(a_discrete),
+        "average_controllability_continuous": average_controllability(
+            a_continuous, system="continuous", horizon=config.control.horizon
+        ),
+    }
+
+    communities = modularity_communities(
+        adjacency,
+        gamma=config.graph.gamma,
+        negative=config.graph.negative,
+        n_runs=config.graph.n_runs,
+        random_state=int(rng.integers(2**31)),
+    )
+    partition = np.asarray(getattr(communities, "partition", communities))
+    graph = graph_measures(adjacency, partition)
+    for column in graph.columns:
+        if column in ("region", "name", "network"):
+            continue
+        measures[column] = graph[column].to_numpy(float)
+    globals_ = {key: float(value) for key, value in graph.attrs.get("global", {}).items()}
+    globals_["n_communities"] = float(len(np.unique(partition)))
+
+    arrays = {
+        "static_fc": fc.astype(np.float32),
+        "communities": partition.astype(np.int32),
+        "timeseries": ts.astype(np.float32),
+    }
+    iu = np.triu_indices(n, k=1)
+    arrays["dynamic_fc"] = dfc[:, iu[0], iu[1]].astype(np.float32)
+
+    if config.multilayer.enabled:
+        layers = dfc.copy()
+        layers[:, np.arange(n), np.arange(n)] = 0.0
+        ml = multilayer_modularity(
+            layers,
+            negative=config.multilayer.negative,
+            gamma=config.multilayer.gamma,
+            omega=config.multilayer.omega,
+            n_runs=config.multilayer.n_runs,
+            random_state=int(rng.integers(2**31)),
+        )
+        ml_partition = np.asarray(ml.partition)
+        measures["flexibility"] = flexibility(ml_partition)
+        allegiance = module_allegiance(ml_partition)
+        arrays["multilayer_partition"] = ml_partition.astype(np.int32)
+        arrays["allegiance"] = allegiance.astype(np.float32)
+        globals_["multilayer_quality"] = float(ml.quality)
+        entropy = np.asarray(module_size_entropy(ml_partition), dtype=float)
+        globals_["module_size_entropy"] = float(entropy.mean())
+        globals_["mean_flexibility"] = float(np.mean(measures["flexibility"]))
+
+    tables = {
+        "measures": _tidy(run, names, measures),
+        "globals": pd.DataFrame(
+            {
+                "subject": run.subject,
+                "session": run.session,
+                "run": run.run,
+                "measure": list(globals_),
+                "value": list(globals_.values()),
+            }
+        ),
+    }
+    return tables, arrays
+
+
+def transition_energies(timeseries, static_fc, states, control_mask, config):
+    """Energies of all transitions between activity states, static vs dynamic.
+
+    The static system is the run's FC; the dynamic system holds each
+    non-overlapping window's FC for ``horizon / n_windows`` (see
+    :func:`brainctrl.control.time_varying_energy`).
+
+    Returns
+    -------
+    DataFrame
+        One row per (network, from_state, to_state): energy, Gramian condition
+        number and the unreached fraction of the target.
+    """
+    from brainctrl.connectivity import sliding_window_connectivity
+    from brainctrl.control import (
+        minimum_energy,
+        normalize_adjacency,
+        time_varying_energy,
+    )
+
+    cc, ctl = config.connectivity, config.control
+    n = static_fc.shape[0]
+    k = states.shape[0]
+    x0 = np.repeat(states, k, axis=0)
+    xf = np.tile(states, (k, 1))
+    off = np.arange(n)
+
+    adjacency = static_fc.astype(float).copy()
+    adjacency[off, off] = 0.0
+    a_static = normalize_adjacency(adjacency, system=ctl.system)
+    static = minimum_energy(
+        a_static, x0, xf, B=control_mask, horizon=ctl.horizon, system=ctl.system
+    )
+
+    windows = sliding_window_connectivity(
+        timeseries, cc.window_length, step=cc.window_length, taper=cc.taper
+    ).astype(float)
+    windows[:, off, off] = 0.0
+    a_windows = normalize_adjacency(windows, system=ctl.system)
+    dynamic = time_varying_energy(a_windows, ctl.horizon / len(a_windows), x0, xf, B=control_mask)
+
+    rows = []
+    from_state = np.repeat(np.arange(k), k)
+    to_state = np.tile(np.arange(k), k)
+    for label, result in (("static", static), ("dynamic", dynamic)):
+        rows.append(
+            pd.DataFrame(
+                {
+                    "network": label,
+                    "from_state": from_state,
+                    "to_state": to_state,
+                    "energy": np.broadcast_to(result.energy, from_state.shape),
+                    "condition_number": np.broadcast_to(result.condition_number, from_state.shape),
+                    "terminal_error": np.broadcast_to(result.terminal_error, from_state.shape),
+                    "n_windows": len(a_windows) if label == "dynamic" else 1,
+                }
+            )
+        )
+    table = pd.concat(rows, ignore_index=True)
+    return table[table["from_state"] != table["to_state"]].reset_index(drop=True)

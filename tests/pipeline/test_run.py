@@ -1,0 +1,245 @@
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import assert_same_results, read_unit_tables, small_config
+
+from brainctrl.cli import main
+from brainctrl.pipeline import PipelineConfig, run_pipeline
+
+pytestmark = pytest.mark.filterwarnings(
+    # small synthetic systems with a Default-network control set are poorly
+    # conditioned by design; the pipeline records those numbers per transition
+    "ignore::brainctrl.exceptions.UnreachableTargetWarning",
+    "ignore::brainctrl.exceptions.IllConditionedWarning",
+)
+
+
+def _run(manifest, out_dir, **sections):
+    config = PipelineConfig.from_dict(small_config(manifest, **sections))
+    return run_pipeline(config, out_dir=out_dir, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def reference_run(small_dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference")
+    status = _run(small_dataset, out)
+    return out, status
+
+
+def test_outputs_and_status(reference_run):
+    out, status = reference_run
+    assert set(status["status"]) == {"done"}
+    assert sorted(status["stage"].unique()) == ["energy", "run"]
+    assert len(status[status["stage"] == "run"]) == 6
+    for name in (
+        "dataset_description.json",
+        "config.yaml",
+        "status.parquet",
+        "report.html",
+        "group/states.npz",
+        "group/group_comparison.parquet",
+        "group/energy_static_vs_dynamic.parquet",
+    ):
+        assert (out / name).exists(), name
+    description = json.loads((out / "dataset_description.json").read_text())
+    assert description["GeneratedBy"][0]["Name"] == "brainctrl"
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["connectivity"]["window_length"] == 30
+    report = (out / "report.html").read_text()
+    assert "Transition energy" in report and "data:image/png;base64" in report
+    # no temporary file is left behind
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_stored_matrices_match_an_independent_computation(reference_run):
+    out, _ = reference_run
+    file = sorted(out.glob("sub-*/*_matrices.npz"))[0]
+    with np.load(file) as data:
+        ts = data["timeseries"].astype(float)
+        fc = data["static_fc"].astype(float)
+        dynamic = data["dynamic_fc"].astype(float)
+    np.testing.assert_allclose(fc, np.corrcoef(ts, rowvar=False), atol=1e-6)
+    n = ts.shape[1]
+    iu = np.triu_indices(n, k=1)
+    for k in (0, len(dynamic) - 1):
+        window = ts[10 * k : 10 * k + 30]
+        np.testing.assert_allclose(dynamic[k], np.corrcoef(window, rowvar=False)[iu], atol=1e-5)
+    measures = read_unit_tables(out, "measures")
+    assert list(measures.columns[:6]) == [
+        "subject",
+        "session",
+        "run",
+        "region",
+        "measure",
+        "value",
+    ]
+    flexibility = measures[measures["measure"] == "flexibility"]["value"]
+    assert flexibility.between(0, 1).all()
+    energy = read_unit_tables(out, "energy")
+    assert (energy["energy"] > 0).all()
+    assert set(energy["network"]) == {"static", "dynamic"}
+
+
+def test_rerun_skips_finished_units(small_dataset, reference_run, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(reference_run[0], out)
+    before = {p: p.stat().st_mtime_ns for p in out.glob("sub-*/*")}
+    _run(small_dataset, out)
+    assert {p: p.stat().st_mtime_ns for p in out.glob("sub-*/*")} == before
+    # a change of a section a stage depends on redoes that stage only
+    _run(small_dataset, out, control={"horizon": 2.0})
+    after = {p: p.stat().st_mtime_ns for p in out.glob("sub-*/*")}
+    changed = sorted(p.name.rsplit("_", 1)[1] for p in before if after[p] != before[p])
+    assert set(changed) <= {
+        "energy.parquet",
+        "globals.parquet",
+        "matrices.npz",
+        "measures.parquet",
+    }
+    assert "energy.parquet" in changed
+
+
+def _corrupt_dataset(small_dataset, tmp_path):
+    root = tmp_path / "broken"
+    shutil.copytree(small_dataset.parent, root)
+    manifest = root / small_dataset.name
+    files = sorted(root.glob("sub-*/*_timeseries.tsv"))
+    files[0].write_bytes(b"\x00\x01garbage\tnot a table\n\xff")
+    files[1].unlink()
+    table = pd.read_csv(files[2], sep="\t")
+    table.iloc[5, 3] = np.nan
+    table.to_csv(files[2], sep="\t", index=False)
+    return manifest, files[:3]
+
+
+def test_failed_runs_are_recorded_and_the_rest_finish(
+    small_dataset, tmp_path, write_config, capsys
+):
+    manifest, broken = _corrupt_dataset(small_dataset, tmp_path)
+    config = write_config(manifest)
+    out = tmp_path / "out"
+    code = main(["run", str(config), "--out", str(out), "--quiet"])
+    assert code == 1
+    status = pd.read_parquet(out / "status.parquet")
+    runs = status[status["stage"] == "run"].set_index("subject")
+    failed = runs[runs["status"] == "failed"]
+    assert len(failed) == 3 and (runs["status"] == "done").sum() == 3
+    subjects = [f.parent.name.removeprefix("sub-") for f in broken]
+    assert sorted(failed.index) == sorted(subjects)
+    assert (
+        "does not exist" in failed.loc[subjects[1], "error"]
+        or "not found" in failed.loc[subjects[1], "error"]
+    )
+    assert (
+        "NaN" in failed.loc[subjects[2], "error"]
+        or "non-finite" in failed.loc[subjects[2], "error"]
+    )
+    for error in failed["error"]:
+        assert error  # every failure carries its reason
+    # the cohort stages ran on the three good runs
+    assert (out / "report.html").exists()
+    capsys.readouterr()
+    assert main(["status", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "Failed units" in printed and subjects[0] in printed
+
+
+@pytest.mark.slow
+@pytest.mark.distributed
+def test_executors_give_identical_results(small_dataset, reference_run, tmp_path):
+    for kind in ("processes", "dask"):
+        out = tmp_path / kind
+        _run(small_dataset, out, executor={"kind": kind, "n_jobs": 2})
+        assert_same_results(reference_run[0], out)
+
+
+def _wait_for(condition, timeout=120):
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise TimeoutError("condition not met")
+        time.sleep(0.02)
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_without_redoing_or_corrupting(
+    small_dataset, reference_run, tmp_path, write_config
+):
+    config = write_config(small_dataset, executor={"kind": "processes", "n_jobs": 2})
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "brainctrl.cli", "run", str(config), "--out", str(out), "--quiet"],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    status_dir = out / ".status"
+    try:
+        _wait_for(lambda: status_dir.is_dir() and len(list(status_dir.glob("run__*.json"))) >= 2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    finished_before = {p.name: p.read_text() for p in status_dir.glob("run__*.json")}
+    assert 2 <= len(finished_before) < 6 or len(finished_before) == 6
+    # every file under a final name is complete and readable
+    for file in out.glob("sub-*/*.parquet"):
+        pd.read_parquet(file)
+    for file in out.glob("sub-*/*.npz"):
+        with np.load(file) as data:
+            [data[k] for k in data.files]
+    assert main(["run", str(config), "--out", str(out), "--quiet"]) == 0
+    for name, record in finished_before.items():
+        assert (status_dir / name).read_text() == record  # not recomputed
+    assert not list(out.rglob("*.tmp"))
+    assert_same_results(reference_run[0], out)
+
+
+@pytest.mark.slow
+@pytest.mark.distributed
+def test_dask_worker_killed_mid_run(small_dataset, reference_run, tmp_path):
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    out = tmp_path / "out"
+    errors = []
+
+    def target():
+        try:
+            _run(
+                small_dataset,
+                out,
+                executor={"kind": "dask", "address": cluster.scheduler_address, "retries": 3},
+            )
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    try:
+        with Client(cluster) as client:
+            thread = threading.Thread(target=target)
+            thread.start()
+            status_dir = out / ".status"
+            _wait_for(
+                lambda: status_dir.is_dir() and len(list(status_dir.glob("run__*.json"))) >= 1
+            )
+            pids = list(client.run(os.getpid).values())
+            os.kill(pids[0], signal.SIGKILL)
+            thread.join(timeout=300)
+        assert not thread.is_alive()
+        assert not errors
+        status = pd.read_parquet(out / "status.parquet")
+        assert set(status["status"]) == {"done"}
+        assert_same_results(reference_run[0], out)
+    finally:
+        cluster.close()
