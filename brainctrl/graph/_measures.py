@@ -224,13 +224,14 @@ def _local_efficiency(weights, variant, max_block=384):
 
 
 def _betweenness(weights, distances):
-    """Brandes betweenness on lengths ``1 / w``, vectorised over the sources.
+    """Betweenness of every matrix of the stack on lengths ``1 / w``.
 
-    Each step of the sweep handles, for every source at once, the next region
-    ``t`` in order of distance: its predecessors are the regions ``v`` with
-    ``d_sv + l_vt = d_st``. Shortest paths whose lengths agree to a relative
-    tolerance of 1e-10 count as ties (each receives its share
-    ``sigma_sv / sigma_st``). Cost ``O(n^3)`` per matrix in array operations.
+    Shortest paths are first tested for ties over the edges: for every source
+    ``s`` and edge ``(v, t)``, ``v`` precedes ``t`` when ``d_sv + l_vt = d_st``
+    (relative tolerance 1e-10). Without ties (the rule for continuous
+    weights) the shortest paths from each source form a tree and betweenness
+    is the number of descendants in the trees, accumulated for all sources at
+    once in ``O(n^2)``; with ties the Brandes recursion is used.
     """
     n_matrices, n_regions, _ = weights.shape
     out = np.zeros((n_matrices, n_regions))
@@ -239,34 +240,83 @@ def _betweenness(weights, distances):
         lengths = _lengths(weights[index])
         lengths[sources, sources] = np.inf
         distance = distances[index]
-        order = np.argsort(distance, axis=1, kind="stable")
-        sigma = np.zeros((n_regions, n_regions))
-        sigma[sources, sources] = 1.0
-        masks = [None] * n_regions
-        gap = np.empty((n_regions, n_regions))
+        tail, head = np.nonzero(weights[index] > 0)
+        if tail.size == 0:
+            continue
+        edge_length = lengths[tail, head]
+        predecessor = np.full((n_regions, n_regions), -1)
+        tied = False
+        chunk = max(1, 4_000_000 // tail.size)
         with np.errstate(invalid="ignore"):
-            for step in range(1, n_regions):
-                target = order[:, step]
-                target_distance = distance[sources, target][:, None]
-                # lengths is symmetric: row ``t`` holds l_vt for all v
-                np.add(distance, lengths[target], out=gap)
-                gap -= target_distance
+            for first in range(0, n_regions, chunk):
+                rows = sources[first : first + chunk]
+                block = distance[first : first + chunk]
+                reach = np.take(block, head, axis=1)
+                gap = np.take(block, tail, axis=1)
+                gap += edge_length
+                gap -= reach
                 np.abs(gap, out=gap)
-                mask = gap <= _TIE_RTOL * target_distance
-                masks[step] = mask
-                sigma[sources, target] = np.einsum("ij,ij->i", mask, sigma)
+                reach *= _TIE_RTOL
+                row, edge = np.nonzero(gap <= reach)
+                counts = np.bincount(row * n_regions + head[edge], minlength=rows.size * n_regions)
+                if counts.max(initial=0) > 1:
+                    tied = True
+                    break
+                predecessor[rows[row], head[edge]] = tail[edge]
+        if tied:
+            out[index] = _betweenness_with_ties(lengths, distance)
+            continue
+        order = np.argsort(distance, axis=1, kind="stable")
         delta = np.zeros((n_regions, n_regions))
         for step in range(n_regions - 1, 0, -1):
             target = order[:, step]
-            paths = sigma[sources, target]
-            coefficient = np.where(paths > 0, 1.0 + delta[sources, target], 0.0)
-            coefficient /= np.where(paths > 0, paths, 1.0)
-            delta += masks[step] * sigma * coefficient[:, None]
+            parent = predecessor[sources, target]
+            valid = parent >= 0
+            delta[sources[valid], parent[valid]] += 1.0 + delta[sources[valid], target[valid]]
         delta[sources, sources] = 0.0
         out[index] = delta.sum(axis=0)
     if n_regions > 2:
         out /= (n_regions - 1) * (n_regions - 2)
     return out
+
+
+def _betweenness_with_ties(lengths, distance):
+    """Brandes betweenness of one matrix (raw counts over ordered pairs).
+
+    ``lengths`` has ``inf`` on the diagonal and where there is no edge. Each
+    step of the sweep handles, for every source at once, the next region
+    ``t`` in order of distance: its predecessors are the regions ``v`` with
+    ``d_sv + l_vt = d_st``. Shortest paths whose lengths agree to a relative
+    tolerance of 1e-10 count as ties (each receives its share
+    ``sigma_sv / sigma_st``). Cost ``O(n^3)`` in array operations.
+    """
+    n_regions = len(distance)
+    sources = np.arange(n_regions)
+    order = np.argsort(distance, axis=1, kind="stable")
+    sigma = np.zeros((n_regions, n_regions))
+    sigma[sources, sources] = 1.0
+    masks = [None] * n_regions
+    gap = np.empty((n_regions, n_regions))
+    with np.errstate(invalid="ignore"):
+        for step in range(1, n_regions):
+            target = order[:, step]
+            target_distance = distance[sources, target][:, None]
+            # lengths is symmetric: row ``t`` holds l_vt for all v
+            np.add(distance, lengths[target], out=gap)
+            gap -= target_distance
+            np.abs(gap, out=gap)
+            mask = gap <= _TIE_RTOL * target_distance
+            masks[step] = mask
+            sigma[sources, target] = np.einsum("ij,ij->i", mask, sigma)
+    delta = np.zeros((n_regions, n_regions))
+    for step in range(n_regions - 1, 0, -1):
+        target = order[:, step]
+        paths = sigma[sources, target]
+        coefficient = np.where(paths > 0, 1.0 + delta[sources, target], 0.0)
+        coefficient /= np.where(paths > 0, paths, 1.0)
+        delta += masks[step] * sigma * coefficient[:, None]
+    delta[sources, sources] = 0.0
+    return delta.sum(axis=0)
 
 
 def _participation(weights, one_hot):

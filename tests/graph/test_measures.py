@@ -192,6 +192,24 @@ def test_rich_club_matches_bctpy_shifted(rng):
     np.testing.assert_allclose(ours[: degree.min() - 1], 1.0)
 
 
+def test_disconnected_graph():
+    # triangle 0-1-2 and path 3-4-5-6: pairs across components are unreachable
+    adjacency = np.zeros((7, 7))
+    for i, j, w in [(0, 1, 0.5), (1, 2, 0.25), (0, 2, 1.0), (3, 4, 1.0), (4, 5, 0.5), (5, 6, 1.0)]:
+        adjacency[i, j] = adjacency[j, i] = w
+    frame = graph_measures(adjacency)
+    assert math.isinf(frame.attrs["global"]["characteristic_path_length"])
+    # lengths: triangle 0-1: 2, 1-2: 3 (direct 4), 0-2: 1 -> 1/2 + 1/3 + 1; path 3-4: 1,
+    # 4-5: 2, 5-6: 1, 3-5: 3, 4-6: 3, 3-6: 4 -> 1 + 1/2 + 1 + 1/3 + 1/3 + 1/4;
+    # both counted twice over 7 * 6 ordered pairs
+    reachable = (1 / 2 + 1 / 3 + 1) + (1 + 1 / 2 + 1 + 1 / 3 + 1 / 3 + 1 / 4)
+    assert frame.attrs["global"]["global_efficiency"] == pytest.approx(2 * reachable / 42)
+    lengths = bct.weight_conversion(adjacency, "lengths")  # bctpy 0.6.1
+    np.testing.assert_allclose(frame["betweenness"] * 30, bct.betweenness_wei(lengths))
+    # node 0 lies on the 1-2 shortest path (2 ordered pairs); 4 on 3-5, 3-6; 5 on 4-6, 3-6
+    np.testing.assert_allclose(frame["betweenness"] * 30, [2, 0, 0, 0, 4, 4, 0])
+
+
 # --------------------------------------------------------------------------- references
 
 
