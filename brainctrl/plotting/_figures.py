@@ -81,47 +81,41 @@ def plot_states(centroids, *, networks=None, occupancy=None, titles=None):
     return fig
 
 
-def plot_region_values(values, regions, *, title=None, ax=None, cmap="viridis"):
-    """Regional values on the brain (MNI coordinates) or as bars by network.
+def plot_region_values(values, regions, *, title=None, cmap="viridis"):
+    """Regional values on a glass brain (MNI coordinates) or as bars by network.
 
     Parameters
     ----------
     values : ndarray of shape (n_regions,)
+        One value per region (e.g. average controllability).
     regions : DataFrame
-        Region table; with ``x``, ``y``, ``z`` columns the values are drawn
-        at the region centroids in axial (x, y) and sagittal (y, z) views.
+        Region table; with ``x``, ``y``, ``z`` columns (MNI millimetres) the
+        values are drawn as markers at the region centroids on nilearn's glass
+        brain (left, top and right views); otherwise as network means.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
 
     values = np.asarray(values, dtype=float)
-    if {"x", "y", "z"} <= set(regions.columns):
-        if ax is None:
-            fig, axes = plt.subplots(1, 2, figsize=(8, 3.6), layout="constrained")
-        else:
-            fig, axes = ax.figure, [ax, None]
-        order = np.argsort(values)
-        views = (("x", "y", "axial"), ("y", "z", "sagittal"))
-        for axis, (h, v, name) in zip(axes, views):
-            if axis is None:
-                continue
-            points = axis.scatter(
-                regions[h].to_numpy()[order],
-                regions[v].to_numpy()[order],
-                c=values[order],
-                cmap=cmap,
-                s=40,
-                edgecolor="k",
-                linewidth=0.3,
-            )
-            axis.set_aspect("equal")
-            axis.set_xlabel(f"{h} (mm)")
-            axis.set_ylabel(f"{v} (mm)")
-            axis.set_title(name)
-        fig.colorbar(points, ax=[a for a in axes if a is not None], shrink=0.8)
-        if title:
-            fig.suptitle(title)
-        return fig
-    return plot_network_values(values, regions, title=title, ax=ax)
+    if not {"x", "y", "z"} <= set(regions.columns):
+        return plot_network_values(values, regions, title=title)
+    from nilearn.plotting import plot_markers
+
+    fig = plt.figure(figsize=(9, 3.2))
+    plot_markers(
+        values,
+        regions[["x", "y", "z"]].to_numpy(float),
+        node_cmap=cmap,
+        node_size=25,
+        display_mode="lzr",
+        figure=fig,
+        title=title,
+        colorbar=True,
+    )
+    return fig
 
 
 def plot_network_values(values, regions, *, title=None, ax=None):
