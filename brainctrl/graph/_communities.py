@@ -1,0 +1,505 @@
+"""Single-layer modularity communities, agreement and consensus partitions."""
+
+import logging
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from brainctrl._utils.validation import (
+    check_array,
+    check_option,
+    check_positive,
+    check_random_state,
+    check_square,
+)
+from brainctrl.exceptions import ConvergenceWarning, DataError, InvalidParameterError
+from brainctrl.graph._louvain import _compact, _Problem, _quality, _run
+
+__all__ = [
+    "CommunityResult",
+    "agreement",
+    "consensus_partition",
+    "modularity",
+    "modularity_communities",
+]
+
+logger = logging.getLogger(__name__)
+
+_NEGATIVE = ("asymmetric", "symmetric", "ignore")
+_METHODS = ("louvain", "leiden")
+
+
+@dataclass
+class CommunityResult:
+    """Best partition found by :func:`modularity_communities`, with all runs.
+
+    Attributes
+    ----------
+    partition : ndarray of int, shape (n_regions,)
+        Labels ``0..K-1`` of the run with the highest quality.
+    quality : float
+        Its modularity ``Q``.
+    partitions : ndarray of int, shape (n_runs, n_regions)
+        The partition of every run.
+    qualities : ndarray of float, shape (n_runs,)
+        The modularity of every run.
+    """
+
+    partition: np.ndarray
+    quality: float
+    partitions: np.ndarray
+    qualities: np.ndarray
+
+
+def _symmetrize(adjacency, name):
+    """Return ``(A + Aᵀ)/2`` for a non-symmetric stack ``(..., n, n)``, logging it."""
+    transposed = np.swapaxes(adjacency, -1, -2)
+    difference = np.abs(adjacency - transposed).max() if adjacency.size else 0.0
+    if difference > 1e-12 * max(np.abs(adjacency).max(), 1.0):
+        logger.info(
+            "%s is not symmetric (largest |A - Aᵀ| = %.3g); using (A + Aᵀ)/2.", name, difference
+        )
+        return 0.5 * (adjacency + transposed)
+    return adjacency
+
+
+def _layer_terms(adjacency, gamma, negative):
+    """Modularity terms of a stack of layers ``(n_layers, n, n)``.
+
+    Layer ``s`` has the matrix ``B_s = W_s − F_s diag(d_s) F_sᵀ`` in units of
+    its positive weight, with ``W_s = A⁺ − λ_s A⁻``, factors ``F_s = [k⁺, k⁻]``
+    and scales ``d_s = [γ/v⁺, −λ_s γ/v⁻]`` (see :func:`modularity`).
+
+    Returns
+    -------
+    weights : ndarray, shape (n_layers, n, n)
+    factors : ndarray, shape (n_layers, n, 2)
+    scales : ndarray, shape (n_layers, 2)
+    total_positive : ndarray, shape (n_layers,)
+        ``v⁺_s``, the sum of the positive weights of each layer.
+    """
+    positive = np.maximum(adjacency, 0.0)
+    negative_part = np.maximum(-adjacency, 0.0)
+    strength_positive = positive.sum(axis=-1)
+    strength_negative = negative_part.sum(axis=-1)
+    total_positive = strength_positive.sum(axis=-1)
+    total_negative = strength_negative.sum(axis=-1)
+    safe_positive = np.where(total_positive > 0, total_positive, 1.0)
+    safe_negative = np.where(total_negative > 0, total_negative, 1.0)
+    gamma = np.broadcast_to(np.asarray(gamma, dtype=float), total_positive.shape)
+    if negative == "ignore":
+        weight = np.zeros_like(total_positive)
+    elif negative == "symmetric":
+        weight = np.where(total_negative > 0, total_positive / safe_negative, 0.0)
+    else:
+        both = total_positive + total_negative
+        weight = np.where(both > 0, total_positive / np.where(both > 0, both, 1.0), 0.0)
+    weights = positive - weight[:, None, None] * negative_part
+    factors = np.stack([strength_positive, strength_negative], axis=-1)
+    scales = np.stack(
+        [
+            np.where(total_positive > 0, gamma / safe_positive, 0.0),
+            np.where(total_negative > 0, -weight * gamma / safe_negative, 0.0),
+        ],
+        axis=-1,
+    )
+    return weights, factors, scales, total_positive
+
+
+def _stacked_problem(weights, factors, scales, coupling=None):
+    """Engine problem of block-diagonal layers plus an optional sparse coupling."""
+    n_layers, n, _ = weights.shape
+    offsets = np.arange(n_layers) * n
+    layer, row, col = np.nonzero(weights)
+    values = weights[layer, row, col]
+    diagonal = row == col
+    self_weights = np.zeros(n_layers * n)
+    self_weights[offsets[layer[diagonal]] + row[diagonal]] = values[diagonal]
+    off = ~diagonal
+    matrix = sparse.csr_matrix(
+        (values[off], (offsets[layer[off]] + row[off], offsets[layer[off]] + col[off])),
+        shape=(n_layers * n, n_layers * n),
+    )
+    if coupling is not None:
+        matrix = (matrix + coupling).tocsr()
+    n_factors = factors.shape[-1]
+    factor_rows = np.repeat(np.arange(n_layers * n), n_factors)
+    factor_cols = (np.arange(n_layers)[:, None, None] * n_factors + np.arange(n_factors)).repeat(
+        n, axis=1
+    )
+    factor_matrix = sparse.csr_matrix(
+        (factors.ravel(), (factor_rows, factor_cols.ravel())),
+        shape=(n_layers * n, n_layers * n_factors),
+    )
+    factor_matrix.eliminate_zeros()
+    return _Problem(matrix, self_weights, factor_matrix, scales.ravel().astype(float))
+
+
+def _check_adjacency(adjacency):
+    adjacency = check_square("adjacency", adjacency, batch=False)
+    return _symmetrize(adjacency, "adjacency")
+
+
+def _check_gamma(gamma):
+    return float(check_positive("gamma", gamma, strict=False))
+
+
+def modularity(adjacency, partition, *, gamma=1.0, negative="asymmetric"):
+    """Modularity ``Q`` of a partition of a (signed) weighted network.
+
+    Parameters
+    ----------
+    adjacency : array-like of shape (n_regions, n_regions)
+        Weighted adjacency; negative weights are handled as ``negative`` says.
+        A non-symmetric matrix is replaced by ``(A + Aᵀ)/2``. The diagonal is
+        used as given (zero it for correlation matrices).
+    partition : array-like of int, shape (n_regions,)
+        Community labels.
+    gamma : float, default=1.0
+        Resolution parameter ``γ``.
+    negative : {"asymmetric", "symmetric", "ignore"}, default="asymmetric"
+        Treatment of negative weights (see Notes).
+
+    Returns
+    -------
+    float
+        The modularity ``Q``.
+
+    Notes
+    -----
+    With ``A⁺ = max(A, 0)``, ``A⁻ = max(−A, 0)``, strengths ``k±`` and totals
+    ``v± = Σ_ij A±_ij``, and ``Q± = (1/v±) Σ_ij (A±_ij − γ k±_i k±_j / v±) δ(g_i, g_j)``:
+
+    - ``"asymmetric"`` (Rubinov & Sporns 2011): ``Q = Q⁺ − v⁻/(v⁺ + v⁻) Q⁻``;
+    - ``"symmetric"``: ``Q = Q⁺ − Q⁻``;
+    - ``"ignore"``: ``Q = Q⁺``, negative weights are dropped.
+
+    For a network without negative weights all three equal Newman's
+    modularity ``(1/2m) Σ_ij (A_ij − γ k_i k_j / 2m) δ(g_i, g_j)``.
+
+    References
+    ----------
+    .. [1] Newman, M. E. J. (2006). Modularity and community structure in
+       networks. PNAS 103, 8577–8582.
+    .. [2] Rubinov, M. & Sporns, O. (2011). Weight-conserving characterization
+       of complex functional brain networks. NeuroImage 56, 2068–2079.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> triangle = np.ones((3, 3)) - np.eye(3)
+    >>> adjacency = np.kron(np.eye(2), triangle)  # two disjoint triangles
+    >>> round(modularity(adjacency, [0, 0, 0, 1, 1, 1]), 12)
+    0.5
+    """
+    check_option("negative", negative, _NEGATIVE)
+    gamma = _check_gamma(gamma)
+    adjacency = _check_adjacency(adjacency)
+    labels = _check_partition(partition, adjacency.shape[0])
+    weights, factors, scales, total = _layer_terms(adjacency[None], gamma, negative)
+    if total[0] <= 0:
+        raise DataError("adjacency has no positive weights; its modularity is undefined.")
+    problem = _stacked_problem(weights, factors, scales)
+    return float(_quality(problem, labels) / total[0])
+
+
+def _check_partition(partition, n_regions, name="partition"):
+    labels = np.asarray(partition)
+    if labels.shape != (n_regions,) or not (
+        np.issubdtype(labels.dtype, np.integer) or labels.size == 0
+    ):
+        raise DataError(
+            f"{name} must be integer labels of shape ({n_regions},); got shape "
+            f"{labels.shape} and dtype {labels.dtype}."
+        )
+    return labels.astype(np.int64)
+
+
+def _run_seeds(random_state, n_runs):
+    rng = check_random_state(random_state)
+    return rng.integers(0, 2**63 - 1, size=n_runs)
+
+
+def _leiden_partition(adjacency, gamma, negative, seed):
+    try:
+        import igraph
+        import leidenalg
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "method='leiden' needs the optional packages leidenalg and igraph; install "
+            "them with `pip install brainctrl[leiden]`."
+        ) from exc
+    positive = np.maximum(adjacency, 0.0)
+    negative_part = np.maximum(-adjacency, 0.0)
+    total_positive = positive.sum()
+    total_negative = negative_part.sum()
+    graphs, layer_weights = [], []
+
+    def _graph(matrix):
+        rows, cols = np.nonzero(np.triu(matrix))
+        values = matrix[rows, cols]
+        values = np.where(rows == cols, values / 2.0, values)  # igraph counts loops twice
+        graph = igraph.Graph(n=matrix.shape[0], edges=list(zip(rows.tolist(), cols.tolist())))
+        graph.es["weight"] = values.tolist()
+        return graph
+
+    graphs.append(_graph(positive))
+    layer_weights.append(1.0)
+    if negative != "ignore" and total_negative > 0:
+        if negative == "symmetric":
+            weight = total_positive / total_negative
+        else:
+            weight = total_positive / (total_positive + total_negative)
+        graphs.append(_graph(negative_part))
+        layer_weights.append(-weight)
+    partitions = [
+        leidenalg.RBConfigurationVertexPartition(
+            graph, weights="weight", resolution_parameter=gamma
+        )
+        for graph in graphs
+    ]
+    optimiser = leidenalg.Optimiser()
+    optimiser.set_rng_seed(int(seed % (2**31 - 1)))
+    optimiser.optimise_partition_multiplex(
+        partitions, layer_weights=layer_weights, n_iterations=-1
+    )
+    return np.asarray(partitions[0].membership, dtype=np.int64)
+
+
+def modularity_communities(
+    adjacency,
+    *,
+    gamma=1.0,
+    method="louvain",
+    negative="asymmetric",
+    n_runs=10,
+    random_state=None,
+):
+    """Communities of a (signed) weighted network by modularity maximisation.
+
+    Parameters
+    ----------
+    adjacency : array-like of shape (n_regions, n_regions)
+        Weighted adjacency, e.g. functional connectivity with its diagonal set
+        to zero. A non-symmetric matrix is replaced by ``(A + Aᵀ)/2``.
+    gamma : float, default=1.0
+        Resolution parameter ``γ``: larger values give more, smaller communities.
+    method : {"louvain", "leiden"}, default="louvain"
+        ``"louvain"``: brainctrl's generalised Louvain, iterated to a fixed point.
+        ``"leiden"``: the Leiden algorithm of the optional package ``leidenalg``
+        (``pip install brainctrl[leiden]``).
+    negative : {"asymmetric", "symmetric", "ignore"}, default="asymmetric"
+        Treatment of negative weights, as in :func:`modularity`. The choice
+        changes the communities of networks with anti-correlated systems.
+    n_runs : int, default=10
+        Number of independent runs; the best one is returned.
+    random_state : int, numpy Generator or None, default=None
+        Seed; the same seed gives the same partitions.
+
+    Returns
+    -------
+    CommunityResult
+        ``.partition`` (n_regions,) and ``.quality`` of the best run,
+        ``.partitions`` (n_runs, n_regions) and ``.qualities`` (n_runs,).
+
+    Notes
+    -----
+    The quality maximised is the modularity ``Q`` of :func:`modularity`. Each
+    Louvain run visits nodes in a random order, moves each node to the
+    community with the largest gain, aggregates, and reruns from its output
+    until ``Q`` stops increasing. Different runs can end in different local
+    maxima; use :func:`consensus_partition` on ``.partitions`` for a
+    representative partition.
+
+    References
+    ----------
+    .. [1] Blondel, V. D. et al. (2008). Fast unfolding of communities in large
+       networks. J. Stat. Mech. P10008.
+    .. [2] Rubinov, M. & Sporns, O. (2011). Weight-conserving characterization
+       of complex functional brain networks. NeuroImage 56, 2068–2079.
+    .. [3] Traag, V. A., Waltman, L. & van Eck, N. J. (2019). From Louvain to
+       Leiden: guaranteeing well-connected communities. Sci. Rep. 9, 5233.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> triangle = np.ones((3, 3)) - np.eye(3)
+    >>> adjacency = np.kron(np.eye(2), triangle)
+    >>> adjacency[2, 3] = adjacency[3, 2] = 0.1
+    >>> result = modularity_communities(adjacency, n_runs=2, random_state=0)
+    >>> result.partition.tolist()
+    [0, 0, 0, 1, 1, 1]
+    """
+    check_option("method", method, _METHODS)
+    check_option("negative", negative, _NEGATIVE)
+    gamma = _check_gamma(gamma)
+    n_runs = check_positive("n_runs", n_runs, integer=True)
+    adjacency = _check_adjacency(adjacency)
+    n_regions = adjacency.shape[0]
+    weights, factors, scales, total = _layer_terms(adjacency[None], gamma, negative)
+    if total[0] <= 0:
+        raise DataError("adjacency has no positive weights; its modularity is undefined.")
+    problem = _stacked_problem(weights, factors, scales)
+    partitions = np.empty((n_runs, n_regions), dtype=np.int64)
+    qualities = np.empty(n_runs)
+    for run, seed in enumerate(_run_seeds(random_state, n_runs)):
+        if method == "louvain":
+            labels, _ = _run(problem, np.random.default_rng(seed), "max")
+        else:
+            labels = _compact(_leiden_partition(adjacency, gamma, negative, seed))
+        partitions[run] = labels
+        qualities[run] = _quality(problem, labels) / total[0]
+    best = int(np.argmax(qualities))
+    return CommunityResult(partitions[best].copy(), float(qualities[best]), partitions, qualities)
+
+
+def _check_partitions(partitions):
+    partitions = check_array("partitions", partitions, dtype=None)
+    if partitions.ndim == 1:
+        partitions = partitions[None]
+    if (
+        partitions.ndim != 2
+        or partitions.size == 0
+        or not np.issubdtype(partitions.dtype, np.integer)
+    ):
+        raise DataError(
+            "partitions must be integer labels of shape (n_partitions, n_regions); got "
+            f"shape {partitions.shape} and dtype {partitions.dtype}."
+        )
+    return partitions
+
+
+def _one_hot(partitions):
+    """Sparse ``(n_regions, Σ_p K_p)`` membership matrix of all partitions side by side."""
+    n_partitions, n_regions = partitions.shape
+    _, compact = np.unique(partitions, axis=None, return_inverse=True)
+    compact = compact.reshape(partitions.shape)
+    offsets = np.arange(n_partitions)[:, None] * (int(compact.max()) + 1)
+    columns = (offsets + compact).ravel()
+    rows = np.tile(np.arange(n_regions), n_partitions)
+    _, columns = np.unique(columns, return_inverse=True)
+    return sparse.csr_matrix(
+        (np.ones(rows.size), (rows, columns)), shape=(n_regions, columns.max() + 1)
+    )
+
+
+def agreement(partitions):
+    """Fraction of partitions in which each pair of regions shares a community.
+
+    Parameters
+    ----------
+    partitions : array-like of int, shape (n_partitions, n_regions)
+        One partition per row (e.g. ``CommunityResult.partitions``). Labels
+        are only compared within a row.
+
+    Returns
+    -------
+    ndarray of float, shape (n_regions, n_regions)
+        ``D_ij = (1/M) Σ_p δ(g_pi, g_pj)``; the diagonal is 1.
+
+    Notes
+    -----
+    Computed as ``G Gᵀ / M`` with ``G`` the one-hot membership matrix of all
+    ``M`` partitions side by side.
+
+    Examples
+    --------
+    >>> agreement([[0, 0, 1], [0, 1, 1]]).tolist()
+    [[1.0, 0.5, 0.0], [0.5, 1.0, 0.5], [0.0, 0.5, 1.0]]
+    """
+    partitions = _check_partitions(partitions)
+    membership = _one_hot(partitions)
+    return (membership @ membership.T).toarray() / partitions.shape[0]
+
+
+def consensus_partition(
+    partitions,
+    *,
+    threshold=0.5,
+    gamma=1.0,
+    n_runs=10,
+    max_iter=20,
+    random_state=None,
+):
+    """Consensus of several partitions by thresholded agreement re-clustering.
+
+    Parameters
+    ----------
+    partitions : array-like of int, shape (n_partitions, n_regions)
+        Partitions of the same regions, one per row.
+    threshold : float, default=0.5
+        ``τ`` in [0, 1]: agreement values below it are set to zero.
+    gamma : float, default=1.0
+        Resolution used to cluster the agreement matrix.
+    n_runs : int, default=10
+        Louvain runs on each agreement matrix.
+    max_iter : int, default=20
+        Maximum number of agreement / re-clustering rounds.
+    random_state : int, numpy Generator or None, default=None
+        Seed of the Louvain runs.
+
+    Returns
+    -------
+    ndarray of int, shape (n_regions,)
+        Consensus labels ``0..K-1``.
+
+    Warns
+    -----
+    ConvergenceWarning
+        If the runs still disagree after ``max_iter`` rounds; the partition
+        with the highest modularity on the last agreement matrix is returned.
+
+    Notes
+    -----
+    Lancichinetti & Fortunato (2012): compute the agreement matrix ``D``
+    (:func:`agreement`), set ``D_ij < τ`` and the diagonal to zero, cluster
+    ``D`` ``n_runs`` times by modularity maximisation, and repeat with the new
+    partitions until all runs give the same partition. If no pair reaches
+    ``τ``, every region is its own community.
+
+    References
+    ----------
+    .. [1] Lancichinetti, A. & Fortunato, S. (2012). Consensus clustering in
+       complex networks. Sci. Rep. 2, 336.
+
+    Examples
+    --------
+    >>> consensus_partition([[0, 0, 0, 1, 1, 1], [0, 0, 1, 1, 1, 1],
+    ...                      [0, 0, 0, 1, 1, 1]], random_state=0).tolist()
+    [0, 0, 0, 1, 1, 1]
+    """
+    partitions = _check_partitions(partitions)
+    threshold = float(check_positive("threshold", threshold, strict=False))
+    if threshold > 1:
+        raise InvalidParameterError(f"'threshold' must be in [0, 1]; got {threshold!r}.")
+    gamma = _check_gamma(gamma)
+    n_runs = check_positive("n_runs", n_runs, integer=True)
+    max_iter = check_positive("max_iter", max_iter, integer=True)
+    rng = check_random_state(random_state)
+    n_regions = partitions.shape[1]
+    current = partitions
+    for _ in range(max_iter):
+        matrix = agreement(current)
+        matrix[matrix < threshold] = 0.0
+        np.fill_diagonal(matrix, 0.0)
+        if not matrix.any():
+            return np.arange(n_regions)
+        weights, factors, scales, total = _layer_terms(matrix[None], gamma, "ignore")
+        problem = _stacked_problem(weights, factors, scales)
+        runs = np.empty((n_runs, n_regions), dtype=np.int64)
+        qualities = np.empty(n_runs)
+        for run, seed in enumerate(rng.integers(0, 2**63 - 1, size=n_runs)):
+            runs[run], qualities[run] = _run(problem, np.random.default_rng(seed), "max")
+        runs = np.array([_compact(labels) for labels in runs])
+        if np.all(runs == runs[0]):
+            return runs[0]
+        current = runs
+    warnings.warn(
+        f"consensus_partition: the {n_runs} runs still disagree after max_iter={max_iter} "
+        "rounds; returning the run with the highest modularity on the last agreement matrix.",
+        ConvergenceWarning,
+        stacklevel=2,
+    )
+    return runs[int(np.argmax(qualities))]
