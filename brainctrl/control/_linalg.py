@@ -87,9 +87,25 @@ def symmetric_eigh(matrix):
     if cached is not None:
         return cached
     symmetric = 0.5 * (matrix + np.swapaxes(matrix, -1, -2))
-    eigenvalues, eigenvectors = np.linalg.eigh(symmetric)
+    if symmetric.ndim == 2:
+        # LAPACK's divide-and-conquer driver: the fastest for all eigenpairs
+        eigenvalues, eigenvectors = scipy.linalg.eigh(
+            symmetric, driver="evd", check_finite=False, overwrite_a=True
+        )
+    else:
+        eigenvalues, eigenvectors = np.linalg.eigh(symmetric)
     EIG_CACHE.put(matrix, eigenvalues, eigenvectors)
-    return EIG_CACHE.get(matrix) or (eigenvalues, eigenvectors)
+    return eigenvalues, eigenvectors
+
+
+def decompose(matrix):
+    """Eigenpairs of a symmetric stack (from the cache when possible), or None if asymmetric."""
+    cached = EIG_CACHE.get(matrix)
+    if cached is not None:
+        return cached
+    if not is_symmetric(matrix):
+        return None
+    return symmetric_eigh(matrix)
 
 
 # ---------------------------------------------------------------------------

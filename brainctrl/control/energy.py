@@ -17,7 +17,13 @@ import numpy as np
 
 from brainctrl._utils.validation import check_array, check_option, check_positive, check_square
 from brainctrl.control import _linalg
-from brainctrl.control._linalg import SYSTEMS, check_horizon, is_symmetric, symmetric_eigh
+from brainctrl.control._linalg import (
+    SYSTEMS,
+    check_horizon,
+    decompose,
+    is_symmetric,
+    symmetric_eigh,
+)
 from brainctrl.control.systems import input_matrix
 from brainctrl.exceptions import (
     DataError,
@@ -135,6 +141,16 @@ class _Factor:
             terminal = np.where(norm_d > 0, norm_r / np.where(norm_d > 0, norm_d, 1.0), 0.0)
         return energy, y, terminal
 
+    def solve_in_eigenbasis(self, coefficients):
+        """As :meth:`solve`, for ``coefficients = d @ V`` when only the eigenbasis is known."""
+        weighted = coefficients * self.inverse[..., None, :]
+        energy = self.scale * np.sum(coefficients * weighted, axis=-1)
+        norm_d = np.linalg.norm(coefficients, axis=-1)  # V is orthogonal
+        norm_r = np.linalg.norm(coefficients * (1.0 - self.keep[..., None, :]), axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terminal = np.where(norm_d > 0, norm_r / np.where(norm_d > 0, norm_d, 1.0), 0.0)
+        return energy, weighted, terminal
+
 
 class _Dynamics:
     """One (stack of) system matrix with what the energy computations need of it."""
@@ -143,30 +159,41 @@ class _Dynamics:
         self.A = A
         self.horizon = horizon
         self.system = system
-        self.symmetric = is_symmetric(A)
+        eigenpairs = decompose(A)
+        self.symmetric = eigenpairs is not None
         if self.symmetric:
-            self.eigenvalues, self.eigenvectors = symmetric_eigh(A)
+            self.eigenvalues, self.eigenvectors = eigenpairs
+
+    def growth(self):
+        """Eigenvalues of the transition matrix ``e^{AT}`` (or ``A^T``), symmetric A only."""
+        if self.system == "continuous":
+            return np.exp(self.eigenvalues * self.horizon)
+        return self.eigenvalues ** int(self.horizon)
+
+    def free(self, x0):
+        """Free evolution ``e^{AT} x0`` of row states ``(*batch, P, n)``."""
+        if self.symmetric:
+            V = self.eigenvectors
+            return ((x0 @ V) * self.growth()[..., None, :]) @ np.swapaxes(V, -1, -2)
+        return x0 @ np.swapaxes(self.transition, -1, -2)
 
     def gramian_factor(self, B, *, rcond, compat):
-        """Factor of ``W_T`` and the transition matrix ``e^{AT}`` (or ``A^T``)."""
+        """Factor of ``W_T`` (for a general A, also keeps ``e^{AT}``)."""
         horizon, system = self.horizon, self.system
         if self.symmetric:
-            transition = _linalg.transition_symmetric(
-                self.eigenvalues, self.eigenvectors, horizon, system
-            )
             if B is None:  # W = V diag(phi(2 lam)) V^T: already diagonal
                 if system == "continuous":
                     w = _linalg.phi_continuous(2.0 * self.eigenvalues, horizon)
                 else:
                     w = _linalg.psi_discrete(self.eigenvalues**2, horizon)
-                return _Factor(w, self.eigenvectors, rcond=rcond, compat=compat), transition
+                return _Factor(w, self.eigenvectors, rcond=rcond, compat=compat)
             gram = _linalg.gramian_symmetric(
                 self.eigenvalues, self.eigenvectors, B, horizon, system
             )
         else:
             input_gram = np.eye(self.A.shape[-1]) if B is None else B @ B.T
-            gram, transition = _linalg.general_gramian(self.A, input_gram, horizon, system)
-        return _Factor.from_gramian(gram, rcond=rcond, compat=compat), transition
+            gram, self.transition = _linalg.general_gramian(self.A, input_gram, horizon, system)
+        return _Factor.from_gramian(gram, rcond=rcond, compat=compat)
 
     def node_energy(self, B, y):
         """``integral_0^T (b_k^T e^{A^T s} y)^2 ds`` for ``y`` of shape ``(*batch, P, n)``."""
@@ -293,13 +320,24 @@ def _system_inputs(A, B, horizon, system, compat, rcond):
 
 
 def _energy_from_pairs(dynamics, B, x0, xf, restore, *, rcond, compat, n_regions):
-    factor, transition = dynamics.gramian_factor(B, rcond=rcond, compat=compat)
-    d = xf - x0 @ np.swapaxes(transition, -1, -2)
-    energy, y, terminal = factor.solve(d)
+    factor = dynamics.gramian_factor(B, rcond=rcond, compat=compat)
+    if factor.gramian is None:  # symmetric A, B = I: everything in the eigenbasis of A
+        V = dynamics.eigenvectors
+        coefficients = xf @ V - (x0 @ V) * dynamics.growth()[..., None, :]
+        energy, weighted, terminal = factor.solve_in_eigenbasis(coefficients)
+
+        def solution():
+            return weighted @ np.swapaxes(V, -1, -2)
+    else:
+        energy, y, terminal = factor.solve(xf - dynamics.free(x0))
+
+        def solution():
+            return y
+
     _warn_health(factor, terminal, n_regions)
 
     def node_energy():
-        return restore(factor.scale * dynamics.node_energy(B, y), trailing=1)
+        return restore(factor.scale * dynamics.node_energy(B, solution()), trailing=1)
 
     return EnergyResult(
         energy=restore(energy),
@@ -556,36 +594,20 @@ def time_varying_energy(A_sequence, dt, x0, xf, B=None, *, rcond=None, compat=No
     input_gram = np.eye(n) if B is None else B @ B.T
 
     symmetric = is_symmetric(A_sequence)
-    if symmetric:
-        all_eigenvalues, all_eigenvectors = symmetric_eigh(A_sequence)
-    gram = np.zeros((*batch_shape, n, n))
-    free = x0_pairs  # (*batch, P, n) rows: x^T
     transitions = []
-    for window in range(n_windows):  # loop over windows, not nodes
-        if symmetric:
-            lam = all_eigenvalues[..., window, :]
-            V = all_eigenvectors[..., window, :, :]
-            growth = np.exp(lam * dt)
-            # everything in the eigenbasis of A_k: Phi_k = V diag(growth) V^T
-            inner = np.swapaxes(V, -1, -2) @ gram @ V
-            inner *= growth[..., :, None] * growth[..., None, :]
-            weights = _linalg.eigen_weights(lam, dt, "continuous")
-            if B is None:
-                diagonal = np.arange(n)
-                inner[..., diagonal, diagonal] += np.diagonal(weights, axis1=-2, axis2=-1)
-            else:
-                projected = np.swapaxes(V, -1, -2) @ B
-                inner += (projected @ np.swapaxes(projected, -1, -2)) * weights
-            gram = V @ inner @ np.swapaxes(V, -1, -2)
-            free = ((free @ V) * growth[..., None, :]) @ np.swapaxes(V, -1, -2)
-        else:
+    if symmetric:
+        gram, free = _compose_symmetric(A_sequence, dt, B, x0_pairs)
+    else:
+        gram = np.zeros((*batch_shape, n, n))
+        free = x0_pairs  # (*batch, P, n) rows: x^T
+        for window in range(n_windows):  # loop over windows, not nodes
             window_gram, transition = _linalg.van_loan(
                 A_sequence[..., window, :, :], input_gram, dt
             )
             gram = transition @ gram @ np.swapaxes(transition, -1, -2) + window_gram
+            gram = 0.5 * (gram + np.swapaxes(gram, -1, -2))
             free = free @ np.swapaxes(transition, -1, -2)
             transitions.append(transition)
-        gram = 0.5 * (gram + np.swapaxes(gram, -1, -2))
 
     factor = _Factor.from_gramian(gram, rcond=rcond, compat=compat)
     energy, y, terminal = factor.solve(xf_pairs - free)
@@ -613,3 +635,42 @@ def time_varying_energy(A_sequence, dt, x0, xf, B=None, *, rcond=None, compat=No
         terminal_error=restore(terminal),
         _node_energy=node_energy,
     )
+
+
+def _compose_symmetric(A_sequence, dt, B, x0):
+    """Compose the Gramian of symmetric windows, kept in the eigenbasis of the current window.
+
+    With ``A_k = V_k diag(lam_k) V_k^T``, ``G = V_k^T W V_k`` is updated as
+    ``G <- R^T G R`` with ``R = V_{k-1}^T V_k`` (change of basis), then
+    ``G <- e^{lam dt} G e^{lam dt} + (V_k^T B B^T V_k) * Phi(dt)``: three
+    matrix products per window.
+    """
+    n = A_sequence.shape[-1]
+    n_windows = A_sequence.shape[-3]
+    eigenvalues, eigenvectors = symmetric_eigh(A_sequence)
+    inner = np.zeros((*A_sequence.shape[:-3], n, n))
+    free = x0  # coordinates in the current basis (the identity at first)
+    previous = None
+    diagonal = np.arange(n)
+    for window in range(n_windows):  # loop over windows, not nodes
+        lam = eigenvalues[..., window, :]
+        V = eigenvectors[..., window, :, :]
+        if previous is None:
+            free = free @ V
+        else:
+            change = np.swapaxes(previous, -1, -2) @ V
+            inner = np.swapaxes(change, -1, -2) @ inner @ change
+            free = free @ change
+        growth = np.exp(lam * dt)
+        inner *= growth[..., :, None] * growth[..., None, :]
+        free = free * growth[..., None, :]
+        weights = _linalg.eigen_weights(lam, dt, "continuous")
+        if B is None:
+            inner[..., diagonal, diagonal] += np.diagonal(weights, axis1=-2, axis2=-1)
+        else:
+            projected = np.swapaxes(V, -1, -2) @ B
+            inner += (projected @ np.swapaxes(projected, -1, -2)) * weights
+        inner = 0.5 * (inner + np.swapaxes(inner, -1, -2))
+        previous = V
+    gram = previous @ inner @ np.swapaxes(previous, -1, -2)
+    return 0.5 * (gram + np.swapaxes(gram, -1, -2)), free @ np.swapaxes(previous, -1, -2)

@@ -10,7 +10,7 @@ import scipy.linalg
 
 from brainctrl._utils.validation import check_option, check_square
 from brainctrl.control import _linalg
-from brainctrl.control._linalg import SYSTEMS, check_horizon, is_symmetric, symmetric_eigh
+from brainctrl.control._linalg import SYSTEMS, check_horizon, decompose
 from brainctrl.control.systems import input_matrix
 
 __all__ = [
@@ -76,8 +76,9 @@ def controllability_gramian(A, B=None, *, horizon=1.0, system="continuous"):
     A = check_square("A", A)
     horizon = check_horizon(horizon, system)
     B = input_matrix(B, A.shape[-1])
-    if is_symmetric(A):
-        eigenvalues, eigenvectors = symmetric_eigh(A)
+    eigenpairs = decompose(A)
+    if eigenpairs is not None:
+        eigenvalues, eigenvectors = eigenpairs
         return _linalg.gramian_symmetric(eigenvalues, eigenvectors, B, horizon, system)
     input_gram = np.eye(A.shape[-1]) if B is None else B @ B.T
     gram, _ = _linalg.general_gramian(A, input_gram, horizon, system)
@@ -129,8 +130,9 @@ def average_controllability(A, *, system="discrete", horizon=None):
     if horizon is None:
         horizon = np.inf if system == "discrete" else 1.0
     horizon = check_horizon(horizon, system)
-    if is_symmetric(A):
-        eigenvalues, eigenvectors = symmetric_eigh(A)
+    eigenpairs = decompose(A)
+    if eigenpairs is not None:
+        eigenvalues, eigenvectors = eigenpairs
         if np.isinf(horizon):
             _linalg.check_stable(eigenvalues, system)
         if system == "continuous":
@@ -181,8 +183,9 @@ def modal_controllability(A):
     array([0.75, 1.  ])
     """
     A = check_square("A", A)
-    if is_symmetric(A):
-        eigenvalues, eigenvectors = symmetric_eigh(A)
+    eigenpairs = decompose(A)
+    if eigenpairs is not None:
+        eigenvalues, eigenvectors = eigenpairs
         return np.einsum("...ij,...j->...i", eigenvectors**2, 1.0 - eigenvalues**2)
     n = A.shape[-1]
     stack = A.reshape(-1, n, n)

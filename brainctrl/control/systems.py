@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from brainctrl._utils.validation import check_array, check_option, check_positive, check_square
-from brainctrl.control._linalg import EIG_CACHE, SYSTEMS, is_symmetric, symmetric_eigh
+from brainctrl.control._linalg import EIG_CACHE, SYSTEMS, decompose, is_symmetric, symmetric_eigh
 from brainctrl.exceptions import DataError, InvalidParameterError
 
 __all__ = [
@@ -77,12 +77,9 @@ def normalize_adjacency(adjacency, *, system="continuous", c=1.0, method="spectr
     check_positive("c", c, strict=False)
     adjacency = check_square("adjacency", adjacency)
     n = adjacency.shape[-1]
-    symmetric = is_symmetric(adjacency)
-    eigenpairs = None
-    if symmetric:
-        eigenvalues, eigenvectors = symmetric_eigh(adjacency)
-        radius = np.max(np.abs(eigenvalues), axis=-1)
-        eigenpairs = (eigenvalues, eigenvectors)
+    eigenpairs = decompose(adjacency)
+    if eigenpairs is not None:
+        radius = np.max(np.abs(eigenpairs[0]), axis=-1)
     elif method == "spectral":
         radius = np.max(np.abs(np.linalg.eigvals(adjacency)), axis=-1)
     else:
