@@ -103,8 +103,8 @@ def windowed_gram(
     else:
         degenerate = None
     if vectorize:
-        rows, cols = np.triu_indices(n_regions, k=1)
-        flat = rows * n_regions + cols
+        # Row i of the upper triangle fills out[:, offsets[i]:offsets[i + 1]].
+        offsets = np.concatenate([[0], np.cumsum(np.arange(n_regions - 1, 0, -1))])
     diagonal = np.arange(n_regions)
 
     for start in range(0, n_windows, chunk):
@@ -129,14 +129,8 @@ def windowed_gram(
         z = block.astype(compute_dtype, copy=False)
         if vectorize:
             gram = np.matmul(z, z.transpose(0, 2, 1))
-            if normalize:
-                gram[:, diagonal, diagonal] = 1
-            np.take(
-                gram.reshape(stop - start, n_regions * n_regions),
-                flat,
-                axis=1,
-                out=out[start:stop],
-            )
+            for i in range(n_regions - 1):
+                out[start:stop, offsets[i] : offsets[i + 1]] = gram[:, i, i + 1 :]
         else:
             target = out[start:stop]
             np.matmul(z, z.transpose(0, 2, 1), out=target)
