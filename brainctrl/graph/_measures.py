@@ -64,16 +64,19 @@ def _prepare(adjacency, negative):
     signed = matrices.reshape(-1, n_regions, n_regions).copy()
     diagonal = np.arange(n_regions)
     signed[:, diagonal, diagonal] = 0.0
-    asymmetry = np.abs(signed - signed.transpose(0, 2, 1))
     scale = max(float(np.abs(signed).max()), np.finfo(float).tiny)
-    if asymmetry.max() > 1e-8 * scale:
-        where = np.unravel_index(int(np.argmax(asymmetry)), asymmetry.shape)
-        index = tuple(int(i) for i in where[len(batch_shape) == 0 :])
-        raise DataError(
-            "adjacency must be symmetric (undirected); the largest |W - W.T| is "
-            f"{asymmetry.max():.3g} at index {index}."
-        )
-    signed = (signed + signed.transpose(0, 2, 1)) / 2
+    for position, matrix in enumerate(signed):
+        asymmetry = np.abs(matrix - matrix.T)
+        if asymmetry.max() > 1e-8 * scale:
+            where = np.unravel_index(int(np.argmax(asymmetry)), asymmetry.shape)
+            batch = np.unravel_index(position, batch_shape) if batch_shape else ()
+            index = tuple(int(i) for i in (*batch, *where))
+            raise DataError(
+                "adjacency must be symmetric (undirected); the largest |W - W.T| is "
+                f"{asymmetry.max():.3g} at index {index}."
+            )
+        matrix += matrix.T
+        matrix /= 2
     if negative == "absolute":
         weights = np.abs(signed)
         negatives = None

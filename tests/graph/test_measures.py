@@ -389,6 +389,10 @@ def test_input_errors():
         graph_measures(np.zeros((3, 4)))
     with pytest.raises(DataError, match=r"must be symmetric .* at index \(0, 1\)"):
         graph_measures(np.array([[0, 1.0], [0.5, 0]]))
+    stack = np.stack([_path(3), _path(3)])
+    stack[1, 0, 2] = 0.5
+    with pytest.raises(DataError, match=r"symmetric .* is 0.5 at index \(1, 0, 2\)"):
+        graph_measures(stack)
     with pytest.raises(DataError, match="at least 2 regions"):
         graph_measures(np.zeros((1, 1)))
     with pytest.raises(DataError, match="non-finite"):
