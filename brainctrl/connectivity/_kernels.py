@@ -3,6 +3,7 @@
 import numpy as np
 
 __all__ = [
+    "as_timeseries",
     "fisher_z_inplace",
     "upper_triangle",
     "vector_to_matrix",
@@ -11,6 +12,20 @@ __all__ = [
 
 #: Bytes of scratch memory one chunk of windows may use (besides the output).
 CHUNK_BYTES = 32 * 2**20
+
+
+def as_timeseries(data):
+    """Split a run record (e.g. ``RunData``) into (timeseries, t_r, context).
+
+    Plain arrays give ``(data, None, None)``; objects with ``timeseries`` and
+    ``t_r`` attributes give their time series, repetition time and a
+    ``describe()`` string for error messages.
+    """
+    if hasattr(data, "timeseries") and hasattr(data, "t_r"):
+        describe = getattr(data, "describe", None)
+        context = describe() if callable(describe) else None
+        return data.timeseries, data.t_r, context
+    return data, None, None
 
 
 def upper_triangle(matrices):

@@ -20,6 +20,7 @@ from brainctrl._utils.validation import (
     check_timeseries,
 )
 from brainctrl.connectivity._kernels import (
+    as_timeseries,
     fisher_z_inplace,
     upper_triangle,
     windowed_gram,
@@ -228,9 +229,10 @@ def sliding_window_connectivity(
 
     Parameters
     ----------
-    timeseries : array-like of shape (n_timepoints, n_regions), or a list of them
-        Region time series of one run; a list of runs gives a list of results
-        (runs are never joined).
+    timeseries : array-like of shape (n_timepoints, n_regions), RunData, or a list
+        Region time series of one run (a :class:`~brainctrl.io.RunData` also
+        supplies ``t_r`` and names the run in errors); a list of runs gives a
+        list of results (runs are never joined).
     window_length : int
         Window length in frames (see :func:`windows_from_seconds`). At least 3
         for ``method="pearson"``; at least 1 otherwise (``window_length=1`` with
@@ -359,11 +361,14 @@ default="rectangular"
             )
             for run in timeseries
         ]
+    timeseries, run_t_r, context = as_timeseries(timeseries)
+    if t_r is None:
+        t_r = run_t_r
     check_option("method", method, _METHODS)
     dtype = _check_dtype(dtype)
     check_positive("window_length", window_length, integer=True)
     check_positive("step", step, integer=True)
-    ts = check_timeseries(timeseries, min_timepoints=3)
+    ts = check_timeseries(timeseries, min_timepoints=3, context=context)
     n_timepoints, n_regions = ts.shape
     n_samples = n_timepoints - 1 if method == "mtd" else n_timepoints
     if window_length > n_samples:
@@ -447,8 +452,10 @@ default="rectangular"
         )
         if degenerate.any():
             windows, regions = np.nonzero(degenerate)
+            where = f"{context}: " if context else ""
+            n_bad_regions, n_bad_windows = len(np.unique(regions)), len(np.unique(windows))
             warnings.warn(
-                f"{len(np.unique(regions))} region(s) are constant in {len(np.unique(windows))}"
+                f"{where}{n_bad_regions} region(s) are constant in {n_bad_windows}"
                 f" window(s) (first: region {regions[0]} in window {windows[0]}); their "
                 "correlations are NaN there.",
                 ConstantWindowWarning,
@@ -464,8 +471,9 @@ default="rectangular"
         sd = diffs.std(axis=0, ddof=1)
         flat = np.flatnonzero(sd == 0)
         if flat.size:
+            where = f"{context}: " if context else ""
             raise DataError(
-                f"timeseries has {flat.size} region(s) with constant first differences "
+                f"{where}timeseries has {flat.size} region(s) with constant first differences "
                 f"(column(s) {', '.join(str(int(i)) for i in flat[:10])}); MTD divides by "
                 "their standard deviation."
             )

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from brainctrl._utils.validation import check_option, check_timeseries
-from brainctrl.connectivity._kernels import fisher_z_inplace
+from brainctrl.connectivity._kernels import as_timeseries, fisher_z_inplace
 from brainctrl.connectivity.threshold import (
     threshold_absolute,
     threshold_proportional,
@@ -132,9 +132,10 @@ def functional_connectivity(
 
     Parameters
     ----------
-    timeseries : array-like of shape (n_timepoints, n_regions), or a list of them
-        Region time series; a list holds several runs (of one subject, or of
-        several subjects for ``kind="tangent"``).
+    timeseries : array-like of shape (n_timepoints, n_regions), RunData, or a list
+        Region time series (or :class:`~brainctrl.io.RunData` records, named
+        in errors); a list holds several runs (of one subject, or of several
+        subjects for ``kind="tangent"``).
     kind : str, default="correlation"
         One of ``"correlation"`` (Pearson), ``"partial correlation"``,
         ``"covariance"``, ``"precision"`` (inverse covariance), ``"tangent"``
@@ -242,10 +243,12 @@ def functional_connectivity(
     runs = [timeseries] if single else list(timeseries)
     if not runs:
         raise DataError("timeseries is an empty list; expected at least one run.")
-    runs = [
-        check_timeseries(run, name="timeseries" if single else f"timeseries[{i}]")
-        for i, run in enumerate(runs)
-    ]
+    checked = []
+    for i, run in enumerate(runs):
+        array, _, context = as_timeseries(run)
+        name = "timeseries" if single else f"timeseries[{i}]"
+        checked.append(check_timeseries(array, name=name, context=context))
+    runs = checked
     n_regions = {run.shape[1] for run in runs}
     if len(n_regions) > 1:
         raise DataError(

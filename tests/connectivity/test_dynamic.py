@@ -293,3 +293,18 @@ def test_helper_errors():
         InvalidParameterError, match=r"'step_seconds' must be at least one frame .*got 0.5"
     ):
         windows_from_seconds(2.0, 60, 0.5)
+
+
+def test_rundata_input_supplies_t_r_and_context(rng):
+    from brainctrl.io import RunData
+
+    ts = rng.standard_normal((30, 3))
+    run = RunData(timeseries=ts, t_r=2.0, subject="01", run="1")
+    dyn, centres = sliding_window_connectivity(run, 10, 10, return_centres=True)
+    np.testing.assert_allclose(dyn, corrcoef_loop(ts, 10, 10), atol=1e-10)
+    np.testing.assert_allclose(centres, [9.0, 29.0, 49.0])
+    flat = ts.copy()
+    flat[:, 1] = 0.0
+    bad = RunData(timeseries=flat, t_r=2.0, subject="01", run="1")
+    with pytest.raises(DataError, match=r"subject '01', run '1': timeseries has 1 constant"):
+        sliding_window_connectivity(bad, 10)

@@ -204,3 +204,12 @@ def test_bad_data(rng):
         functional_connectivity(flat)
     with pytest.raises(DataError, match="empty list"):
         functional_connectivity([])
+
+
+def test_rundata_input(rng):
+    from brainctrl.io import RunData
+
+    ts = rng.standard_normal((30, 4))
+    runs = [RunData(timeseries=ts, t_r=2.0, subject="01"), RunData(timeseries=ts[::-1], t_r=2.0)]
+    np.testing.assert_allclose(functional_connectivity(runs[0]), np.corrcoef(ts.T), atol=1e-12)
+    np.testing.assert_allclose(functional_connectivity(runs)[1], np.corrcoef(ts.T), atol=1e-12)
