@@ -1,0 +1,272 @@
+import sys
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from brainctrl.exceptions import ConvergenceWarning, DataError, InvalidParameterError
+from brainctrl.graph import agreement, consensus_partition, modularity, modularity_communities
+
+
+def set_partitions(n):
+    out = [[0]]
+    for _ in range(1, n):
+        out = [p + [k] for p in out for k in range(max(p) + 2)]
+    return np.array(out)
+
+
+def networkx_modularity(adjacency, labels, gamma=1.0):
+    """Newman modularity by networkx (3.6.1), self-loops excluded from the input."""
+    graph = nx.from_numpy_array(adjacency)
+    communities = [set(np.flatnonzero(labels == c).tolist()) for c in np.unique(labels)]
+    return nx.community.modularity(graph, communities, weight="weight", resolution=gamma)
+
+
+def signed_modularity_by_definition(adjacency, labels, gamma, negative):
+    """Rubinov & Sporns 2011 signed modularity from Q+ and Q- computed by networkx."""
+    positive = np.maximum(adjacency, 0)
+    negative_part = np.maximum(-adjacency, 0)
+    q_positive = networkx_modularity(positive, labels, gamma)
+    if negative_part.sum() == 0 or negative == "ignore":
+        return q_positive
+    q_negative = networkx_modularity(negative_part, labels, gamma)
+    if negative == "symmetric":
+        return q_positive - q_negative
+    v_pos, v_neg = positive.sum(), negative_part.sum()
+    return q_positive - v_neg / (v_pos + v_neg) * q_negative
+
+
+def signed_matrix(adjacency, gamma, negative):
+    """Dense B with Q = Σ B δ, written from Rubinov & Sporns 2011 (eqs. for Q+, Q-)."""
+
+    def part(weights):
+        strength = weights.sum(axis=1)
+        total = weights.sum()
+        return (weights - gamma * np.outer(strength, strength) / total) / total
+
+    positive, negative_part = np.maximum(adjacency, 0), np.maximum(-adjacency, 0)
+    matrix = part(positive)
+    if negative != "ignore" and negative_part.sum() > 0:
+        v_pos, v_neg = positive.sum(), negative_part.sum()
+        weight = 1.0 if negative == "symmetric" else v_neg / (v_pos + v_neg)
+        matrix = matrix - weight * part(negative_part)
+    return matrix
+
+
+def best_by_enumeration(adjacency, gamma, negative):
+    matrix = signed_matrix(adjacency, gamma, negative)
+    partitions = set_partitions(adjacency.shape[0])
+    same = partitions[:, :, None] == partitions[:, None, :]
+    return (same * matrix).sum(axis=(1, 2)).max()
+
+
+def random_signed(rng, size, n_groups=3):
+    labels = rng.integers(0, n_groups, size)
+    same = labels[:, None] == labels[None, :]
+    weights = np.where(
+        same, rng.uniform(0.2, 1.0, (size, size)), rng.uniform(-0.8, 0.3, (size, size))
+    )
+    weights = np.triu(weights, 1)
+    return weights + weights.T
+
+
+def test_two_disjoint_triangles_closed_form():
+    triangle = np.ones((3, 3)) - np.eye(3)
+    adjacency = np.kron(np.eye(2), triangle)
+    # Q = Σ_c [L_c/m - (d_c/2m)²] = 2 (3/6 - (6/12)²) = 1/2
+    assert modularity(adjacency, [0, 0, 0, 1, 1, 1]) == pytest.approx(0.5, abs=1e-14)
+    # one community: L/m - 1 = 0
+    assert modularity(adjacency, [0] * 6) == pytest.approx(0.0, abs=1e-14)
+    # γ = 2: 2 (3/6 - 2 (1/2)²) = 0
+    assert modularity(adjacency, [0, 0, 0, 1, 1, 1], gamma=2.0) == pytest.approx(0.0, abs=1e-14)
+
+
+def test_networkx_barbell_example():
+    # networkx documentation: modularity(barbell_graph(3, 0), [{0,1,2},{3,4,5}]) = 0.35714...
+    adjacency = nx.to_numpy_array(nx.barbell_graph(3, 0))
+    assert modularity(adjacency, [0, 0, 0, 1, 1, 1]) == pytest.approx(0.35714285714285715)
+
+
+@pytest.mark.parametrize("negative", ["asymmetric", "symmetric", "ignore"])
+@pytest.mark.parametrize("gamma", [0.5, 1.0, 1.7])
+def test_signed_modularity_matches_definition(rng, negative, gamma):
+    adjacency = random_signed(rng, 12)
+    matrix = signed_matrix(adjacency, gamma, negative)
+    for _ in range(4):
+        labels = rng.integers(0, 3, 12)
+        expected = signed_modularity_by_definition(adjacency, labels, gamma, negative)
+        assert modularity(adjacency, labels, gamma=gamma, negative=negative) == pytest.approx(
+            expected, abs=1e-12
+        )
+        # the dense B used for enumeration gives the same value
+        same = labels[:, None] == labels[None, :]
+        assert matrix[same].sum() == pytest.approx(expected, abs=1e-12)
+
+
+def test_directed_adjacency_is_symmetrised(rng):
+    adjacency = rng.uniform(0, 1, (6, 6))
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    symmetric = (adjacency + adjacency.T) / 2
+    assert modularity(adjacency, labels) == pytest.approx(modularity(symmetric, labels))
+
+
+@pytest.mark.parametrize("negative", ["asymmetric", "symmetric", "ignore"])
+def test_communities_reach_enumerated_optimum(rng, negative):
+    adjacency = random_signed(rng, 8)
+    best = best_by_enumeration(adjacency, 1.0, negative)
+    result = modularity_communities(adjacency, negative=negative, n_runs=10, random_state=0)
+    assert result.quality == pytest.approx(best, abs=1e-10)
+    assert result.quality == pytest.approx(
+        signed_modularity_by_definition(adjacency, result.partition, 1.0, negative), abs=1e-12
+    )
+    assert result.partitions.shape == (10, 8)
+    assert result.quality == pytest.approx(result.qualities.max())
+
+
+def test_negative_handling_changes_the_partition():
+    # two positive groups {0,1,2}, {3,4,5}; node 6 has slightly more positive weight to
+    # group 0 (0.35 vs 0.3) but is anti-correlated with node 2 of group 0
+    adjacency = np.zeros((7, 7))
+    for group in ([0, 1, 2], [3, 4, 5]):
+        for i in group:
+            for j in group:
+                if i != j:
+                    adjacency[i, j] = 1.0
+    adjacency[6, 0] = adjacency[0, 6] = 0.35
+    adjacency[6, 3] = adjacency[3, 6] = 0.3
+    adjacency[6, 2] = adjacency[2, 6] = -1.0
+    adjacency[0, 3] = adjacency[3, 0] = -1.0
+    results = {
+        negative: modularity_communities(adjacency, negative=negative, n_runs=5, random_state=0)
+        for negative in ("asymmetric", "ignore")
+    }
+    ignore, asymmetric = results["ignore"].partition, results["asymmetric"].partition
+    # positive weights only: node 6 joins the group it has most positive weight to
+    assert ignore[6] == ignore[0]
+    # with the negative tie to node 2 counted, node 6 goes to the other group
+    assert asymmetric[6] == asymmetric[3]
+    for negative, result in results.items():
+        best = best_by_enumeration(adjacency, 1.0, negative)
+        assert result.quality == pytest.approx(best, abs=1e-10)
+
+
+def test_leiden_agrees_on_clear_structure(rng):
+    labels = np.repeat(np.arange(4), 10)
+    probability = np.where(labels[:, None] == labels[None, :], 0.7, 0.05)
+    upper = np.triu(rng.random((40, 40)) < probability, 1).astype(float)
+    adjacency = upper + upper.T
+    louvain = modularity_communities(adjacency, n_runs=3, random_state=1)
+    leiden = modularity_communities(adjacency, method="leiden", n_runs=3, random_state=1)
+    assert leiden.quality == pytest.approx(louvain.quality, abs=1e-10)
+    assert leiden.quality == pytest.approx(
+        networkx_modularity(adjacency, leiden.partition), abs=1e-12
+    )
+    same_louvain = louvain.partition[:, None] == louvain.partition[None, :]
+    same_leiden = leiden.partition[:, None] == leiden.partition[None, :]
+    assert np.array_equal(same_louvain, same_leiden)
+
+
+def test_leiden_signed_quality_is_checked_independently(rng):
+    adjacency = random_signed(rng, 20)
+    result = modularity_communities(adjacency, method="leiden", n_runs=2, random_state=0)
+    louvain = modularity_communities(adjacency, n_runs=5, random_state=0)
+    expected = signed_modularity_by_definition(adjacency, result.partition, 1.0, "asymmetric")
+    assert result.quality == pytest.approx(expected, abs=1e-12)
+    assert result.quality >= louvain.quality - 0.02
+
+
+def test_leiden_missing_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "leidenalg", None)
+    with pytest.raises(ImportError, match=r"brainctrl\[leiden\]"):
+        modularity_communities(np.ones((3, 3)), method="leiden", n_runs=1)
+
+
+def test_same_seed_same_partitions(rng):
+    adjacency = random_signed(rng, 30)
+    first = modularity_communities(adjacency, n_runs=4, random_state=5)
+    second = modularity_communities(adjacency, n_runs=4, random_state=5)
+    assert np.array_equal(first.partitions, second.partitions)
+
+
+def test_agreement_hand_computed_and_by_loop(rng):
+    partitions = np.array([[0, 0, 1, 1], [0, 1, 1, 1], [2, 2, 2, 5]])
+    expected = (
+        np.array(
+            [
+                [3, 2, 1, 0],
+                [2, 3, 2, 1],
+                [1, 2, 3, 2],
+                [0, 1, 2, 3],
+            ]
+        )
+        / 3
+    )
+    assert np.allclose(agreement(partitions), expected)
+    many = rng.integers(0, 5, (7, 15))
+    loop = np.zeros((15, 15))
+    for row in many:
+        for i in range(15):
+            for j in range(15):
+                loop[i, j] += row[i] == row[j]
+    assert np.allclose(agreement(many), loop / 7)
+    assert np.allclose(agreement(many[0]), loop_single(many[0]))
+
+
+def loop_single(labels):
+    return (labels[:, None] == labels[None, :]).astype(float)
+
+
+def test_consensus_recovers_majority():
+    truth = np.repeat([0, 1, 2], 6)
+    partitions = np.tile(truth, (10, 1))
+    partitions[0, [0, 1]] = 2  # occasional errors
+    partitions[3, 7] = 0
+    partitions[5, 12] = 1
+    consensus = consensus_partition(partitions, random_state=0)
+    assert np.array_equal(
+        consensus[:, None] == consensus[None, :], truth[:, None] == truth[None, :]
+    )
+
+
+def test_consensus_without_agreement_gives_singletons():
+    partitions = np.array([[0, 1, 2, 3], [0, 0, 1, 1], [1, 0, 0, 1]])
+    assert consensus_partition(partitions, threshold=0.7, random_state=0).tolist() == [0, 1, 2, 3]
+
+
+def test_consensus_warns_when_runs_disagree():
+    # a ring of agreements: every run settles on some rotation of adjacent pairs
+    size = 12
+    pairs_a = np.arange(size) // 2
+    pairs_b = ((np.arange(size) + 1) % size) // 2
+    partitions = np.stack([pairs_a, pairs_b])
+    with pytest.warns(ConvergenceWarning, match="still disagree after max_iter=1"):
+        labels = consensus_partition(partitions, threshold=0.0, max_iter=1, random_state=0)
+    assert labels.shape == (size,)
+
+
+def test_errors():
+    adjacency = np.ones((3, 3))
+    with pytest.raises(InvalidParameterError, match="'method' must be one of"):
+        modularity_communities(adjacency, method="infomap")
+    with pytest.raises(InvalidParameterError, match="'negative' must be one of"):
+        modularity_communities(adjacency, negative="abs")
+    with pytest.raises(InvalidParameterError, match="'negative' must be one of"):
+        modularity(adjacency, [0, 0, 0], negative="abs")
+    with pytest.raises(InvalidParameterError, match="'gamma' must be >= 0"):
+        modularity_communities(adjacency, gamma=-1.0)
+    with pytest.raises(InvalidParameterError, match="'n_runs' must be > 0"):
+        modularity_communities(adjacency, n_runs=0)
+    with pytest.raises(DataError, match="adjacency must be square"):
+        modularity_communities(np.ones((3, 4)))
+    with pytest.raises(DataError, match="no positive weights"):
+        modularity_communities(-np.ones((3, 3)))
+    with pytest.raises(DataError, match="no positive weights"):
+        modularity(np.zeros((3, 3)), [0, 0, 0])
+    with pytest.raises(DataError, match=r"partition must be integer labels of shape \(3,\)"):
+        modularity(adjacency, [0, 1])
+    with pytest.raises(DataError, match="partitions must be integer labels"):
+        agreement(np.array([[0.5, 1.0]]))
+    with pytest.raises(InvalidParameterError, match=r"'threshold' must be in \[0, 1\]"):
+        consensus_partition([[0, 1]], threshold=1.5)
+    with pytest.raises(InvalidParameterError, match="'max_iter' must be > 0"):
+        consensus_partition([[0, 1]], max_iter=0)
