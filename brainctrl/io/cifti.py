@@ -293,7 +293,8 @@ def load_cifti_timeseries(
     list grayordinates in different orders or cover different structures. The parcel
     signal is the mean over the parcel's grayordinates present in the time series,
     :math:`x_p(t) = |P|^{-1} \sum_{g \in P} y_g(t)`, computed as one sparse matrix
-    product over blocks of frames in double precision.
+    product over blocks of grayordinates in double precision (blocks follow the
+    on-disk order, so memory stays bounded and reading stays sequential).
 
     References
     ----------
@@ -393,12 +394,17 @@ def load_cifti_timeseries(
         shape=(keys.size, n_grayordinates),
     )
     n_timepoints = series_image.shape[0]
-    timeseries = np.empty((n_timepoints, keys.size))
-    block = max(1, _BLOCK_VALUES // max(n_grayordinates, 1))
-    for start in range(0, n_timepoints, block):
-        stop = min(start + block, n_timepoints)
-        frames = np.asarray(series_image.dataobj[start:stop], dtype=np.float64)
-        timeseries[start:stop] = (weights @ frames.T).T
+    # CIFTI-2 matrices are stored with the time axis varying fastest, so blocks of
+    # grayordinates (all frames) are contiguous on disk; blocks of frames are not.
+    timeseries = np.zeros((n_timepoints, keys.size))
+    block = max(1, _BLOCK_VALUES // max(n_timepoints, 1))
+    for start in range(0, n_grayordinates, block):
+        stop = min(start + block, n_grayordinates)
+        part = weights[:, start:stop]
+        if part.nnz == 0:
+            continue
+        values = np.asarray(series_image.dataobj[:, start:stop], dtype=np.float64)
+        timeseries += (part @ values.T).T
 
     region_table = _label_regions(label_table, keys.tolist(), regions, label_path, ids)
     region_table["n_grayordinates"] = counts

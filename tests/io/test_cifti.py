@@ -134,6 +134,17 @@ def test_parcel_means_same_order(series, tmp_path):
     assert run_data.subject == "100206" and run_data.run == "REST1_LR"
 
 
+def test_block_averaging_equals_direct_mean(series, tmp_path, monkeypatch):
+    import brainctrl.io.cifti as cifti_module
+
+    path, data, axis = series
+    dlabel = write_dlabel(tmp_path / "atlas.dlabel.nii", axis)
+    monkeypatch.setattr(cifti_module, "_BLOCK_VALUES", 3 * data.shape[0])  # 3 columns a block
+    run_data = load_cifti_timeseries(path, dlabel)
+    _, expected = expected_means(data, axis)
+    np.testing.assert_allclose(run_data.timeseries, expected, rtol=1e-12)
+
+
 def test_dlabel_in_another_order_matches_by_index(series, tmp_path):
     path, data, axis = series
     # Different structure order, permuted vertices and voxels: position matching would fail.
