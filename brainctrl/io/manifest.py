@@ -365,6 +365,26 @@ class Manifest:
             **kwargs,
         )
 
+    def regions(self):
+        """Region table of the parcellation: the ``regions`` file, else the first run's.
+
+        Returns
+        -------
+        regions : pandas.DataFrame
+            ``name``, ``network`` and any other columns of the table. When the table
+            comes from a file, its row order is the file's (a run may reorder rows to
+            its columns; :meth:`load_run` gives the run's own order).
+        """
+        paths = self._shared_paths()
+        if "regions" in paths:
+            return read_region_table(paths["regions"])
+        specs = self.runs()
+        if not specs:
+            raise DataError(
+                f"no runs found under '{self.root}' to read the regions from.", path=self.path
+            )
+        return self.load_run(specs[0]).regions
+
     def load_phenotype(self, **kwargs):
         """Read the phenotype table, restricted to the manifest's subjects if listed.
 

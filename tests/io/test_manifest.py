@@ -84,6 +84,7 @@ def test_load_run_and_phenotype(rng, tmp_path):
     np.testing.assert_allclose(run_data.timeseries, values["100206"], rtol=1e-15)
     assert list(run_data.regions["network"]) == ["Vis", "Default", "Default", "Cont"]
     assert list(run_data.confounds.columns) == ["motion_x"]
+    assert list(manifest.regions()["name"]) == ["a", "b", "c", "d"]
     phenotype = manifest.load_phenotype()
     assert phenotype["subject"].tolist() == ["007", "100206", "s03"]
     assert manifest.phenotype_columns() == ["group", "age", "sex", "motion", "score"]
@@ -296,6 +297,7 @@ def test_hcp_manifest(rng, tmp_path):
     )
     np.testing.assert_allclose(run_data.timeseries, expected, rtol=1e-12)
     assert list(run_data.regions["network"]) == ["Vis", "Default"]
+    assert list(manifest.regions()["name"]) == list(run_data.regions["name"])
 
 
 def test_fmriprep_manifest(rng, tmp_path):
