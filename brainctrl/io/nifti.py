@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from brainctrl._utils.validation import check_option, check_positive
-from brainctrl.exceptions import DataError, MissingDataError
+from brainctrl.exceptions import DataError, InvalidParameterError, MissingDataError
 from brainctrl.io._rundata import RunData
 from brainctrl.io._tables import (
     check_run_timeseries,
@@ -31,6 +31,13 @@ CONFOUND_STRATEGIES = ("simple", "scrubbing", "compcor", "ica_aroma")
 def _nilearn_no_standardize():
     major, minor = (int(part) for part in nilearn.__version__.split(".")[:2])
     return None if (major, minor) >= (0, 13) else False
+
+
+def _load_image(path, what, ids):
+    try:
+        return nib.load(path)
+    except Exception as exc:  # nibabel raises several types for unreadable images
+        raise DataError(f"{what} could not be read ({exc}).", path=path, **ids) from None
 
 
 def _image_t_r(image, t_r, path, ids):
@@ -213,15 +220,15 @@ def load_nifti_timeseries(
     if strategy is not None:
         check_option("strategy", strategy, CONFOUND_STRATEGIES)
         if confounds is not None:
-            raise DataError("give either 'confounds' or 'strategy', not both.")
+            raise InvalidParameterError(
+                f"give either 'confounds' or 'strategy', not both; got strategy={strategy!r} "
+                f"and confounds of type {type(confounds).__name__}."
+            )
     ids = {"subject": None if subject is None else str(subject), "session": session, "run": run}
     bold_path = require_file(bold, what="BOLD image", **ids)
     atlas_path = require_file(atlas, what="atlas image", **ids)
-    try:
-        bold_image = nib.load(bold_path)
-        atlas_image = nib.load(atlas_path)
-    except Exception as exc:  # nibabel raises several types for unreadable images
-        raise DataError(f"image could not be read ({exc}).", path=bold_path, **ids) from None
+    bold_image = _load_image(bold_path, "BOLD image", ids)
+    atlas_image = _load_image(atlas_path, "atlas image", ids)
     if len(bold_image.shape) != 4:
         raise DataError(
             f"BOLD image must be 4-D; got shape {bold_image.shape}.", path=bold_path, **ids

@@ -194,7 +194,7 @@ def test_bad_strategy_and_both_confounds(images):
     bold, atlas_path, _, _ = images
     with pytest.raises(InvalidParameterError, match="'strategy' must be one of"):
         load_nifti_timeseries(bold, atlas_path, strategy="aggressive")
-    with pytest.raises(DataError, match="either 'confounds' or 'strategy'"):
+    with pytest.raises(InvalidParameterError, match="either 'confounds' or 'strategy'"):
         load_nifti_timeseries(bold, atlas_path, strategy="simple", confounds=pd.DataFrame())
 
 
@@ -220,6 +220,9 @@ def test_wrong_dimensions_and_missing(images, tmp_path):
         load_nifti_timeseries(bold, bold)
     with pytest.raises(MissingDataError, match=r"absent\.nii\.gz.*atlas image does not exist"):
         load_nifti_timeseries(bold, tmp_path / "absent.nii.gz")
+    (tmp_path / "garbage.nii.gz").write_bytes(b"not an image")
+    with pytest.raises(DataError, match=r"garbage\.nii\.gz.*atlas image could not be read"):
+        load_nifti_timeseries(bold, tmp_path / "garbage.nii.gz")
     empty = nib.Nifti1Image(np.zeros((5, 4, 3), np.int16), AFFINE)
     empty.to_filename(tmp_path / "empty.nii.gz")
     with pytest.raises(DataError, match=r"atlas has no labels"):

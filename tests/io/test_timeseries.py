@@ -315,3 +315,15 @@ def test_region_table_aliases_and_errors(tmp_path):
         read_region_table(tmp_path / "c.tsv")
     (tmp_path / "d.txt").write_text("7Networks_LH_Cont_Par_1\nother\n")
     assert list(read_region_table(tmp_path / "d.txt")["network"]) == ["Cont", "unknown"]
+
+
+def test_header_option(tmp_path):
+    (tmp_path / "run.tsv").write_text("1\t2\n3.5\t4.5\n5.5\t7.5\n8.5\t1.5\n")
+    assert load_timeseries(tmp_path / "run.tsv", t_r=1.0).timeseries.shape == (3, 2)
+    forced = load_timeseries(tmp_path / "run.tsv", t_r=1.0, header=False)
+    np.testing.assert_array_equal(forced.timeseries[0], [1.0, 2.0])
+    assert forced.timeseries.shape == (4, 2)
+    with pytest.raises(InvalidParameterError, match=r"'header' must be one of .*got 'yes'"):
+        load_timeseries(tmp_path / "run.tsv", t_r=1.0, header="yes")
+    with pytest.raises(InvalidParameterError, match=r"'key' only applies to \.npz files"):
+        load_timeseries(tmp_path / "run.tsv", t_r=1.0, key="data")
