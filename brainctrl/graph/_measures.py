@@ -41,7 +41,6 @@ NODE_MEASURES = (
 GLOBAL_MEASURES = ("global_efficiency", "characteristic_path_length", "modularity")
 _NEGATIVE = ("separate", "ignore", "absolute")
 _LOCAL_VARIANTS = ("modified", "original")
-_PATH_MEASURES = ("local_efficiency", "betweenness")
 _TIE_RTOL = 1e-10
 
 
@@ -435,10 +434,12 @@ def graph_measures(
     negative : {"separate", "ignore", "absolute"}, default="separate"
         Treatment of negative weights. ``"separate"``: all topological
         measures use the positive weights; for signed input, extra columns
-        ``strength_positive``, ``strength_negative`` (magnitude) and
-        ``participation_negative`` are added, ``strength`` is the net sum of
-        signed weights and ``participation`` the positive-weight version
-        (``participation_coef_sign`` of BCT). ``"ignore"``: negative weights
+        ``strength_positive``, ``strength_negative`` (magnitude),
+        ``clustering_negative`` and ``participation_negative`` (the same
+        formulas on the negative weights' magnitudes, as BCT's
+        ``clustering_coef_wu_sign`` default and ``participation_coef_sign``,
+        Rubinov & Sporns 2011) are added, and ``strength`` is the net sum of
+        signed weights. ``"ignore"``: negative weights
         are set to 0. ``"absolute"``: ``|w|`` is used.
     local_efficiency : {"modified", "original"}, default="modified"
         ``"modified"``: Wang et al. (2017) as BCT ``efficiency_wei(W, 2)`` and
@@ -556,6 +557,9 @@ def graph_measures(
         columns["degree"] = np.count_nonzero(source, axis=-1).astype(float)
     if "clustering" in selected:
         columns["clustering"] = _clustering(weights, degree)
+        if negatives is not None:
+            negative_degree = np.count_nonzero(negatives, axis=-1).astype(float)
+            columns["clustering_negative"] = _clustering(negatives, negative_degree)
     if "local_efficiency" in selected:
         columns["local_efficiency"] = _local_efficiency(weights, local_efficiency)
     distances = None

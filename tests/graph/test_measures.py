@@ -286,7 +286,7 @@ def test_signed_separate_columns():
     np.testing.assert_allclose(frame["participation_negative"], 0.0)
 
 
-def test_signed_participation_matches_bctpy(rng):
+def test_signed_participation_and_clustering_match_bctpy(rng):
     n = 20
     signed = rng.standard_normal((n, n))
     signed = (signed + signed.T) / 2
@@ -296,6 +296,10 @@ def test_signed_participation_matches_bctpy(rng):
     positive, negative = bct.participation_coef_sign(signed, communities)
     np.testing.assert_allclose(frame["participation"], positive, atol=1e-14)
     np.testing.assert_allclose(frame["participation_negative"], negative, atol=1e-14)
+    clustering = graph_measures(signed, measures="clustering")
+    positive, negative = bct.clustering_coef_wu_sign(signed.copy())
+    np.testing.assert_allclose(clustering["clustering"], positive, atol=1e-14)
+    np.testing.assert_allclose(clustering["clustering_negative"], negative, atol=1e-14)
 
 
 def test_negative_ignore_and_absolute(rng):
