@@ -86,14 +86,8 @@ def symmetric_eigh(matrix):
     cached = EIG_CACHE.get(matrix)
     if cached is not None:
         return cached
-    symmetric = 0.5 * (matrix + np.swapaxes(matrix, -1, -2))
-    if symmetric.ndim == 2:
-        # LAPACK's divide-and-conquer driver: the fastest for all eigenpairs
-        eigenvalues, eigenvectors = scipy.linalg.eigh(
-            symmetric, driver="evd", check_finite=False, overwrite_a=True
-        )
-    else:
-        eigenvalues, eigenvectors = np.linalg.eigh(symmetric)
+    # LAPACK reads one triangle only: asymmetry below is_symmetric's tolerance is ignored
+    eigenvalues, eigenvectors = np.linalg.eigh(matrix)
     EIG_CACHE.put(matrix, eigenvalues, eigenvectors)
     return eigenvalues, eigenvectors
 

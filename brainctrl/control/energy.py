@@ -664,10 +664,10 @@ def _compose_symmetric(A_sequence, dt, B, x0):
         growth = np.exp(lam * dt)
         inner *= growth[..., :, None] * growth[..., None, :]
         free = free * growth[..., None, :]
-        weights = _linalg.eigen_weights(lam, dt, "continuous")
         if B is None:
-            inner[..., diagonal, diagonal] += np.diagonal(weights, axis1=-2, axis2=-1)
+            inner[..., diagonal, diagonal] += _linalg.phi_continuous(2.0 * lam, dt)
         else:
+            weights = _linalg.eigen_weights(lam, dt, "continuous")
             projected = np.swapaxes(V, -1, -2) @ B
             inner += (projected @ np.swapaxes(projected, -1, -2)) * weights
         inner = 0.5 * (inner + np.swapaxes(inner, -1, -2))

@@ -139,7 +139,7 @@ def average_controllability(A, *, system="discrete", horizon=None):
             weights = _linalg.phi_continuous(2.0 * eigenvalues, horizon)
         else:
             weights = _linalg.psi_discrete(eigenvalues * eigenvalues, horizon)
-        return np.einsum("...ij,...j->...i", eigenvectors**2, weights)
+        return ((eigenvectors * eigenvectors) @ weights[..., None])[..., 0]
     transposed = np.swapaxes(A, -1, -2)
     gram, _ = _linalg.general_gramian(transposed, np.eye(A.shape[-1]), horizon, system)
     return np.diagonal(gram, axis1=-2, axis2=-1).copy()
@@ -186,7 +186,7 @@ def modal_controllability(A):
     eigenpairs = decompose(A)
     if eigenpairs is not None:
         eigenvalues, eigenvectors = eigenpairs
-        return np.einsum("...ij,...j->...i", eigenvectors**2, 1.0 - eigenvalues**2)
+        return ((eigenvectors * eigenvectors) @ (1.0 - eigenvalues**2)[..., None])[..., 0]
     n = A.shape[-1]
     stack = A.reshape(-1, n, n)
     out = np.empty(stack.shape[:-1])
