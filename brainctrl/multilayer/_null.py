@@ -17,7 +17,7 @@ _NULLS = ("nodal", "temporal", "connectional")
 _ALTERNATIVES = ("greater", "less", "two-sided")
 
 
-def _strength_preserving_rewire(stack, n_rounds, rng):
+def _strength_preserving_rewire(stack, n_rounds, rng, locked):
     """Redistribute weights around random 4-cycles, keeping every strength.
 
     Works on ``(n_layers, n, n)`` non-negative symmetric matrices with zero
@@ -25,7 +25,8 @@ def _strength_preserving_rewire(stack, n_rounds, rng):
     ``(a, b, c, d)`` and moves ``δ`` of weight from edges ``ad`` and ``cb`` to
     ``ab`` and ``cd`` (``δ`` uniform in the range that keeps all four weights
     non-negative; it may be negative). Each node gains and loses ``δ``, so
-    all strengths stay exactly as they were.
+    all strengths stay exactly as they were. Entries where ``locked`` is True
+    stay zero (no move touches a quadruple holding one).
     """
     out = stack.copy()
     n_layers, n, _ = out.shape
@@ -43,6 +44,13 @@ def _strength_preserving_rewire(stack, n_rounds, rng):
         low = -np.minimum(w_ab, w_cd)
         high = np.minimum(w_ad, w_cb)
         delta = low + (high - low) * rng.random(low.shape)
+        blocked = (
+            locked[layer_index, a, b]
+            | locked[layer_index, c, d]
+            | locked[layer_index, a, d]
+            | locked[layer_index, c, b]
+        )
+        delta[blocked] = 0.0
         for (i, j), sign in (((a, b), 1.0), ((c, d), 1.0), ((a, d), -1.0), ((c, b), -1.0)):
             values = out[layer_index, i, j] + sign * delta
             out[layer_index, i, j] = values
@@ -84,7 +92,8 @@ def multilayer_null_model(
     Notes
     -----
     The connectional null rewires the positive and negative parts of each
-    layer separately: it draws disjoint node quadruples ``(a, b, c, d)`` and
+    layer in turn (positive weight never enters a negative entry and vice
+    versa): it draws disjoint node quadruples ``(a, b, c, d)`` and
     adds ``δ`` to ``w_ab`` and ``w_cd`` and removes it from ``w_ad`` and
     ``w_cb``, with ``δ`` uniform in the range keeping the weights
     non-negative. Strengths ``k±`` (and hence the modularity null model) are
@@ -123,8 +132,8 @@ def multilayer_null_model(
     diagonal = np.einsum("sii->si", stack).copy()
     off = stack.copy()
     off[:, np.arange(n_regions), np.arange(n_regions)] = 0.0
-    positive = _strength_preserving_rewire(np.maximum(off, 0.0), n_rounds, rng)
-    negative = _strength_preserving_rewire(np.maximum(-off, 0.0), n_rounds, rng)
+    positive = _strength_preserving_rewire(np.maximum(off, 0.0), n_rounds, rng, off < 0)
+    negative = _strength_preserving_rewire(np.maximum(-off, 0.0), n_rounds, rng, positive > 0)
     out = positive - negative
     out[:, np.arange(n_regions), np.arange(n_regions)] = diagonal
     return out
