@@ -313,7 +313,8 @@ def read_region_table(source, *, ids=None):
     source : path-like, pandas.DataFrame or sequence of str
         A TSV/CSV with a header (common aliases accepted: ``name``/``label``/``roi_name``,
         ``network``/``yeo7``/``system``, ``label_value``/``key``/``index``/``roi_id``), a
-        text file with one name per line, a DataFrame, or a list of names.
+        text file with one name per line or lookup-table lines ``<key> <name> …`` (as in
+        Schaefer's ``*_order.txt``), a DataFrame, or a list of names.
     ids : dict, optional
         ``subject``/``session``/``run`` used in error messages.
 
@@ -341,7 +342,15 @@ def read_region_table(source, *, ids=None):
                 ) from None
         else:
             lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-            table = pd.DataFrame({"name": [line for line in lines if line]})
+            lines = [line for line in lines if line and not line.startswith("#")]
+            fields = [line.split() for line in lines]
+            if fields and all(len(f) >= 2 and _INTEGER.match(f[0]) for f in fields):
+                # A lookup table such as Schaefer's "<key> <name> <r> <g> <b> <a>" lines.
+                table = pd.DataFrame(
+                    {"key": [f[0] for f in fields], "name": [f[1] for f in fields]}
+                )
+            else:
+                table = pd.DataFrame({"name": lines})
     else:
         names = [str(name) for name in source]
         table = pd.DataFrame({"name": names})

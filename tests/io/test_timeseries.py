@@ -315,6 +315,13 @@ def test_region_table_aliases_and_errors(tmp_path):
         read_region_table(tmp_path / "c.tsv")
     (tmp_path / "d.txt").write_text("7Networks_LH_Cont_Par_1\nother\n")
     assert list(read_region_table(tmp_path / "d.txt")["network"]) == ["Cont", "unknown"]
+    # Schaefer's lookup-table text format: key, name, colour
+    (tmp_path / "lut.txt").write_text(
+        "1\t7Networks_LH_Vis_1\t120\t18\t134\t0\n2\t7Networks_LH_Limbic_OFC_1\t220\t248\t164\t0\n"
+    )
+    lut = read_region_table(tmp_path / "lut.txt")
+    assert list(lut["key"]) == [1, 2]
+    assert list(lut["network"]) == ["Vis", "Limbic"]
 
 
 def test_header_option(tmp_path):
