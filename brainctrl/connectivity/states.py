@@ -248,7 +248,9 @@ class BrainStates:
                 regions = array.shape[1]
                 feature, diagonal = array, None
             else:
-                array = check_array(name, item)
+                array = check_array(name, item, dtype=None)
+                if array.dtype != np.float32:
+                    array = check_array(name, array)  # float64
                 if array.ndim == 3 and array.shape[1] == array.shape[2]:
                     regions = array.shape[1]
                     feature = upper_triangle(array)
@@ -275,7 +277,7 @@ class BrainStates:
                     f"{name} has {regions} regions but data[0] has {n_regions}; all arrays "
                     "must share the regions."
                 )
-            features.append(np.asarray(feature, dtype=np.float64))
+            features.append(feature)
             diagonals.append(diagonal)
         if not fitting and n_regions != self.n_regions_:
             raise DataError(
@@ -393,7 +395,8 @@ class BrainStates:
         """
         self._check_fitted()
         features, _, _ = self._features(data, fitting=False)
-        return [self._relabel[self._kmeans.predict(f)] for f in features]
+        dtype = self._kmeans.cluster_centers_.dtype
+        return [self._relabel[self._kmeans.predict(f.astype(dtype, copy=False))] for f in features]
 
     def fit_predict(self, data):
         """Fit and return :attr:`labels_`.

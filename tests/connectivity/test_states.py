@@ -121,6 +121,14 @@ def test_brain_states_ordering_reproducibility_and_summaries(rng):
     # predict on the fitted data gives the fitted labels.
     for a, b in zip(first.predict(dynamic), first.labels_):
         np.testing.assert_array_equal(a, b)
+    # float32 windows are clustered in float32 and give the same partition.
+    single = BrainStates(3, n_init=3, random_state=7).fit([d.astype(np.float32) for d in dynamic])
+    assert single.cluster_centers_.dtype == np.float32
+    assert (
+        adjusted_rand_score(np.concatenate(single.labels_), np.concatenate(first.labels_)) > 0.95
+    )
+    for a, b in zip(single.predict(dynamic), single.labels_):
+        np.testing.assert_array_equal(a, b)
     occupancy = first.fractional_occupancy()
     assert occupancy.shape == (3, 3)
     for lab, occ, dwell, trans in zip(
