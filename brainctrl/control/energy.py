@@ -24,7 +24,7 @@ from brainctrl.control._linalg import (
     is_symmetric,
     symmetric_eigh,
 )
-from brainctrl.control.systems import input_matrix
+from brainctrl.control.systems import _input_matrix
 from brainctrl.exceptions import (
     DataError,
     IllConditionedWarning,
@@ -83,6 +83,16 @@ class EnergyResult:
     @functools.cached_property
     def node_energy(self):  # noqa: D102 (documented in the class)
         return self._node_energy()
+
+    def __getstate__(self):
+        # the lazy computation is a closure: evaluate it so the result pickles (joblib, dask)
+        state = dict(self.__dict__)
+        state["node_energy"] = self.node_energy
+        state["_node_energy"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
 
 
 # ---------------------------------------------------------------------------
@@ -316,7 +326,7 @@ def _system_inputs(A, B, horizon, system, compat, rcond):
         check_positive("rcond", rcond)
     A = check_square("A", A)
     horizon = check_horizon(horizon, system, allow_inf=False)
-    return A, input_matrix(B, A.shape[-1]), horizon
+    return A, _input_matrix(B, A.shape[-1]), horizon
 
 
 def _energy_from_pairs(dynamics, B, x0, xf, restore, *, rcond, compat, n_regions):
@@ -586,7 +596,7 @@ def time_varying_energy(A_sequence, dt, x0, xf, B=None, *, rcond=None, compat=No
         )
     n = A_sequence.shape[-1]
     n_windows = A_sequence.shape[-3]
-    B = input_matrix(B, n)
+    B = _input_matrix(B, n)
     x0 = _states("x0", x0, n)
     xf = _states("xf", xf, n)
     batch_shape = A_sequence.shape[:-3]

@@ -11,7 +11,7 @@ import scipy.linalg
 from brainctrl._utils.validation import check_option, check_square
 from brainctrl.control import _linalg
 from brainctrl.control._linalg import SYSTEMS, check_horizon, decompose
-from brainctrl.control.systems import input_matrix
+from brainctrl.control.systems import _input_matrix
 
 __all__ = [
     "average_controllability",
@@ -75,7 +75,7 @@ def controllability_gramian(A, B=None, *, horizon=1.0, system="continuous"):
     check_option("system", system, SYSTEMS)
     A = check_square("A", A)
     horizon = check_horizon(horizon, system)
-    B = input_matrix(B, A.shape[-1])
+    B = _input_matrix(B, A.shape[-1])
     eigenpairs = decompose(A)
     if eigenpairs is not None:
         eigenvalues, eigenvectors = eigenpairs

@@ -10,7 +10,7 @@ import scipy.linalg
 from brainctrl._utils.validation import check_array, check_option, check_positive, check_square
 from brainctrl.control._linalg import check_horizon
 from brainctrl.control.energy import _states, _to_pairs
-from brainctrl.control.systems import input_matrix
+from brainctrl.control.systems import _input_matrix
 from brainctrl.exceptions import DataError, NumericalAccuracyWarning
 
 __all__ = ["OptimalControlResult", "optimal_control"]
@@ -141,7 +141,7 @@ def optimal_control(
     A = check_square("A", A)
     n = A.shape[-1]
     horizon = check_horizon(horizon, system, allow_inf=False)
-    B = input_matrix(B, n)
+    B = _input_matrix(B, n)
     B_full = np.eye(n) if B is None else B
     if S is None:
         S = np.eye(n)

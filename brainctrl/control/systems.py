@@ -220,7 +220,7 @@ def fc_to_system(
     return out
 
 
-def input_matrix(control, n_regions, *, name="B"):
+def _input_matrix(control, n_regions, *, name="B"):
     """Turn ``None``, a matrix, a boolean mask or an index list into ``(n_regions, n_inputs)``.
 
     Returns ``None`` for ``control=None`` (all regions controlled, ``B = I``),

@@ -196,6 +196,16 @@ def test_broadcasting_pairs_and_batches(rng):
             )
 
 
+def test_result_pickles_with_node_energy(rng):
+    import pickle
+
+    A = _system(rng, 5)
+    result = minimum_energy(A, rng.standard_normal(5), rng.standard_normal(5), [0, 2, 3])
+    restored = pickle.loads(pickle.dumps(result))
+    np.testing.assert_array_equal(restored.energy, result.energy)
+    np.testing.assert_array_equal(restored.node_energy, result.node_energy)
+
+
 def test_transition_energy_matrix(rng):
     A = _system(rng, 6)
     states = rng.standard_normal((4, 6))
