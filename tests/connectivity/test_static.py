@@ -213,3 +213,23 @@ def test_rundata_input(rng):
     runs = [RunData(timeseries=ts, t_r=2.0, subject="01"), RunData(timeseries=ts[::-1], t_r=2.0)]
     np.testing.assert_allclose(functional_connectivity(runs[0]), np.corrcoef(ts.T), atol=1e-12)
     np.testing.assert_allclose(functional_connectivity(runs)[1], np.corrcoef(ts.T), atol=1e-12)
+
+
+def test_partial_correlation_matches_nilearn(rng):
+    # Reference: nilearn 0.14.1 ConnectivityMeasure with EmpiricalCovariance.
+    from nilearn.connectome import ConnectivityMeasure
+    from sklearn.covariance import EmpiricalCovariance
+
+    runs = [rng.standard_normal((60, 6)) @ rng.standard_normal((6, 6)) + 50 for _ in range(2)]
+    for kind in ("correlation", "partial correlation", "precision"):
+        measure = ConnectivityMeasure(
+            cov_estimator=EmpiricalCovariance(), kind=kind, standardize=False
+        )
+        expected = measure.fit_transform(runs)
+        np.testing.assert_allclose(functional_connectivity(runs, kind), expected, atol=1e-10)
+
+
+def test_tangent_with_concatenate_is_rejected(rng):
+    runs = [rng.standard_normal((20, 3)) for _ in range(2)]
+    with pytest.raises(InvalidParameterError, match=r"got 2 run\(s\) with concatenate=True"):
+        functional_connectivity(runs, "tangent", concatenate=True)
