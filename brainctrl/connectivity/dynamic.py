@@ -316,7 +316,9 @@ default="rectangular"
     MTD (Shine et al. 2015): ``d_i(t) = x_i(t + 1) - x_i(t)`` divided by its
     standard deviation over the run (``ddof=1``, not centred), and
     ``MTD_ij(k) = mean_{t in window k} d_i(t) d_j(t)``, windows taken over the
-    ``n_timepoints - 1`` differences.
+    ``n_timepoints - 1`` differences. teneto's ``derive_temporalnetwork``
+    (0.5.3) divides by the ``ddof=0`` standard deviation instead, so its values
+    are ``n / (n - 1)`` times these, ``n`` being the number of differences.
 
     Phase synchrony: ``phi_i`` = angle of the analytic signal
     (:func:`scipy.signal.hilbert` of each centred region over the whole run),
