@@ -113,7 +113,8 @@ def windowed_gram(
         # Per region, the largest magnitude over the run: a window whose centred
         # norm is below 1e-12 of it (per sample) holds a constant signal.
         scale = np.abs(data).max(axis=(0, 2))
-        tolerance = (1e-12 * scale) ** 2 * window_length
+        total_weight = window_length if weights is None else weights.sum()
+        tolerance = (1e-12 * scale) ** 2 * total_weight
         degenerate = np.zeros((n_windows, n_regions), dtype=bool)
     else:
         degenerate = None
