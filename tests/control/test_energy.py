@@ -339,6 +339,16 @@ def test_time_varying_with_equal_windows_is_static(rng):
     np.testing.assert_allclose(dynamic.condition_number, static.condition_number, rtol=1e-6)
 
 
+def test_compat_halves_well_conditioned_energies(rng):
+    # with every region controlled nothing is truncated: deng2022 is exactly 1/2 of ours
+    A_sequence = np.stack([_system(rng, 5) for _ in range(3)])
+    x0, xf = rng.standard_normal((2, 5))
+    ours = time_varying_energy(A_sequence, 0.3, x0, xf)
+    theirs = time_varying_energy(A_sequence, 0.3, x0, xf, compat="deng2022")
+    assert float(theirs.energy) == pytest.approx(0.5 * float(ours.energy), rel=1e-13)
+    np.testing.assert_allclose(theirs.node_energy, 0.5 * ours.node_energy, rtol=1e-13)
+
+
 def test_time_varying_batch(rng):
     sequences = np.stack([np.stack([_system(rng, 4) for _ in range(3)]) for _ in range(2)])
     x0, xf = rng.standard_normal(4), rng.standard_normal((2, 4))
