@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from scipy.optimize import linear_sum_assignment
+from threadpoolctl import threadpool_limits
 
 from brainctrl._utils.validation import (
     check_array,
@@ -76,7 +77,9 @@ def _exact_threshold(values, bound):
     cum_l1 = np.cumsum(s)
     cum_l2 = np.cumsum(s * s)
     k = np.arange(1, s.size + 1, dtype=float)
-    following = np.append(s[1:], 0.0)
+    following = np.empty_like(s)
+    following[:-1] = s[1:]
+    following[-1] = 0.0
     # ratio at the breakpoint Δ = s_{k+1} (support = top k entries)
     l1_at = cum_l1 - k * following
     l2sq_at = np.maximum(cum_l2 - 2.0 * following * cum_l1 + k * following**2, 0.0)
@@ -158,6 +161,17 @@ def _standardize_fit(data, standardize, name):
     return mean, scale
 
 
+def _leading_right_vector(matrix):
+    """Leading right singular vector from the eigendecomposition of the smaller Gram matrix."""
+    p, q = matrix.shape
+    if q <= p:
+        return np.linalg.eigh(matrix.T @ matrix)[1][:, -1]
+    left = np.linalg.eigh(matrix @ matrix.T)[1][:, -1]
+    right = matrix.T @ left
+    norm = np.linalg.norm(right)
+    return right / norm if norm > 0 else right
+
+
 def _fit_cross_product(cross, bounds, n_components, *, compat, max_iter, tol, v_start=None):
     """Penalized matrix decomposition of ``cross = XᵀY`` (standardised data).
 
@@ -198,7 +212,7 @@ def _fit_cross_product(cross, bounds, n_components, *, compat, max_iter, tol, v_
         if v_start is not None:
             v = v_start[:, component].copy()
         else:
-            v = np.linalg.svd(residual, full_matrices=False)[2][0].copy()
+            v = _leading_right_vector(residual)
         u = np.zeros(p)
         for _ in range(max_iter):
             u_new = _sparse_unit_vector(residual @ v, bound_x)
@@ -462,17 +476,18 @@ class SparseCCA:
         penalty_x, penalty_y, n_components, max_iter, tol = self._check_params(
             Xa.shape[1], Ya.shape[1]
         )
-        fitted = _fit_arrays(
-            Xa,
-            Ya,
-            penalty_x,
-            penalty_y,
-            n_components,
-            compat=self.compat,
-            max_iter=max_iter,
-            tol=tol,
-            standardize=bool(self.standardize),
-        )
+        with threadpool_limits(limits=1, user_api="blas"):
+            fitted = _fit_arrays(
+                Xa,
+                Ya,
+                penalty_x,
+                penalty_y,
+                n_components,
+                compat=self.compat,
+                max_iter=max_iter,
+                tol=tol,
+                standardize=bool(self.standardize),
+            )
         self.x_mean_ = fitted["mean_x"]
         self.x_scale_ = fitted["scale_x"]
         self.y_mean_ = fitted["mean_y"]
@@ -557,25 +572,55 @@ def _kfold_splits(n_samples, cv, rng):
     return splits
 
 
-def _held_out_correlations(X, Y, splits, penalty_x, penalty_y, *, compat, max_iter, tol):
-    """Held-out correlation of the first component in each fold."""
-    out = np.zeros(len(splits))
-    for index, (train, test) in enumerate(splits):
-        fitted = _fit_arrays(
-            X[train],
-            Y[train],
-            penalty_x,
-            penalty_y,
+def _prepare_folds(X, Y, splits):
+    """Standardise each training fold and keep what every penalty pair reuses."""
+    folds = []
+    for train, test in splits:
+        mean_x, scale_x = _standardize_fit(X[train], True, "X")
+        mean_y, scale_y = _standardize_fit(Y[train], True, "Y")
+        cross = ((X[train] - mean_x) / scale_x).T @ ((Y[train] - mean_y) / scale_y)
+        folds.append(
+            {
+                "cross": cross,
+                "x_test": (X[test] - mean_x) / scale_x,
+                "y_test": (Y[test] - mean_y) / scale_y,
+                "v_exact": _leading_right_vector(cross)[:, None],
+                "v_pma": np.linalg.svd(cross, full_matrices=False)[2][:1].T,
+            }
+        )
+    return folds
+
+
+def _fold_correlations(folds, penalty_x, penalty_y, *, compat, max_iter, tol):
+    """Held-out correlation of the first component in each prepared fold."""
+    out = np.zeros(len(folds))
+    for index, fold in enumerate(folds):
+        p, q = fold["cross"].shape
+        weights_x, weights_y, *_ = _fit_cross_product(
+            fold["cross"],
+            (penalty_x * np.sqrt(p), penalty_y * np.sqrt(q)),
             1,
             compat=compat,
             max_iter=max_iter,
             tol=tol,
-            standardize=True,
+            v_start=fold["v_pma"] if compat == "pma" else fold["v_exact"],
         )
-        x_scores = ((X[test] - fitted["mean_x"]) / fitted["scale_x"]) @ fitted["x_weights"]
-        y_scores = ((Y[test] - fitted["mean_y"]) / fitted["scale_y"]) @ fitted["y_weights"]
-        out[index] = _correlation_columns(x_scores, y_scores)[0]
+        out[index] = _correlation_columns(fold["x_test"] @ weights_x, fold["y_test"] @ weights_y)[
+            0
+        ]
     return out
+
+
+def _held_out_correlations(X, Y, splits, penalty_x, penalty_y, *, compat, max_iter, tol):
+    """Held-out correlation of the first component in each fold."""
+    return _fold_correlations(
+        _prepare_folds(X, Y, splits),
+        penalty_x,
+        penalty_y,
+        compat=compat,
+        max_iter=max_iter,
+        tol=tol,
+    )
 
 
 def _in_sample_correlation(X, Y, penalty_x, penalty_y, *, compat, max_iter, tol, v_start=None):
@@ -661,7 +706,7 @@ def _statistic(X, Y, kind, splits, penalty_x, penalty_y, compat, max_iter, tol):
 
 
 def _null_chunk(X, Y, permutations, kind, splits, penalty_x, penalty_y, compat, max_iter, tol):
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", ConvergenceWarning)
         return [
             _statistic(X, Y[order], kind, splits, penalty_x, penalty_y, compat, max_iter, tol)[0]
@@ -791,7 +836,7 @@ def sparse_cca_permutation_test(
     n_samples = Xa.shape[0]
     splits = _kfold_splits(n_samples, cv, rng) if statistic == "held_out" else None
     permutations = [rng.permutation(n_samples) for _ in range(n_permutations)]
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", ConvergenceWarning)
         observed, folds = _statistic(
             Xa, Ya, statistic, splits, penalty_x, penalty_y, compat, max_iter, tol
@@ -843,12 +888,15 @@ class PenaltySelection:
         ``z``, ``p_value``.
     method : str
         ``"cv"`` or ``"permute"``.
+    null_correlations : ndarray of shape (n_candidates, n_permutations) or None
+        In-sample correlations on permuted data (``method="permute"`` only).
     """
 
     penalty_x: float
     penalty_y: float
     table: pd.DataFrame
     method: str
+    null_correlations: np.ndarray | None = None
 
 
 def _pma_ftrans(r):
@@ -956,15 +1004,23 @@ def select_penalties(
         max_iter, tol = _resolve_iterations(compat, max_iter, tol)
         splits = _kfold_splits(Xa.shape[0], cv, rng)
         pairs = [(px, py) for px in grid_x for py in grid_y]
+        with threadpool_limits(limits=1, user_api="blas"):
+            prepared = _prepare_folds(Xa, Ya, splits)
 
-        def score(pair):
-            with warnings.catch_warnings():
+        def score(chunk):
+            with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                return _held_out_correlations(
-                    Xa, Ya, splits, pair[0], pair[1], compat=compat, max_iter=max_iter, tol=tol
-                )
+                return [
+                    _fold_correlations(
+                        prepared, *pairs[i], compat=compat, max_iter=max_iter, tol=tol
+                    )
+                    for i in chunk
+                ]
 
-        folds = Parallel(n_jobs=workers)(delayed(score)(pair) for pair in pairs)
+        chunked = Parallel(n_jobs=workers)(
+            delayed(score)(chunk) for chunk in _chunks(pairs, workers)
+        )
+        folds = [f for chunk in chunked for f in chunk]
         table = pd.DataFrame(
             {
                 "penalty_x": [p[0] for p in pairs],
@@ -995,7 +1051,7 @@ def select_penalties(
         permutations = [rng.permutation(Xa.shape[0]) for _ in range(n_permutations)]
 
         def permute_scores(pair):
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 observed = _in_sample_correlation(
                     Xa, Ya, *pair, compat=compat, max_iter=max_iter, tol=tol, v_start=v_start
@@ -1038,6 +1094,7 @@ def select_penalties(
         penalty_y=float(table["penalty_y"].iloc[best]),
         table=table,
         method=method,
+        null_correlations=null if method == "permute" else None,
     )
 
 
@@ -1087,7 +1144,7 @@ def _align(reference_x, reference_y, weights_x, weights_y):
 
 def _bootstrap_chunk(X, Y, samples, estimator_params, reference_x, reference_y):
     out = []
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", ConvergenceWarning)
         for rows in samples:
             fitted = _fit_arrays(X[rows], Y[rows], **estimator_params)
