@@ -139,11 +139,52 @@ def _aggregate(problem, labels):
     return _Problem(weights, self_weights, factors, problem.scales)
 
 
-def _local_moves(problem, labels, rng, move, tolerance):
+def _improvable(problem, labels, tolerance):
+    """Nodes that have a single move raising the quality, for all nodes at once.
+
+    Returns a boolean mask, or None when the problem's null factors have more
+    than two entries per node (then every node is treated as improvable).
+    """
+    n = problem.n_nodes
+    factors = problem.factors
+    per_row = np.diff(factors.indptr)
+    if per_row.size and per_row.max() > 2:
+        return None
+    membership = sparse.csr_matrix((np.ones(n), (np.arange(n), labels)), shape=(n, n))
+    summed = (problem.weights @ membership).tocoo()  # weight of node i to community c
+    rows, communities, values = summed.row, summed.col, summed.data.copy()
+    own_weight = np.zeros(n)
+    is_own = communities == labels[rows]
+    own_weight[rows[is_own]] = values[is_own]
+    own_gain = own_weight
+    if factors.nnz and problem.scales.size:
+        community_factors = np.zeros((problem.scales.size, n))
+        coo = factors.tocoo()
+        np.add.at(community_factors, (coo.col, labels[coo.row]), coo.data)
+        own_gain = own_gain.copy()
+        for k in range(int(per_row.max())):
+            has = per_row > k
+            column = np.zeros(n, dtype=np.int64)
+            value = np.zeros(n)
+            column[has] = factors.indices[factors.indptr[:-1][has] + k]
+            value[has] = factors.data[factors.indptr[:-1][has] + k]
+            weighted = value * problem.scales[column]
+            values -= weighted[rows] * community_factors[column[rows], communities]
+            own_gain -= weighted * (community_factors[column, labels] - value)
+    sizes = np.bincount(labels, minlength=n)
+    improvable = (sizes[labels] > 1) & (-own_gain > tolerance)
+    better = (~is_own) & (values - own_gain[rows] > tolerance)
+    improvable[rows[better]] = True
+    return improvable
+
+
+def _local_moves(problem, labels, rng, move, tolerance, start_all=True):
     """Move single nodes between communities until no move improves the quality.
 
-    Nodes are visited from a queue that starts with all nodes in random order;
-    when a node moves, its neighbours that are not queued are queued again.
+    Nodes are visited from a queue that starts with all nodes in random order
+    (with ``start_all=False``, only those that have an improving move, found
+    for all nodes at once); when a node moves, its neighbours outside its new
+    community are queued again.
     ``labels`` (values in ``0..n-1``) is changed in place. Returns True when
     at least one node moved.
     """
@@ -166,8 +207,14 @@ def _local_moves(problem, labels, rng, move, tolerance):
     accumulator = np.zeros(n)
     stamp = np.zeros(n, dtype=np.int64)
     positions_all = np.arange(max(np.diff(problem.weights.indptr).max(initial=0), 1))
-    in_queue = np.ones(n, dtype=bool)
-    queue = deque(rng.permutation(n).tolist())
+    order = rng.permutation(n)
+    improvable = None if start_all else _improvable(problem, labels, tolerance)
+    if improvable is None:
+        in_queue = np.ones(n, dtype=bool)
+        queue = deque(order.tolist())
+    else:
+        in_queue = improvable
+        queue = deque(order[improvable[order]].tolist())
     random_weighted = move == "random_weighted"
     add_at = np.add.at
     moved_any = False
@@ -178,14 +225,11 @@ def _local_moves(problem, labels, rng, move, tolerance):
         own = int(labels[node])
         neighbours = indices[start:stop]
         neighbour_labels = labels[neighbours]
-        # unique candidate communities and the summed weights to each
+        # summed weights to each neighbouring community, one entry per neighbour
         add_at(accumulator, neighbour_labels, data[start:stop])
-        positions = positions_all[: stop - start]
-        stamp[neighbour_labels] = positions
-        candidates = neighbour_labels[stamp[neighbour_labels] == positions]
-        gains = accumulator[candidates]
+        gains = accumulator[neighbour_labels]
         own_gain = float(accumulator[own])
-        accumulator[candidates] = 0.0
+        accumulator[neighbour_labels] = 0.0
         if has_null:
             f_start, f_stop = f_indptr[node], f_indptr[node + 1]
             if f_stop - f_start == 1:
@@ -194,40 +238,41 @@ def _local_moves(problem, labels, rng, move, tolerance):
                 row = community_factors[column]
                 row[own] -= node_factor
                 weighted = node_factor * scales[column]
-                gains = gains - weighted * row[candidates]
+                gains -= weighted * row[neighbour_labels]
                 own_gain -= weighted * row[own]
             elif f_stop > f_start:
                 columns = f_indices[f_start:f_stop]
                 node_factors = f_data[f_start:f_stop]
                 community_factors[columns, own] -= node_factors
                 weighted = node_factors * scales[columns]
-                gains = gains - weighted @ community_factors[columns][:, candidates]
+                gains -= weighted @ community_factors[columns][:, neighbour_labels]
                 own_gain -= float(weighted @ community_factors[columns, own])
         # leaving for a new, empty community gains 0 - own_gain
         alone = -own_gain if sizes[own] > 1 else 0.0
         target = own
-        if candidates.size:
+        best = int(gains.argmax()) if gains.size else -1
+        improvement = float(gains[best]) - own_gain if gains.size else -np.inf
+        if improvement > tolerance or alone > tolerance:
             if random_weighted:
-                improvement = gains - own_gain
-                positive = improvement > tolerance
-                if alone > tolerance or positive.any():
-                    options = candidates[positive]
-                    weights = improvement[positive]
-                    if alone > tolerance:
-                        options = np.append(options, -1)
-                        weights = np.append(weights, alone)
-                    cumulative = np.cumsum(weights)
-                    choice = int(np.searchsorted(cumulative, rng.random() * cumulative[-1]))
-                    target = int(options[min(choice, options.size - 1)])
+                # one entry per distinct community, then a gain-weighted draw
+                positions = positions_all[: stop - start]
+                stamp[neighbour_labels] = positions
+                first = stamp[neighbour_labels] == positions
+                gains = gains[first] - own_gain
+                options = neighbour_labels[first]
+                positive = gains > tolerance
+                options = options[positive]
+                weights = gains[positive]
+                if alone > tolerance:
+                    options = np.append(options, -1)
+                    weights = np.append(weights, alone)
+                cumulative = np.cumsum(weights)
+                choice = int(np.searchsorted(cumulative, rng.random() * cumulative[-1]))
+                target = int(options[min(choice, options.size - 1)])
+            elif improvement > tolerance and improvement >= alone:
+                target = int(neighbour_labels[best])
             else:
-                best = int(gains.argmax())
-                improvement = float(gains[best]) - own_gain
-                if improvement > tolerance and improvement >= alone:
-                    target = int(candidates[best])
-                elif alone > tolerance:
-                    target = -1
-        elif alone > tolerance:
-            target = -1
+                target = -1
         if target == -1:
             target = empty.pop()
         if has_null:
@@ -242,7 +287,8 @@ def _local_moves(problem, labels, rng, move, tolerance):
                 empty.append(own)
             labels[node] = target
             moved_any = True
-            requeue = neighbours[~in_queue[neighbours]]
+            # neighbours in the new community only gained from the move (Leiden's rule)
+            requeue = neighbours[~in_queue[neighbours] & (neighbour_labels != target)]
             if requeue.size:
                 in_queue[requeue] = True
                 queue.extend(requeue.tolist())
@@ -263,7 +309,14 @@ def _louvain_once(problem, rng, move, initial=None):
     partition = None  # community of each original node
     level_problem = problem
     while True:
-        _local_moves(level_problem, labels, rng, move, tolerance)
+        _local_moves(
+            level_problem,
+            labels,
+            rng,
+            move,
+            tolerance,
+            start_all=partition is None and initial is None,
+        )
         labels = _compact(labels)
         partition = labels if partition is None else labels[partition]
         n_communities = int(labels.max()) + 1

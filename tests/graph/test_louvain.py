@@ -159,3 +159,25 @@ def test_errors():
         louvain_partition(np.zeros((3, 3)), initial_partition=[0, 1])
     with pytest.raises(DataError, match="partition must be an integer array"):
         relabel_ordinal_partition([0, 1, 2])
+
+
+def test_vectorised_improvable_check_matches_single_move_search(rng):
+    from brainctrl.graph._communities import _layer_terms, _stacked_problem
+    from brainctrl.graph._louvain import _improvable
+
+    layers = rng.normal(size=(3, 7, 7))
+    layers = layers + layers.transpose(0, 2, 1)
+    weights, factors, scales, _ = _layer_terms(layers, 1.0, "asymmetric")
+    problem = _stacked_problem(weights, factors, scales)
+    dense = problem.dense()
+    n = dense.shape[0]
+    for _ in range(5):
+        labels = rng.integers(0, 4, n)
+        base = sum_b_delta(dense, labels)
+        expected = np.zeros(n, dtype=bool)
+        for node in range(n):
+            for target in range(n + 1):
+                moved = labels.copy()
+                moved[node] = target
+                expected[node] |= sum_b_delta(dense, moved) > base + 1e-9
+        assert np.array_equal(_improvable(problem, labels, 1e-12), expected)
