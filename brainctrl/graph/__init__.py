@@ -1,0 +1,42 @@
+"""Graph measures and single-layer communities of brain networks."""
+
+from brainctrl.graph._communities import (
+    CommunityResult,
+    agreement,
+    consensus_partition,
+    modularity,
+    modularity_communities,
+)
+from brainctrl.graph._louvain import louvain_partition, relabel_ordinal_partition
+from brainctrl.graph._measures import (
+    GLOBAL_MEASURES,
+    NODE_MEASURES,
+    global_graph_measures,
+    graph_measures,
+    rich_club,
+)
+from brainctrl.graph._threshold import (
+    binarize,
+    threshold_absolute,
+    threshold_proportional,
+    weight_to_length,
+)
+
+__all__ = [
+    "CommunityResult",
+    "agreement",
+    "consensus_partition",
+    "louvain_partition",
+    "modularity",
+    "modularity_communities",
+    "relabel_ordinal_partition",
+    "GLOBAL_MEASURES",
+    "NODE_MEASURES",
+    "binarize",
+    "global_graph_measures",
+    "graph_measures",
+    "rich_club",
+    "threshold_absolute",
+    "threshold_proportional",
+    "weight_to_length",
+]
