@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from scipy.optimize import linear_sum_assignment
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from brainctrl._utils.validation import (
     check_array,
@@ -44,6 +44,21 @@ _COMPAT_OPTIONS = (None, "pma")
 _PMA_N_ITER = 15
 _PMA_PERMUTE_N_ITER = 3
 _PMA_TOL = 1e-6
+
+
+_CONTROLLER = []
+
+
+def _single_blas_thread():
+    """Context limiting BLAS to one thread: the p × q problems here gain nothing from threads.
+
+    On a loaded machine, multithreaded BLAS on such small matrices can be 100x
+    slower than one thread. The controller is created once (scanning the loaded
+    libraries takes milliseconds).
+    """
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 # ---------------------------------------------------------------------------
@@ -476,7 +491,7 @@ class SparseCCA:
         penalty_x, penalty_y, n_components, max_iter, tol = self._check_params(
             Xa.shape[1], Ya.shape[1]
         )
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _single_blas_thread():
             fitted = _fit_arrays(
                 Xa,
                 Ya,
@@ -706,7 +721,7 @@ def _statistic(X, Y, kind, splits, penalty_x, penalty_y, compat, max_iter, tol):
 
 
 def _null_chunk(X, Y, permutations, kind, splits, penalty_x, penalty_y, compat, max_iter, tol):
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+    with warnings.catch_warnings(), _single_blas_thread():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return [
             _statistic(X, Y[order], kind, splits, penalty_x, penalty_y, compat, max_iter, tol)[0]
@@ -836,7 +851,7 @@ def sparse_cca_permutation_test(
     n_samples = Xa.shape[0]
     splits = _kfold_splits(n_samples, cv, rng) if statistic == "held_out" else None
     permutations = [rng.permutation(n_samples) for _ in range(n_permutations)]
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+    with warnings.catch_warnings(), _single_blas_thread():
         warnings.simplefilter("ignore", ConvergenceWarning)
         observed, folds = _statistic(
             Xa, Ya, statistic, splits, penalty_x, penalty_y, compat, max_iter, tol
@@ -1004,11 +1019,11 @@ def select_penalties(
         max_iter, tol = _resolve_iterations(compat, max_iter, tol)
         splits = _kfold_splits(Xa.shape[0], cv, rng)
         pairs = [(px, py) for px in grid_x for py in grid_y]
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _single_blas_thread():
             prepared = _prepare_folds(Xa, Ya, splits)
 
         def score(chunk):
-            with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+            with warnings.catch_warnings(), _single_blas_thread():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 return [
                     _fold_correlations(
@@ -1051,7 +1066,7 @@ def select_penalties(
         permutations = [rng.permutation(Xa.shape[0]) for _ in range(n_permutations)]
 
         def permute_scores(pair):
-            with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+            with warnings.catch_warnings(), _single_blas_thread():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 observed = _in_sample_correlation(
                     Xa, Ya, *pair, compat=compat, max_iter=max_iter, tol=tol, v_start=v_start
@@ -1144,7 +1159,7 @@ def _align(reference_x, reference_y, weights_x, weights_y):
 
 def _bootstrap_chunk(X, Y, samples, estimator_params, reference_x, reference_y):
     out = []
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+    with warnings.catch_warnings(), _single_blas_thread():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for rows in samples:
             fitted = _fit_arrays(X[rows], Y[rows], **estimator_params)
