@@ -10,7 +10,7 @@ import scipy.linalg
 
 from brainctrl._utils.validation import check_option, check_square
 from brainctrl.control import _linalg
-from brainctrl.control._linalg import SYSTEMS, check_horizon, decompose
+from brainctrl.control._linalg import SYSTEMS, check_horizon, decompose, is_symmetric
 from brainctrl.control.systems import _input_matrix
 
 __all__ = [
@@ -111,6 +111,10 @@ def average_controllability(A, *, system="discrete", horizon=None):
     :math:`\sum_j V_{ij}^2/(1-\lambda_j^2)` (discrete, infinite horizon),
     :math:`\sum_j V_{ij}^2 (1 - \lambda_j^{2T})/(1-\lambda_j^2)` (``T`` steps),
     :math:`\sum_j V_{ij}^2 (e^{2\lambda_j T} - 1)/(2\lambda_j)` (continuous).
+    For symmetric ``A`` over an infinite discrete horizon this is
+    ``diag((I - A^2)^{-1})``, computed by a Cholesky factorisation unless the
+    eigendecomposition of ``A`` is already known (e.g. from
+    :func:`normalize_adjacency`).
     Directed ``A``: ``diag(solve_discrete_lyapunov(A^T, I))``, the continuous
     Lyapunov equation, or Van Loan's block exponential for a finite horizon.
 
@@ -130,7 +134,10 @@ def average_controllability(A, *, system="discrete", horizon=None):
     if horizon is None:
         horizon = np.inf if system == "discrete" else 1.0
     horizon = check_horizon(horizon, system)
-    eigenpairs = decompose(A)
+    cached = _linalg.EIG_CACHE.get(A)
+    if cached is None and system == "discrete" and np.isinf(horizon) and is_symmetric(A):
+        return _diagonal_of_inverse_resolvent(A)
+    eigenpairs = cached if cached is not None else decompose(A)
     if eigenpairs is not None:
         eigenvalues, eigenvectors = eigenpairs
         if np.isinf(horizon):
@@ -161,7 +168,8 @@ def modal_controllability(A):
     Notes
     -----
     Symmetric ``A``: ``U`` and ``t`` are the eigenvectors and eigenvalues (Gu
-    et al. 2015). Directed ``A``: ``U`` is the unitary factor and ``t`` the
+    et al. 2015); then :math:`\phi_i = (I - A^2)_{ii} = 1 - \sum_k A_{ik}^2`,
+    which is computed directly, without a decomposition. Directed ``A``: ``U`` is the unitary factor and ``t`` the
     diagonal of the *complex* Schur form ``A = U T U^H`` as LAPACK orders it;
     for a normal ``A`` this is the eigendecomposition, and for real eigenvalues
     it equals nctpy's real-Schur value. The value of a non-normal ``A`` depends
@@ -183,14 +191,38 @@ def modal_controllability(A):
     array([0.75, 1.  ])
     """
     A = check_square("A", A)
-    eigenpairs = decompose(A)
-    if eigenpairs is not None:
-        eigenvalues, eigenvectors = eigenpairs
-        return ((eigenvectors * eigenvectors) @ (1.0 - eigenvalues**2)[..., None])[..., 0]
+    if is_symmetric(A):
+        # sum_j V_ij^2 (1 - lam_j^2) = (I - A^2)_ii = 1 - sum_k A_ik^2
+        return 1.0 - np.sum(A * A, axis=-1)
     n = A.shape[-1]
     stack = A.reshape(-1, n, n)
     out = np.empty(stack.shape[:-1])
     for index in range(stack.shape[0]):  # one Schur form per batch element
         triangular, unitary = scipy.linalg.schur(stack[index], output="complex")
         out[index] = (np.abs(unitary) ** 2) @ (1.0 - np.abs(np.diag(triangular)) ** 2)
+    return out.reshape(A.shape[:-1])
+
+
+def _diagonal_of_inverse_resolvent(A):
+    """``diag((I - A^2)^-1)`` of symmetric stable ``A`` by Cholesky (no eigendecomposition).
+
+    For symmetric ``A = V diag(lam) V^T``, ``(I - A^2)^-1 = V diag(1/(1 - lam^2)) V^T``,
+    whose diagonal is the discrete average controllability.
+    """
+    n = A.shape[-1]
+    stack = A.reshape(-1, n, n)
+    out = np.empty(stack.shape[:-1])
+    identity = np.eye(n)
+    for index in range(stack.shape[0]):  # one factorisation per batch element
+        resolvent = identity - stack[index] @ stack[index]
+        try:
+            factor = scipy.linalg.cholesky(resolvent, lower=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            eigenvalues, eigenvectors = np.linalg.eigh(stack[index])
+            _linalg.check_stable(eigenvalues, "discrete")
+            # stable but (I - A^2) lost definiteness to rounding: use the eigen form
+            out[index] = (eigenvectors * eigenvectors) @ (1.0 / (1.0 - eigenvalues**2))
+            continue
+        inverse, _ = scipy.linalg.lapack.dtrtri(factor, lower=1)
+        out[index] = np.sum(inverse * inverse, axis=0)
     return out.reshape(A.shape[:-1])
