@@ -183,6 +183,17 @@ def test_loosest_penalty_gives_leading_singular_pairs(rng, compat):
         assert cca.singular_values_[k] == pytest.approx(d[k], rel=1e-9)
 
 
+def test_without_standardize_columns_are_only_centred(rng):
+    X = rng.standard_normal((50, 6)) * [1, 2, 3, 4, 5, 6] + 10.0
+    Y = rng.standard_normal((50, 4)) + 0.3 * X[:, :4]
+    cca = SparseCCA(1.0, 1.0, standardize=False, tol=1e-13).fit(X, Y)
+    U, d, Vt = np.linalg.svd((X - X.mean(0)).T @ (Y - Y.mean(0)))
+    sign = np.sign(U[:, 0] @ cca.x_weights_[:, 0])
+    assert np.allclose(cca.x_weights_[:, 0], sign * U[:, 0], atol=1e-6)
+    assert cca.singular_values_[0] == pytest.approx(d[0], rel=1e-9)
+    assert np.array_equal(cca.x_scale_, np.ones(6))
+
+
 def test_pma_compat_matches_r_transcription(rng):
     X = rng.standard_normal((50, 40))
     Y = rng.standard_normal((50, 8))
