@@ -169,10 +169,11 @@ def modal_controllability(A):
     -----
     Symmetric ``A``: ``U`` and ``t`` are the eigenvectors and eigenvalues (Gu
     et al. 2015); then :math:`\phi_i = (I - A^2)_{ii} = 1 - \sum_k A_{ik}^2`,
-    which is computed directly, without a decomposition. Directed ``A``: ``U`` is the unitary factor and ``t`` the
-    diagonal of the *complex* Schur form ``A = U T U^H`` as LAPACK orders it;
-    for a normal ``A`` this is the eigendecomposition, and for real eigenvalues
-    it equals nctpy's real-Schur value. The value of a non-normal ``A`` depends
+    which is computed directly, without a decomposition. Directed ``A``: ``U``
+    is the unitary factor and ``t`` the diagonal of the *complex* Schur form
+    ``A = U T U^H`` as LAPACK orders it; for a normal ``A`` this is the
+    eigendecomposition, and for real eigenvalues it equals nctpy's real-Schur
+    value. The value of a non-normal ``A`` depends
     on the Schur ordering (and so on node order), as does every Schur-based
     definition; prefer symmetric systems for modal controllability.
 

@@ -11,6 +11,7 @@ from brainctrl.control import (
     modal_controllability,
     normalize_adjacency,
 )
+from brainctrl.control._linalg import EIG_CACHE
 from brainctrl.exceptions import DataError, InvalidParameterError
 
 
@@ -239,6 +240,10 @@ def test_against_nctpy(rng):
     )
     np.testing.assert_allclose(
         modal_controllability(A), nctpy_metrics.modal_control(A), rtol=1e-10
+    )
+    EIG_CACHE.clear()  # without the cached eigenpairs: the Cholesky route diag((I - A^2)^-1)
+    np.testing.assert_allclose(
+        average_controllability(A), nctpy_metrics.ave_control(A, system="discrete"), rtol=1e-10
     )
     Ac = normalize_adjacency(weights, system="continuous")
     np.testing.assert_allclose(
