@@ -133,7 +133,7 @@ def fc_pvalues(correlation, n_samples):
 def fc_to_system(
     fc,
     *,
-    kind="signed_laplacian",
+    kind="normalize",
     system="continuous",
     c=1.0,
     pvalues=None,
@@ -146,7 +146,7 @@ def fc_to_system(
     ----------
     fc : ndarray of shape (..., n_regions, n_regions)
         Symmetric functional connectivity (Pearson r, no Fisher z).
-    kind : {"signed_laplacian", "normalize"}, default="signed_laplacian"
+    kind : {"normalize", "signed_laplacian"}, default="normalize"
         ``"signed_laplacian"``: ``A = -L / max|lambda(L)|`` with the signed
         Laplacian ``L = D_|w| - W`` (Deng et al. 2022; continuous time only).
         ``"normalize"``: :func:`normalize_adjacency` of the (thresholded) FC.
@@ -185,11 +185,11 @@ def fc_to_system(
 
     Examples
     --------
-    >>> fc_to_system(np.array([[1.0, 0.5], [0.5, 1.0]]))
+    >>> fc_to_system(np.array([[1.0, 0.5], [0.5, 1.0]]), kind="signed_laplacian")
     array([[-0.5,  0.5],
            [ 0.5, -0.5]])
     """
-    check_option("kind", kind, ("signed_laplacian", "normalize"))
+    check_option("kind", kind, ("normalize", "signed_laplacian"))
     fc = check_square("fc", fc)
     if not is_symmetric(fc, tol=1e-10):
         raise DataError("fc must be symmetric; got an asymmetric matrix.")

@@ -80,7 +80,7 @@ def test_signed_laplacian_by_hand():
     # L = D_|w| - W with zero diagonal in W
     laplacian = np.array([[0.75, -0.5, 0.25], [-0.5, 0.5, 0.0], [0.25, 0.0, 0.25]])
     largest = np.max(np.linalg.eigvalsh(laplacian))
-    A = fc_to_system(fc)
+    A = fc_to_system(fc, kind="signed_laplacian")
     np.testing.assert_allclose(A, -laplacian / largest, rtol=1e-14)
     eigenvalues = np.linalg.eigvalsh(A)
     assert eigenvalues.min() == pytest.approx(-1.0, rel=1e-14)
@@ -107,7 +107,11 @@ def test_fc_significance_threshold(rng):
         normalize_adjacency(kept, system="discrete"),
         rtol=1e-12,
     )
-    np.testing.assert_allclose(fc_to_system(fc, pvalues=expected), fc_to_system(kept), rtol=1e-12)
+    np.testing.assert_allclose(
+        fc_to_system(fc, pvalues=expected, kind="signed_laplacian"),
+        fc_to_system(kept, kind="signed_laplacian"),
+        rtol=1e-12,
+    )
 
 
 def test_control_set():
@@ -134,7 +138,7 @@ def test_errors():
     with pytest.raises(DataError, match=r"pvalues must have the shape of fc"):
         fc_to_system(np.eye(2), pvalues=np.ones((3, 3)))
     with pytest.raises(DataError, match="no non-zero edge left"):
-        fc_to_system(np.eye(3))
+        fc_to_system(np.eye(3), kind="signed_laplacian")
     with pytest.raises(InvalidParameterError, match=r"'kind' must be one of"):
         fc_to_system(np.eye(2), kind="laplacian")
     with pytest.raises(InvalidParameterError, match=r"'n_samples' must be > 2; got 2"):
