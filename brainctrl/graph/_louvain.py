@@ -183,8 +183,8 @@ def _local_moves(problem, labels, rng, move, tolerance, start_all=True):
 
     Nodes are visited from a queue that starts with all nodes in random order
     (with ``start_all=False``, only those that have an improving move, found
-    for all nodes at once); when a node moves, its neighbours outside its new
-    community are queued again.
+    for all nodes at once); when a node moves, its neighbours that are not
+    queued are queued again.
     ``labels`` (values in ``0..n-1``) is changed in place. Returns True when
     at least one node moved.
     """
@@ -287,8 +287,7 @@ def _local_moves(problem, labels, rng, move, tolerance, start_all=True):
                 empty.append(own)
             labels[node] = target
             moved_any = True
-            # neighbours in the new community only gained from the move (Leiden's rule)
-            requeue = neighbours[~in_queue[neighbours] & (neighbour_labels != target)]
+            requeue = neighbours[~in_queue[neighbours]]
             if requeue.size:
                 in_queue[requeue] = True
                 queue.extend(requeue.tolist())

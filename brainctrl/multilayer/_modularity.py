@@ -279,7 +279,10 @@ def multilayer_modularity(
         Independent runs; the best is returned.
     move : {"random_weighted", "max"}, default="random_weighted"
         Node move rule of the Louvain passes: random among positive-gain
-        moves weighted by the gain (GenLouvain's ``moverandw``), or the largest gain.
+        moves weighted by the gain (GenLouvain's ``moverandw``), or the
+        largest gain. The random rule avoids the stalls of greedy moves at
+        large ``ω`` described by Bazzi et al. (2016) and gives more varied
+        runs; ``"max"`` is about twice as fast.
     max_iter : int, default=100
         Maximum reruns of Louvain from its own output within one run.
     random_state : int, numpy Generator or None, default=None
@@ -317,8 +320,10 @@ def multilayer_modularity(
     relabelling communities between adjacent layers to maximise persistence
     without changing any layer's partition
     (:func:`brainctrl.graph.relabel_ordinal_partition`), which never lowers
-    ``Q``. ``B`` is never formed densely: the engine keeps the layers' sparse
-    weights plus one null-model factor per layer.
+    ``Q``. ``B`` is never formed densely: the engine keeps the layers'
+    weights as a sparse matrix plus one null-model factor per layer (memory
+    ``O(n_layers · n_regions²)`` for dense layers). On 100 layers × 200 nodes
+    one run takes about 3 CPU-seconds (see ``benchmarks/bench_multilayer.py``).
 
     References
     ----------
@@ -331,6 +336,10 @@ def multilayer_modularity(
        Louvain method for community detection implemented in MATLAB.
     .. [4] Rubinov, M. & Sporns, O. (2011). Weight-conserving characterization
        of complex functional brain networks. NeuroImage 56, 2068–2079.
+    .. [5] Bazzi, M., Porter, M. A., Williams, S., McDonald, M., Fenn, D. J. &
+       Howison, S. D. (2016). Community detection in temporal multilayer
+       networks, with an application to correlation networks. Multiscale
+       Model. Simul. 14, 1–41.
 
     Examples
     --------
