@@ -193,7 +193,8 @@ def compare_with_null(
         ``measure(adjacency_sequence) -> float or ndarray``, e.g.
         ``lambda seq: multilayer_modularity(seq, random_state=0).quality``.
     adjacency_sequence : array-like of shape (n_layers, n_regions, n_regions)
-        The observed sequence.
+        The observed sequence. Non-symmetric layers are replaced by
+        ``(A + Aᵀ)/2`` before ``measure`` sees them (observed and null alike).
     null : {"nodal", "temporal", "connectional"}, default="nodal"
         Null model, see :func:`multilayer_null_model`.
     n_null : int, default=100

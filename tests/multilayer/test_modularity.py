@@ -281,3 +281,18 @@ def test_errors():
         multilayer_quality(layers, np.zeros((2, 3), int))
     with pytest.raises(DataError, match="modularity is undefined"):
         multilayer_modularity(np.zeros((2, 3, 3)), omega=0.0)
+
+
+def test_empty_layer_and_isolated_nodes(rng):
+    layers, _ = planted_temporal(4, 12, seed=8)
+    layers[2] = 0.0  # a layer without edges contributes only its coupling
+    layers[:, 5, :] = layers[:, :, 5] = 0.0  # node 5 isolated in every layer
+    matrix, two_mu = dense_b_from_definition(layers, 1.0, 0.5, "ordinal")
+    partition = rng.integers(0, 3, (12, 4))
+    assert multilayer_quality(layers, partition, omega=0.5) == pytest.approx(
+        quality_from_dense(matrix, two_mu, partition)
+    )
+    result = multilayer_modularity(layers, omega=0.5, n_runs=2, random_state=0)
+    assert result.quality == pytest.approx(quality_from_dense(matrix, two_mu, result.partition))
+    # the isolated node is held only by its couplings: it keeps one label across layers
+    assert np.unique(result.partition[5]).size == 1
