@@ -245,7 +245,7 @@ def _local_moves(problem, labels, rng, move, tolerance, start_all=True):
                 node_factors = f_data[f_start:f_stop]
                 community_factors[columns, own] -= node_factors
                 weighted = node_factors * scales[columns]
-                gains -= weighted @ community_factors[columns][:, neighbour_labels]
+                gains -= weighted @ community_factors[columns[:, None], neighbour_labels]
                 own_gain -= float(weighted @ community_factors[columns, own])
         # leaving for a new, empty community gains 0 - own_gain
         alone = -own_gain if sizes[own] > 1 else 0.0
