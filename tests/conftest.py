@@ -18,3 +18,14 @@ def rng():
 def sample_dir():
     """Folder of the real resting-state sample (Schaefer-100, TR 2 s, 150 frames)."""
     return DATA_DIR / "brainfc-rest01"
+
+
+def pytest_configure(config):
+    """One BLAS thread per test process.
+
+    Tests run in parallel processes (pytest-xdist); multithreaded BLAS on top of
+    that oversubscribes the cores and makes small linear algebra 10-100x slower.
+    """
+    from threadpoolctl import threadpool_limits
+
+    config._brainctrl_blas_limits = threadpool_limits(limits=1)
