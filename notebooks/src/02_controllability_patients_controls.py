@@ -166,16 +166,15 @@ for ax, (measure, table) in zip(axes, results.groupby("measure")):
 plt.show()
 
 for measure, table in results.groupby("measure"):
-    t_map = (
-        table.set_index("region")
-        .loc[names, "t"]
-        .where(table.set_index("region").loc[names, "p_fdr"] < ALPHA, 0.0)
-    )
+    # |t| of the significant regions, 0 elsewhere (the lightest colour); the sign is
+    # that of the bar plots above.
+    by_region = table.set_index("region").loc[names]
+    t_map = by_region["t"].abs().where(by_region["p_fdr"] < ALPHA, 0.0)
     plot_region_values(
         t_map.to_numpy(),
         regions,
-        cmap="RdBu_r",
-        title=f"{measure} controllability: t of FDR-significant regions",
+        cmap="Reds",
+        title=f"{measure} controllability: |t| of FDR-significant regions",
     )
     plt.show()
 
@@ -283,7 +282,7 @@ region_weight = pd.Series(np.abs(cca.x_weights_[:, 0]).reshape(2, -1).sum(0), in
 plot_region_values(
     region_weight.to_numpy(),
     regions,
-    cmap="viridis",
+    cmap="Reds",
     title="|sparse-CCA weight| per region (both measures)",
 )
 plt.show()

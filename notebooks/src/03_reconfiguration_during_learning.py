@@ -261,7 +261,7 @@ detrend = lambda v: v - np.polyval(np.polyfit(items, v, 1), items)  # noqa: E731
 r_detrended, p_detrended = stats.pearsonr(detrend(modularity), detrend(accuracy))
 print(
     f"Pearson r = {r:.2f} (p = {p:.1e}); Spearman rho = {rho:.2f} (p = {p_rho:.1e}); "
-    f"after removing linear trends r = {r_detrended:.2f} (p = {p_detrended:.2f})"
+    f"after removing linear trends r = {r_detrended:.2f} (p = {p_detrended:.1e})"
 )
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 4), layout="constrained")
@@ -281,6 +281,6 @@ axes[2].scatter(detrend(modularity), detrend(accuracy), color="0.4", s=18)
 axes[2].set(
     xlabel="Q, linear trend removed",
     ylabel="accuracy, linear trend removed",
-    title=f"detrended r = {r_detrended:.2f} (p = {p_detrended:.2f})",
+    title=f"detrended r = {r_detrended:.2f} (p = {p_detrended:.1e})",
 )
 plt.show()

@@ -29,13 +29,15 @@ SINGLE_THREAD = {
 }
 
 
-def _load_builder():
-    spec = importlib.util.spec_from_file_location(
-        "build_notebooks", NOTEBOOKS / "build_notebooks.py"
-    )
+def _load_script(name):
+    spec = importlib.util.spec_from_file_location(name, NOTEBOOKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _load_builder():
+    return _load_script("build_notebooks")
 
 
 def test_three_notebooks_exist():
@@ -69,6 +71,40 @@ def test_builder_splits_cells():
         ("code", "x = 1"),
         ("code", "y = 2"),
     ]
+
+
+def test_thumbnails_are_small_pngs():
+    image_module = pytest.importorskip("PIL.Image")
+    thumbnails = sorted((NOTEBOOKS / "thumbnails").glob("*.png"))
+    assert [p.stem for p in thumbnails] == [p.stem for p in NOTEBOOK_FILES]
+    for path in thumbnails:
+        assert path.stat().st_size < 100 * 1024
+        with image_module.open(path) as image:
+            assert image.format == "PNG"
+            assert image.width <= 640
+
+
+def test_shrink_downscales_to_a_palette_png():
+    image_module = pytest.importorskip("PIL.Image")
+    import io
+
+    import numpy as np
+
+    thumbnails = _load_script("make_thumbnails")
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, size=(300, 1280, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    image_module.fromarray(pixels).save(buffer, format="PNG")
+    small = image_module.open(io.BytesIO(thumbnails.shrink(buffer.getvalue(), width=640)))
+    assert (small.width, small.height, small.mode) == (640, 150, "P")
+
+
+def test_cell_figures_names_a_missing_marker():
+    thumbnails = _load_script("make_thumbnails")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    assert thumbnails.cell_figures(notebook, "x = 1") == []
+    with pytest.raises(LookupError, match="no code cell contains 'plot_matrix'"):
+        thumbnails.cell_figures(notebook, "plot_matrix")
 
 
 @pytest.mark.slow
