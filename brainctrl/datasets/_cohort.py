@@ -85,6 +85,9 @@ class CohortTruth:
         Peak time (s) of the haemodynamic response applied (0 if none).
     group_regions : list of str
         Regions whose coupling to their network is reduced in the patient group.
+        Regions functionally coupled to them (their network, and networks
+        coupled to it, e.g. Limbic to Default) can show smaller, secondary
+        group differences in functional connectivity.
     group_effect : float
         Fraction by which the participation (coupling to their network) of
         :attr:`group_regions` is reduced in patients.
@@ -114,9 +117,10 @@ class CohortTruth:
     behaviour_signal : ndarray of shape (n_subjects,)
         Noise-free part of the standardised score, ``sqrt(r2) * z``.
     symptom_regions : list of str
-        Regions whose participation scales with ``exp(symptom_effect * h)``.
+        Regions whose participation is multiplied by
+        ``2 / (1 + exp(-symptom_effect * h))`` (between 0 and 2, 1 at h = 0).
     symptom_effect : float
-        Log-scale effect of the symptom factor on their participation.
+        Slope of the symptom factor's effect on their participation.
     symptom_loadings : dict of str -> float
         Correlation of each symptom with the symptom factor ``h`` (0 for the
         symptoms that are pure noise).
@@ -390,13 +394,13 @@ def make_cohort(
     group_effect=0.8,
     mean_dwell=90.0,
     min_dwell=40.0,
-    subject_variation=0.3,
+    subject_variation=0.45,
     behaviour_weights=None,
     behaviour_r2=0.8,
     n_symptoms=6,
     n_loaded_symptoms=3,
     n_symptom_regions=10,
-    symptom_effect=1.0,
+    symptom_effect=3.0,
     shared_input=0.3,
     hemodynamic=True,
     measurement_noise=0.3,
@@ -437,7 +441,7 @@ def make_cohort(
         network (their coupling to it) is reduced in patients.
     mean_dwell, min_dwell : float, default=90.0, 40.0
         Mean and minimum time (s) spent in a state.
-    subject_variation : float, default=0.3
+    subject_variation : float, default=0.45
         Log-scale effect of a subject's factor for a network (standard normal,
         clipped to ±3) on the time constant of that network's mode: the
         higher the factor, the stronger the network's internal coupling.
@@ -452,8 +456,9 @@ def make_cohort(
     n_symptom_regions : int, default=10
         Regions (outside Default and the group regions) whose participation
         scales with the symptom factor.
-    symptom_effect : float, default=1.0
-        Log-scale effect of the symptom factor on their participation.
+    symptom_effect : float, default=3.0
+        Slope of the symptom factor's effect on their participation, which is
+        multiplied by ``2 / (1 + exp(-symptom_effect * h))``, between 0 and 2.
     shared_input : float, default=0.3
         Variance per region of the innovation shared within each network.
     hemodynamic : bool, default=True
@@ -523,7 +528,10 @@ def make_cohort(
     of the behaviour factors; symptom j is ``10 + 3 (l_j h + sqrt(1 - l_j²)
     ε_j)`` with loading ``l_j`` between 0.6 and 0.8 for the loaded symptoms
     and 0 otherwise, and the participation of ``symptom_regions`` is
-    multiplied by ``exp(symptom_effect · h)``. Age (22–36), sex and motion
+    multiplied by ``2 / (1 + exp(-symptom_effect · h))`` (a bounded, monotone
+    map: larger participation saturates a network's mode). The subject factors and ``h``
+    are standard normal, centred within each group so that the groups differ
+    by the planted effect only, not by a chance imbalance. Age (22–36), sex and motion
     level are independent of everything else; motion enters the signal only
     through the artefact.
 
@@ -657,8 +665,14 @@ def make_cohort(
     group_idx = np.sort(np.concatenate([chosen_default, chosen_other])).astype(int)
     symptom_idx = np.sort(shuffled_other[n_group_other : n_group_other + n_symptom_regions])
 
-    factors = np.clip(rng.standard_normal((n_subjects, n_modes)), -3.0, 3.0)
-    symptom_factor = rng.standard_normal(n_subjects)
+    latent = rng.standard_normal((n_subjects, n_modes + 1))
+    # Centre within each group, so that the groups differ only by the planted effect
+    # and not by a chance imbalance of the subject factors.
+    for label in groups:
+        in_group = group_of == label
+        latent[in_group] -= latent[in_group].mean(axis=0)
+    factors = np.clip(latent[:, :n_modes], -3.0, 3.0)
+    symptom_factor = latent[:, n_modes]
     template_weights = np.clip(
         1.0 + _PARTICIPATION_SPREAD * rng.standard_normal(n_regions), 0.5, 1.5
     )
@@ -666,7 +680,9 @@ def make_cohort(
         _PARTICIPATION_JITTER * rng.standard_normal((n_subjects, n_regions))
     )
     participation[np.ix_(is_patient, group_idx)] *= 1.0 - group_effect
-    participation[:, symptom_idx] *= np.exp(symptom_effect * symptom_factor)[:, None]
+    participation[:, symptom_idx] *= (2.0 / (1.0 + np.exp(-symptom_effect * symptom_factor)))[
+        :, None
+    ]
 
     def normalise(weights):
         loadings = weights[..., :, None] * member

@@ -88,7 +88,9 @@ def test_metadata_is_consistent(small):
     np.testing.assert_array_equal(small.timeseries[3, 1], run.timeseries)
     assert small.phenotype["group"].value_counts().to_dict() == {"control": 3, "patient": 3}
     expected_columns = ["subject", "group", "age", "sex", "motion", "score"]
-    assert list(small.phenotype.columns) == expected_columns + [f"symptom_{j}" for j in range(1, 7)]
+    assert list(small.phenotype.columns) == expected_columns + [
+        f"symptom_{j}" for j in range(1, 7)
+    ]
     assert set(small.truth.state_sequences) == {(s, r) for s in small.subjects for r in "12"}
     assert small.phenotype["age"].between(22, 36).all()
     assert set(small.phenotype["sex"]) <= {"F", "M"}
@@ -185,7 +187,7 @@ def test_window_states_by_hand(small):
         # Windows [0, 0, 1], [1, 1, 1], [1, 2, 2].
         np.testing.assert_array_equal(labels, [0, 1, 2])
         np.testing.assert_allclose(purity, [2 / 3, 1.0, 2 / 3])
-        # A delay of one frame gives [0, 0, 0, 1, 1, 1, 2]: windows [0, 0, 0], [0, 1, 1], [1, 1, 2].
+        # A one-frame delay gives [0, 0, 0, 1, 1, 1, 2]: windows [0, 0, 0], [0, 1, 1], [1, 1, 2].
         labels, _ = truth.window_states("001", "1", 3, step=2, delay=truth.t_r)
         np.testing.assert_array_equal(labels, [0, 1, 1])
     finally:
@@ -207,9 +209,9 @@ def test_latent_states_recovered_by_windowed_fc_kmeans():
         purity.append(pur)
     labels, purity = np.concatenate(labels), np.concatenate(purity)
     found = KMeans(truth.n_states, n_init=5, random_state=0).fit_predict(np.array(features))
-    assert adjusted_rand_score(labels, found) > 0.4
+    assert adjusted_rand_score(labels, found) > 0.5
     pure = purity == 1.0
-    assert adjusted_rand_score(labels[pure], found[pure]) > 0.7
+    assert adjusted_rand_score(labels[pure], found[pure]) > 0.8
 
 
 def test_states_strengthen_their_networks(small):
@@ -247,7 +249,9 @@ def test_group_regions_recovered_by_strength_ttest_fdr(cohort):
     planted = cohort.regions["name"].isin(cohort.truth.group_regions).to_numpy()
     assert planted.sum() == 8
     assert rejected[planted].sum() >= 6
-    assert rejected[~planted].sum() <= 2
+    # Few others: regions coupled to the planted ones (e.g. Limbic, coupled to Default)
+    # can show a genuine secondary difference.
+    assert rejected[~planted].sum() <= 3
     defaults = cohort.regions.set_index("name").loc[cohort.truth.group_regions, "network"]
     assert (defaults == "Default").sum() == 4
     # Planted regions decouple in patients: lower strength, never higher.
@@ -285,16 +289,23 @@ def test_symptom_association_visible_in_region_strength(cohort):
     assert not set(truth.symptom_regions) & set(truth.group_regions)
     h = truth.subject_factors.loc[phenotype["subject"], "symptom_factor"].to_numpy()
     per_region = np.array([pearsonr(strength[:, i], h)[0] for i in np.flatnonzero(planted)])
-    assert np.mean(per_region) > 0.2 and (per_region > 0).sum() >= 8
-    brain = strength[:, planted].mean(axis=1)
+    assert np.mean(per_region) > 0.3 and (per_region > 0).sum() >= 9
     loaded = [k for k, v in truth.symptom_loadings.items() if v > 0]
     unloaded = [k for k, v in truth.symptom_loadings.items() if v == 0]
     assert len(loaded) == 3 and len(unloaded) == 3
     for name in loaded:
         assert pearsonr(phenotype[name], h)[0] > 0.4
-    r_loaded = np.mean([pearsonr(brain, phenotype[k])[0] for k in loaded])
-    r_unloaded = np.mean([abs(pearsonr(brain, phenotype[k])[0]) for k in unloaded])
-    assert r_loaded > 0.2 and r_loaded > r_unloaded
+    # A one-component CCA-like check: the planted regions' strength against the
+    # loaded symptoms' sum, versus the same against the unloaded ones.
+    brain = strength[:, planted].mean(axis=1)
+
+    def composite(names):
+        values = phenotype[names].to_numpy()
+        return ((values - values.mean(0)) / values.std(0)).sum(axis=1)
+
+    r_loaded = pearsonr(brain, composite(loaded))[0]
+    r_unloaded = pearsonr(brain, composite(unloaded))[0]
+    assert r_loaded > 0.25 and r_loaded > abs(r_unloaded)
 
 
 # ---- the demo dataset on disk --------------------------------------------------------------
@@ -323,7 +334,9 @@ def test_write_demo_dataset_round_trip(tmp_path, small):
             run = small.run(subject, run_id)
             assert list(table.columns) == list(small.regions["name"])
             np.testing.assert_allclose(table.to_numpy(), run.timeseries, rtol=1e-9)
-            confounds = pd.read_csv(root / manifest["confounds"]["path"].format(**fields), sep="\t")
+            confounds = pd.read_csv(
+                root / manifest["confounds"]["path"].format(**fields), sep="\t"
+            )
             np.testing.assert_allclose(confounds.to_numpy(), run.confounds.to_numpy(), atol=1e-9)
     truth = read_truth(manifest_path)
     assert truth.group_regions == small.truth.group_regions
