@@ -303,9 +303,9 @@ print(
     "\nexample:",
     next(str(w.message) for w in caught if issubclass(w.category, IllConditionedWarning))[:300],
 )
-assert all(
-    issubclass(w.category, (IllConditionedWarning, UnreachableTargetWarning)) for w in caught
-)
+# brainctrl says when an energy cannot be trusted: both warnings must have been raised.
+assert any(issubclass(w.category, IllConditionedWarning) for w in caught)
+assert any(issubclass(w.category, UnreachableTargetWarning) for w in caught)
 
 # %% [markdown]
 # Each Default-network transition, compatibility mode, with its energy next to the numbers
