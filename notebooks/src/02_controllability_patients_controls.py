@@ -180,13 +180,17 @@ for measure, table in results.groupby("measure"):
 
 # %% [markdown]
 # **Check against the ground truth.** The planted group regions should stand out: for
-# each measure, at least 6 of the 8 regions with the largest |t| are planted, and at least
-# 75 % of the FDR-significant regions are planted; over both measures, at least 6 of the
-# 8 planted regions are FDR-significant. (On this cohort the planted regions are exactly
-# the 8 largest |t| of both measures; the slack keeps the check honest for other seeds.)
-# Modal controllability depends on the whole eigenbasis, so decoupling a region can also
-# change the modal controllability of other regions of its network; with stronger effects
-# (`group_effect`) such neighbours become significant too.
+# each measure, at least 6 of the 8 regions with the largest |t| are planted, and over
+# both measures at least 6 of the 8 planted regions are FDR-significant. On this cohort
+# the planted regions are exactly the 8 largest |t| of both measures; with other seeds of
+# the generator (2, 3, 4) 6 to 8 of them were, so the check leaves that much slack.
+#
+# How many *other* regions become significant varies more: decoupling a region changes the
+# network modes it belonged to, and with them the controllability of other regions of its
+# network (modal controllability depends on the whole eigenbasis). For seeds 3 and 4, 18
+# to 20 further regions were significant for one of the measures. These are real group
+# differences in controllability, just not where the coupling was changed, so no
+# precision is asserted.
 
 # %%
 if truth is not None:
@@ -202,7 +206,6 @@ if truth is not None:
             f"{len(largest & planted)} planted among the {len(planted)} largest |t|"
         )
         assert len(largest & planted) >= 6
-        assert len(found & planted) >= 0.75 * len(found)
     print(f"planted regions significant for at least one measure: {len(recovered)}")
     assert len(recovered) >= 6
 
@@ -289,8 +292,14 @@ plt.show()
 
 # %% [markdown]
 # **Check against the ground truth.** The selected brain features should sit in the
-# planted symptom regions, and the selected symptoms should be those that load on the
-# latent symptom factor.
+# planted symptom regions, and the selected symptoms should be among those that load on
+# the latent symptom factor. Both hold for this cohort, and the held-out association is
+# significant. This is a check of one fixed cohort, not a guarantee: with 120 subjects and
+# this effect size the association was found for generator seeds 1 and 2 but missed for
+# seeds 3 and 4 (held-out r near 0, permutation p > 0.5); with 200 subjects seed 4 still
+# missed it and seed 3 reached p = 0.05 with only 6 of 19 selected regions planted. Sparse
+# CCA with a hundred-odd subjects is underpowered for effects of this size; the held-out
+# permutation test is what tells a real association from a fitted one.
 
 # %%
 if truth is not None:
