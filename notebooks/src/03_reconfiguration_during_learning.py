@@ -253,6 +253,11 @@ assert agreement[-1] > 0.6
 # Each snapshot's modularity against the accuracy on the block of items just before it.
 # Both rise over training, so part of any correlation is their shared trend; the partial
 # view on the right removes a linear trend in time from both.
+# Most of the raw correlation comes from the shared rise early in training; after
+# removing linear trends the relation is weaker and depends on the seed of the stream
+# (detrended r = 0.44, −0.07 and 0.31 for seeds 0, 1 and 2), so this toy network does not
+# show that more modular weights make better familiarity judgements beyond both improving
+# with learning.
 
 # %%
 r, p = stats.pearsonr(modularity, accuracy)
