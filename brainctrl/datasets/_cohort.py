@@ -32,8 +32,9 @@ CONFOUND_COLUMNS = (
 _SELF_COUPLING = 0.3  # alpha: eigenvalue of every direction outside the network modes
 _MODE_HIGH = 0.85  # network-mode eigenvalue when a state strengthens that network
 _MODE_LOW = 0.2  # network-mode eigenvalue otherwise
+_MODE_MAX = 0.95  # cap of a subject's mode eigenvalue (keeps every A_s clearly stable)
 _PRIVATE_NOISE = 1.0  # sd of each region's own innovation
-_TEMPLATE_JITTER = 0.004  # sd of the fixed random coupling between single regions
+_TEMPLATE_JITTER = 0.004  # sd of the fixed random region-to-region coupling at N = 100
 _PARTICIPATION_SPREAD = 0.2  # sd of the template participation weights
 _PARTICIPATION_JITTER = 0.05  # sd (log scale) of per-subject participation weights
 _CHUNK = 32  # runs simulated at once (bounds memory; results do not depend on it)
@@ -496,7 +497,7 @@ def make_cohort(
     0.2 for the others, raised to ``exp(-v f_k)`` (``v`` =
     ``subject_variation``, ``f_k`` the subject's factor), which multiplies
     the mode's time constant ``-1/log λ`` by ``exp(v f_k)`` and keeps it
-    below 1; ``G`` a fixed small between-network coupling (Vis–SomMot and
+    below 1 (capped at 0.95); ``G`` a fixed small between-network coupling (Vis–SomMot and
     Limbic–Default 0.03, DorsAttn–Default −0.05), and ``E`` a small symmetric region-level
     jitter (fixed template plus subject part). The neural state follows
 
@@ -508,7 +509,8 @@ def make_cohort(
     ``shared_input · n_k`` per network. ``s_t`` is semi-Markov: a dwell of
     ``min_dwell`` plus a geometric extra time (mean ``mean_dwell``), then a
     jump to another state chosen uniformly. Every ``A_s`` is symmetric with
-    spectral radius below 1, so the process is stable; it starts from zero
+    spectral radius below 1 (checked; an error is raised at 0.999 or more),
+    so the process is stable; it starts from zero
     and runs a burn-in of 100 frames plus the response length before the
     recorded frames. The neural signal is convolved with the double-gamma
     haemodynamic response, scaled to unit variance per run, and white
@@ -691,16 +693,20 @@ def make_cohort(
     loadings = normalise(participation)  # (S, N, K)
     identity = np.eye(n_modes)
     # Each factor scales its network mode's time constant -1/log(lambda) by exp(v f).
-    subject_eigenvalues = mode_eigenvalues[None] ** np.exp(-subject_variation * factors)[:, None]
+    subject_eigenvalues = np.minimum(
+        mode_eigenvalues[None] ** np.exp(-subject_variation * factors)[:, None], _MODE_MAX
+    )
     mode_couplings = subject_eigenvalues[..., None] * identity + between  # (S, n_states, K, K)
 
     def symmetric_noise(size, sd):
         raw = rng.normal(scale=sd, size=size)
         return (raw + np.swapaxes(raw, -1, -2)) / np.sqrt(2.0)
 
-    template_jitter = symmetric_noise((n_regions, n_regions), _TEMPLATE_JITTER)
+    # Entry sd shrinks with sqrt(n_regions) so the jitter's spectral norm does not grow with N.
+    jitter_sd = _TEMPLATE_JITTER * np.sqrt(100.0 / n_regions)
+    template_jitter = symmetric_noise((n_regions, n_regions), jitter_sd)
     subject_jitter = template_jitter + symmetric_noise(
-        (n_subjects, n_regions, n_regions), _TEMPLATE_JITTER / 2
+        (n_subjects, n_regions, n_regions), jitter_sd / 2
     )
 
     # Stability check: the spectral radius of each symmetric A_s is max |eigenvalue|.
@@ -710,10 +716,10 @@ def make_cohort(
             loadings[i], mode_couplings[i], subject_jitter[i], _SELF_COUPLING
         )
         radius = max(radius, float(np.abs(np.linalg.eigvalsh(couplings)).max()))
-    if radius >= 0.99:
+    if radius >= 0.999:
         raise InvalidParameterError(
-            f"the coupling matrices would be (nearly) unstable: spectral radius {radius:.3f} "
-            f">= 0.99; lower 'subject_variation' (got {subject_variation})."
+            f"the coupling matrices would be (nearly) unstable: spectral radius {radius:.4f} "
+            ">= 0.999; the process would not be stationary."
         )
 
     # ---- state sequences ------------------------------------------------------------
