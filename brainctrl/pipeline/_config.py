@@ -131,19 +131,32 @@ class GraphConfig:
 
 @dataclass
 class MultilayerConfig:
-    """Multilayer communities over the sliding windows of each run."""
+    """Multilayer communities over the sliding windows of each run.
+
+    Layers are every ``window_stride``-th window. The default (``None``) takes
+    non-overlapping windows (stride ``ceil(window_length / step)``): layers
+    that share frames look alike by construction, which lowers flexibility
+    for reasons that have nothing to do with the brain, and the cost of the
+    community search grows with the number of layers.
+    """
 
     enabled: bool = True
     gamma: float = 1.0
     omega: float = 1.0
-    n_runs: int = 5
+    n_runs: int = 2
     negative: str = "ignore"
+    window_stride: int | None = None
 
     def _check(self, path):
         _require(self.gamma > 0, f"{path}.gamma", "must be > 0")
         _require(self.omega >= 0, f"{path}.omega", "must be >= 0")
         _require(self.n_runs >= 1, f"{path}.n_runs", "must be >= 1")
         _one_of(self.negative, ("asymmetric", "symmetric", "ignore"), f"{path}.negative")
+        _require(
+            self.window_stride is None or self.window_stride >= 1,
+            f"{path}.window_stride",
+            "must be >= 1 (or null for non-overlapping windows)",
+        )
 
 
 @dataclass

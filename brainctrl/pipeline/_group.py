@@ -1,5 +1,6 @@
 """Cohort stages: brain states across runs and group statistics."""
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -101,6 +102,23 @@ def fit_states(specs, manifest, config, out_dir, unit_key):
     return result
 
 
+@contextlib.contextmanager
+def _guard(name, sections, summary):
+    """Run one report section; a failure is logged and shown, never fatal.
+
+    Cohort-level analyses can fail on data that per-run stages accepted (too
+    few subjects for a design, a constant score). The other sections and every
+    per-run result stay; the error is listed in the report and the summary.
+    """
+    try:
+        yield
+    except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}"
+        logger.error("group stage '%s' failed: %s", name, text)
+        summary.setdefault("errors", {})[name] = text
+        sections.append((f"{name} (failed)", text, [], []))
+
+
 def _collect(specs, out_dir, unit_key, suffix):
     tables = []
     for spec in specs:
@@ -134,29 +152,76 @@ def _regions_table(manifest, specs):
 
 def _load_truth(manifest):
     """Planted ground truth written beside a synthetic dataset, if any."""
+    from brainctrl.datasets import read_truth
+
     root = Path(getattr(manifest, "root", "."))
-    path = root / "truth.json"
-    if not path.exists():
+    if not (root / "truth.json").exists():
         return None
-    return json.loads(path.read_text())
+    return read_truth(root)
+
+
+def _planted_frames(truth, unit, config):
+    """Planted state of each frame of one run (``None`` without a truth)."""
+    if truth is None:
+        return None
+    for (subject, run), frames in truth.state_sequences.items():
+        if f"sub-{subject}_run-{run}" == str(unit):
+            return np.asarray(frames)[config.clean.discard_initial :]
+    return None
+
+
+def _window_majority(frames, windows, config):
+    cc = config.connectivity
+    return np.array(
+        [
+            np.bincount(frames[k * cc.step : k * cc.step + cc.window_length]).argmax()
+            for k in windows
+        ]
+    )
 
 
 def _planted_window_states(truth, states, config):
     """Majority planted state of the frames in each window, in the order of ``states``."""
-    sequences = (truth or {}).get("state_sequences")
-    if not sequences:
-        return None
-    cc = config.connectivity
     labels = []
     for unit, n_windows in zip(states["units"], states["n_windows"]):
-        frames = sequences.get(str(unit))
+        frames = _planted_frames(truth, unit, config)
         if frames is None:
             return None
-        frames = np.asarray(frames)[config.clean.discard_initial :]
-        for k in range(int(n_windows)):
-            window = frames[k * cc.step : k * cc.step + cc.window_length]
-            labels.append(np.bincount(window).argmax())
-    return np.asarray(labels)
+        labels.append(_window_majority(frames, range(int(n_windows)), config))
+    return np.concatenate(labels)
+
+
+def _switch_recovery(specs, out_dir, unit_key, truth, config):
+    """How well community changes between layers mark the planted state switches.
+
+    For each pair of consecutive multilayer layers: the fraction of regions
+    that change community, and whether the planted state (majority over the
+    window's frames) switches. Returns the area under the ROC curve of the
+    first as a detector of the second, pooled over runs, and the mean change
+    fraction at switches and elsewhere.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    changes, switches = [], []
+    for spec in specs:
+        arrays = _load_npz(out_dir, spec, unit_key)
+        frames = _planted_frames(truth, unit_key(spec), config)
+        if frames is None or "multilayer_partition" not in arrays:
+            return None
+        partition = arrays["multilayer_partition"]
+        planted = _window_majority(frames, arrays["multilayer_windows"], config)
+        changes.append((partition[:, 1:] != partition[:, :-1]).mean(axis=0))
+        switches.append(planted[1:] != planted[:-1])
+    changes, switches = np.concatenate(changes), np.concatenate(switches)
+    if switches.all() or not switches.any():
+        return None
+    return {
+        "auc": float(roc_auc_score(switches, changes)),
+        "change_at_switch": float(changes[switches].mean()),
+        "change_elsewhere": float(changes[~switches].mean()),
+        "n_switches": int(switches.sum()),
+        "n_layer_pairs": int(switches.size),
+    }
 
 
 def group_statistics(specs, manifest, config, out_dir, unit_key, states):
@@ -194,172 +259,183 @@ def group_statistics(specs, manifest, config, out_dir, unit_key, states):
     sections = []
 
     # connectivity and brain states
-    mean_fc = np.mean(
-        [_load_npz(out_dir, spec, unit_key)["static_fc"].astype(float) for spec in specs], axis=0
-    )
-    order = np.argsort(networks, kind="stable")
-    figures = [
-        (
-            _savefig(
-                plotting.plot_matrix(
-                    mean_fc[np.ix_(order, order)], networks=networks[order], title="mean static FC"
-                ),
-                fig_dir / "mean_fc.png",
-            ),
-            "Static functional connectivity averaged over runs (regions grouped by network).",
+    with _guard("connectivity and brain states", sections, summary):
+        mean_fc = np.mean(
+            [_load_npz(out_dir, spec, unit_key)["static_fc"].astype(float) for spec in specs],
+            axis=0,
         )
-    ]
-    n = len(networks)
-    centroids = states["connectivity_centroids"]
-    if centroids.ndim == 2:
-        centroids = _vector_to_matrix(centroids, n)
-    occupancy = np.bincount(states["window_labels"], minlength=len(centroids))
-    occupancy = occupancy / occupancy.sum()
-    figures.append(
-        (
-            _savefig(
-                plotting.plot_states(
-                    centroids[:, order][:, :, order], networks=networks[order], occupancy=occupancy
+        order = np.argsort(networks, kind="stable")
+        figures = [
+            (
+                _savefig(
+                    plotting.plot_matrix(
+                        mean_fc[np.ix_(order, order)],
+                        networks=networks[order],
+                        title="mean static FC",
+                    ),
+                    fig_dir / "mean_fc.png",
                 ),
-                fig_dir / "states.png",
-            ),
-            "Brain states: k-means centroids of sliding-window FC over all runs, with their "
-            "fractional occupancy.",
-        )
-    )
-    state_text = (
-        f"{len(centroids)} connectivity states from {int(states['n_windows'].sum())} windows."
-    )
-    planted = _planted_window_states(truth, states, config)
-    if planted is not None:
-        from sklearn.metrics import adjusted_rand_score
-
-        if len(planted) == len(states["window_labels"]):
-            ari = adjusted_rand_score(planted, states["window_labels"])
-            summary["states_adjusted_rand_index"] = float(ari)
-            state_text += f" Adjusted Rand index against the planted states: {ari:.2f}."
-    sections.append(("Connectivity and brain states", state_text, figures, []))
-
-    # controllability
-    figures, tables = [], []
-    for measure, label in (
-        ("average_controllability", "average controllability"),
-        ("modal_controllability", "modal controllability"),
-    ):
-        wide = _wide(measures, measure)
-        if wide.empty:
-            continue
-        values = wide.reindex(columns=regions["name"].astype(str)).mean(axis=0).to_numpy()
+                "Static functional connectivity averaged over runs (regions grouped by network).",
+            )
+        ]
+        n = len(networks)
+        centroids = states["connectivity_centroids"]
+        if centroids.ndim == 2:
+            centroids = _vector_to_matrix(centroids, n)
+        occupancy = np.bincount(states["window_labels"], minlength=len(centroids))
+        occupancy = occupancy / occupancy.sum()
         figures.append(
             (
                 _savefig(
-                    plotting.plot_region_values(values, regions, title=f"mean {label}"),
-                    fig_dir / f"{measure}.png",
+                    plotting.plot_states(
+                        centroids[:, order][:, :, order],
+                        networks=networks[order],
+                        occupancy=occupancy,
+                    ),
+                    fig_dir / "states.png",
                 ),
-                f"Mean {label} (discrete time, Gu et al. 2015) of each region over subjects.",
+                "Brain states: k-means centroids of sliding-window FC over all runs, with their "
+                "fractional occupancy.",
             )
         )
-        by_network = (
-            pd.DataFrame({"network": networks, "value": values})
-            .groupby("network")["value"]
-            .mean()
-            .rename(label)
+        state_text = (
+            f"{len(centroids)} connectivity states from {int(states['n_windows'].sum())} windows."
         )
-        tables.append(by_network)
-    if tables:
-        table = pd.concat(tables, axis=1).reset_index()
-        _store.write_table(table, group_dir / "controllability_by_network.parquet")
-        sections.append(
-            (
-                "Controllability",
-                "Computed on each run's static FC, normalised as A / (1 + spectral radius).",
-                figures,
-                [("mean per network", table)],
+        planted = _planted_window_states(truth, states, config)
+        if planted is not None:
+            from sklearn.metrics import adjusted_rand_score
+
+            if len(planted) == len(states["window_labels"]):
+                ari = adjusted_rand_score(planted, states["window_labels"])
+                summary["states_adjusted_rand_index"] = float(ari)
+                state_text += f" Adjusted Rand index against the planted states: {ari:.2f}."
+        sections.append(("Connectivity and brain states", state_text, figures, []))
+
+    # controllability
+    with _guard("controllability", sections, summary):
+        figures, tables = [], []
+        for measure, label in (
+            ("average_controllability", "average controllability"),
+            ("modal_controllability", "modal controllability"),
+        ):
+            wide = _wide(measures, measure)
+            if wide.empty:
+                continue
+            values = wide.reindex(columns=regions["name"].astype(str)).mean(axis=0).to_numpy()
+            figures.append(
+                (
+                    _savefig(
+                        plotting.plot_region_values(values, regions, title=f"mean {label}"),
+                        fig_dir / f"{measure}.png",
+                    ),
+                    f"Mean {label} (discrete time, Gu et al. 2015) of each region over subjects.",
+                )
             )
-        )
+            by_network = (
+                pd.DataFrame({"network": networks, "value": values})
+                .groupby("network")["value"]
+                .mean()
+                .rename(label)
+            )
+            tables.append(by_network)
+        if tables:
+            table = pd.concat(tables, axis=1).reset_index()
+            _store.write_table(table, group_dir / "controllability_by_network.parquet")
+            sections.append(
+                (
+                    "Controllability",
+                    "Computed on each run's static FC, normalised as A / (1 + spectral radius).",
+                    figures,
+                    [("mean per network", table)],
+                )
+            )
 
     # transition energy, static versus dynamic
-    if not energy.empty:
-        per_subject = (
-            energy.groupby(["subject", "network"])
-            .agg(
-                energy=("energy", "median"),
-                condition_number=("condition_number", "median"),
-                terminal_error=("terminal_error", "median"),
+    with _guard("transition energy", sections, summary):
+        if not energy.empty:
+            per_subject = (
+                energy.groupby(["subject", "network"])
+                .agg(
+                    energy=("energy", "median"),
+                    condition_number=("condition_number", "median"),
+                    terminal_error=("terminal_error", "median"),
+                )
+                .reset_index()
             )
-            .reset_index()
-        )
-        wide = per_subject.pivot(index="subject", columns="network", values="energy")
-        cond = per_subject[per_subject["network"] == "static"].set_index("subject")[
-            "condition_number"
-        ]
-        comparison = wide.assign(condition_number=cond.reindex(wide.index)).reset_index()
-        comparison["ratio"] = comparison["dynamic"] / comparison["static"]
-        _store.write_table(comparison, group_dir / "energy_static_vs_dynamic.parquet")
-        from scipy.stats import wilcoxon
+            wide = per_subject.pivot(index="subject", columns="network", values="energy")
+            cond = per_subject[per_subject["network"] == "static"].set_index("subject")[
+                "condition_number"
+            ]
+            comparison = wide.assign(condition_number=cond.reindex(wide.index)).reset_index()
+            comparison["ratio"] = comparison["dynamic"] / comparison["static"]
+            _store.write_table(comparison, group_dir / "energy_static_vs_dynamic.parquet")
+            from scipy.stats import wilcoxon
 
-        test = wilcoxon(np.log(comparison["dynamic"]), np.log(comparison["static"]))
-        health = (
-            energy.groupby("network")
-            .agg(
-                median_energy=("energy", "median"),
-                median_condition_number=("condition_number", "median"),
-                max_terminal_error=("terminal_error", "max"),
+            test = wilcoxon(np.log(comparison["dynamic"]), np.log(comparison["static"]))
+            health = (
+                energy.groupby("network")
+                .agg(
+                    median_energy=("energy", "median"),
+                    median_condition_number=("condition_number", "median"),
+                    max_terminal_error=("terminal_error", "max"),
+                )
+                .reset_index()
             )
-            .reset_index()
-        )
-        summary["energy_ratio_median"] = float(comparison["ratio"].median())
-        summary["energy_wilcoxon_p"] = float(test.pvalue)
-        text = (
-            f"Control set: {config.control.control_set}; horizon {config.control.horizon}. "
-            f"Median per-subject ratio dynamic/static = {comparison['ratio'].median():.3g} "
-            f"(Wilcoxon signed-rank on log energies, p = {test.pvalue:.3g}). Ratios are "
-            "only meaningful where the Gramians are well conditioned and the target is "
-            "reached: see the condition numbers and terminal errors."
-        )
-        figures = [
-            (
-                _savefig(plotting.plot_energy_comparison(comparison), fig_dir / "energy.png"),
-                "Median transition energy per subject under the static network and along the "
-                "time-varying network (colour: log10 condition number of the static Gramian).",
+            summary["energy_ratio_median"] = float(comparison["ratio"].median())
+            summary["energy_wilcoxon_p"] = float(test.pvalue)
+            text = (
+                f"Control set: {config.control.control_set}; horizon {config.control.horizon}. "
+                f"Median per-subject ratio dynamic/static = {comparison['ratio'].median():.3g} "
+                f"(Wilcoxon signed-rank on log energies, p = {test.pvalue:.3g}). Ratios are "
+                "only meaningful where the Gramians are well conditioned and the target is "
+                "reached: see the condition numbers and terminal errors."
             )
-        ]
-        sections.append(
-            (
-                "Transition energy: static versus dynamic network",
-                text,
-                figures,
-                [("numerical health", health)],
-            )
-        )
-
-    # multilayer reconfiguration
-    flex = _wide(measures, "flexibility")
-    if not flex.empty:
-        values = flex.reindex(columns=regions["name"].astype(str)).mean(axis=0).to_numpy()
-        figures = [
-            (
-                _savefig(
-                    plotting.plot_network_values(values, regions, title="flexibility per network"),
-                    fig_dir / "flexibility.png",
-                ),
-                "Mean flexibility (fraction of consecutive windows in which a region changes "
-                "community) per network.",
-            )
-        ]
-        table = (
-            globals_[
-                globals_["measure"].isin(
-                    ["multilayer_quality", "module_size_entropy", "mean_flexibility"]
+            figures = [
+                (
+                    _savefig(plotting.plot_energy_comparison(comparison), fig_dir / "energy.png"),
+                    "Median transition energy per subject under the static network and along the "
+                    "time-varying network (colour: log10 condition number of the static Gramian).",
                 )
             ]
-            .groupby("measure")["value"]
-            .agg(["mean", "std"])
-            .reset_index()
-        )
-        sections.append(
-            ("Multilayer communities over windows", "", figures, [("cohort summary", table)])
-        )
+            sections.append(
+                (
+                    "Transition energy: static versus dynamic network",
+                    text,
+                    figures,
+                    [("numerical health", health)],
+                )
+            )
+
+    # multilayer reconfiguration
+    with _guard("multilayer communities", sections, summary):
+        flex = _wide(measures, "flexibility")
+        if not flex.empty:
+            values = flex.reindex(columns=regions["name"].astype(str)).mean(axis=0).to_numpy()
+            figures = [
+                (
+                    _savefig(
+                        plotting.plot_network_values(
+                            values, regions, title="flexibility per network"
+                        ),
+                        fig_dir / "flexibility.png",
+                    ),
+                    "Mean flexibility (fraction of consecutive windows in which a region changes "
+                    "community) per network.",
+                )
+            ]
+            table = (
+                globals_[
+                    globals_["measure"].isin(
+                        ["multilayer_quality", "module_size_entropy", "mean_flexibility"]
+                    )
+                ]
+                .groupby("measure")["value"]
+                .agg(["mean", "std"])
+                .reset_index()
+            )
+            sections.append(
+                ("Multilayer communities over windows", "", figures, [("cohort summary", table)])
+            )
 
     if phenotype is not None:
         sections.extend(
@@ -389,194 +465,203 @@ def _phenotype_sections(measures, phenotype, regions, config, group_dir, fig_dir
     phenotype.index = phenotype.index.astype(str)
     names = regions["name"].astype(str)
 
-    if sc.group and sc.group in phenotype.columns:
-        tested = measures[
-            measures["measure"].isin(
-                ["average_controllability", "modal_controllability", "strength", "flexibility"]
-            )
-        ]
-        results = group_comparison(
-            tested,
-            phenotype.reset_index(),
-            contrast=sc.group,
-            covariates=sc.covariates,
-            n_permutations=sc.n_permutations,
-            random_state=config.random_state,
-        )
-        _store.write_table(results, group_dir / "group_comparison.parquet")
-        significant = results[results["p_fdr"] < sc.alpha]
-        summary["group_significant_features"] = int(len(significant))
-        columns = [
-            c
-            for c in ("measure", "region", "t", "p", "p_fdr", "p_fwe", "cohen_d")
-            if c in results.columns
-        ]
-        figures = []
-        for measure in ("average_controllability", "strength"):
-            rows = results[results["measure"] == measure]
-            if len(rows):
-                figures.append(
-                    (
-                        _savefig(
-                            plotting.plot_group_results(
-                                rows, alpha=sc.alpha, title=f"{measure}: group t"
-                            ),
-                            fig_dir / f"group_{measure}.png",
-                        ),
-                        f"Region-wise group comparison of {measure} with covariates "
-                        f"{', '.join(sc.covariates) or 'none'} (red: FDR < {sc.alpha}).",
-                    )
+    with _guard("group comparison", sections, summary):
+        if sc.group and sc.group in phenotype.columns:
+            tested = measures[
+                measures["measure"].isin(
+                    ["average_controllability", "modal_controllability", "strength", "flexibility"]
                 )
-        tables = [("features with FDR < alpha", significant[columns].sort_values("p"))]
-        if truth is not None and truth.get("group_regions"):
-            planted = set(truth["group_regions"])
-            recovered = {}
-            for measure, rows in results.groupby("measure"):
-                found = set(rows.loc[rows["p_fdr"] < sc.alpha, "region"].astype(str))
-                recovered[measure] = {
-                    "planted": len(planted),
-                    "recovered": len(found & planted),
-                    "false_positives": len(found - planted),
-                }
-            table = pd.DataFrame(recovered).T.reset_index(names="measure")
-            summary["group_recovery"] = recovered
-            tables.insert(0, ("planted versus recovered group-difference regions", table))
-        sections.append(
-            (
-                "Group comparison",
-                f"Mass-univariate GLM, contrast '{sc.group}', Freedman–Lane permutations "
-                f"({sc.n_permutations}), Benjamini–Hochberg FDR within each measure.",
-                figures,
-                tables,
+            ]
+            results = group_comparison(
+                tested,
+                phenotype.reset_index(),
+                contrast=sc.group,
+                covariates=sc.covariates,
+                n_permutations=sc.n_permutations,
+                random_state=config.random_state,
             )
-        )
-
-    control = _wide(measures, "average_controllability").reindex(columns=names)
-    subjects = [s for s in control.index if s in phenotype.index]
-    control = control.loc[subjects]
-    if sc.cca and len(sc.cca_scores) >= 2 and len(subjects) >= 10:
-        scores = phenotype.loc[subjects, sc.cca_scores].astype(float)
-        keep = scores.notna().all(axis=1).to_numpy()
-        X, Y = control.to_numpy()[keep], scores.to_numpy()[keep]
-        cca = SparseCCA(0.3, 0.7).fit(X, Y)
-        test = sparse_cca_permutation_test(
-            X,
-            Y,
-            penalty_x=0.3,
-            penalty_y=0.7,
-            n_permutations=min(sc.n_permutations, 200),
-            cv=min(5, len(X) // 4),
-            random_state=config.random_state,
-        )
-        summary["cca_held_out_r"] = float(test.statistic)
-        summary["cca_p"] = float(test.p_value)
-        weights = pd.DataFrame({"region": names, "weight": cca.x_weights_[:, 0]})
-        _store.write_table(weights, group_dir / "cca_weights.parquet")
-        figures = [
-            (
-                _savefig(
-                    plotting.plot_loadings(
-                        cca.x_weights_[:, 0], names.to_numpy(), title="controllability weights"
-                    ),
-                    fig_dir / "cca_x.png",
-                ),
-                "Sparse CCA: region weights.",
-            ),
-            (
-                _savefig(
-                    plotting.plot_loadings(
-                        cca.y_weights_[:, 0], np.asarray(sc.cca_scores), title="score weights"
-                    ),
-                    fig_dir / "cca_y.png",
-                ),
-                "Sparse CCA: score weights.",
-            ),
-        ]
-        text = (
-            f"Average controllability against {', '.join(sc.cca_scores)}: in-sample r = "
-            f"{cca.canonical_correlations_[0]:.2f}, held-out r = {test.statistic:.2f}, "
-            f"permutation p = {test.p_value:.3g}."
-        )
-        tables = []
-        if truth is not None and truth.get("symptom_regions"):
-            planted = set(truth["symptom_regions"])
-            chosen = set(names[cca.x_weights_[:, 0] != 0])
-            table = pd.DataFrame(
-                [
-                    {
+            _store.write_table(results, group_dir / "group_comparison.parquet")
+            significant = results[results["p_fdr"] < sc.alpha]
+            summary["group_significant_features"] = int(len(significant))
+            columns = [
+                c
+                for c in ("measure", "region", "t", "p", "p_fdr", "p_fwe", "cohen_d")
+                if c in results.columns
+            ]
+            figures = []
+            for measure in ("average_controllability", "strength"):
+                rows = results[results["measure"] == measure]
+                if len(rows):
+                    figures.append(
+                        (
+                            _savefig(
+                                plotting.plot_group_results(
+                                    rows, alpha=sc.alpha, title=f"{measure}: group t"
+                                ),
+                                fig_dir / f"group_{measure}.png",
+                            ),
+                            f"Region-wise group comparison of {measure} with covariates "
+                            f"{', '.join(sc.covariates) or 'none'} (red: FDR < {sc.alpha}).",
+                        )
+                    )
+            tables = [("features with FDR < alpha", significant[columns].sort_values("p"))]
+            if truth is not None and truth.group_regions:
+                planted = set(truth.group_regions)
+                recovered = {}
+                for measure, rows in results.groupby("measure"):
+                    found = set(rows.loc[rows["p_fdr"] < sc.alpha, "region"].astype(str))
+                    recovered[measure] = {
                         "planted": len(planted),
-                        "selected": len(chosen),
-                        "true_positives": len(chosen & planted),
+                        "recovered": len(found & planted),
+                        "false_positives": len(found - planted),
                     }
-                ]
+                table = pd.DataFrame(recovered).T.reset_index(names="measure")
+                summary["group_recovery"] = recovered
+                tables.insert(0, ("planted versus recovered group-difference regions", table))
+            sections.append(
+                (
+                    "Group comparison",
+                    f"Mass-univariate GLM, contrast '{sc.group}', Freedman–Lane permutations "
+                    f"({sc.n_permutations}), Benjamini–Hochberg FDR within each measure.",
+                    figures,
+                    tables,
+                )
             )
-            tables.append(("planted versus selected regions", table))
-        sections.append(("Sparse CCA", text, figures, tables))
 
-    if sc.prediction and sc.scores and len(subjects) >= 2 * sc.cv_folds:
-        target_name = sc.scores[0]
-        target = phenotype.loc[subjects, target_name].astype(float)
-        keep = target.notna().to_numpy()
-        graph_names = ("strength", "clustering", "participation", "local_efficiency")
-        sets = {
-            "graph": np.hstack(
-                [
-                    _wide(measures, m).reindex(index=subjects, columns=names).to_numpy()
-                    for m in graph_names
-                    if not _wide(measures, m).empty
-                ]
-            ),
-            "control": np.hstack(
-                [
-                    _wide(measures, m).reindex(index=subjects, columns=names).to_numpy()
-                    for m in ("average_controllability", "modal_controllability")
-                ]
-            ),
-        }
-        sets["combined"] = np.hstack([sets["graph"], sets["control"]])
-        sets = {k: v[keep] for k, v in sets.items() if np.isfinite(v[keep]).all()}
-        y = target.to_numpy()[keep]
-        comparison = compare_feature_sets(
-            sets,
-            y,
-            model="ridge",
-            cv=sc.cv_folds,
-            n_repeats=sc.cv_repeats,
-            random_state=config.random_state,
-        )
-        best = predict_behaviour(
-            sets["combined"], y, model="ridge", cv=sc.cv_folds, random_state=config.random_state
-        )
-        _store.write_table(comparison.scores, group_dir / "prediction_scores.parquet")
-        _store.write_table(comparison.pairs, group_dir / "prediction_comparison.parquet")
-        summary["prediction_r"] = {
-            k: float(v) for k, v in comparison.scores.groupby("feature_set")["r"].mean().items()
-        }
-        figures = [
-            (
-                _savefig(
-                    plotting.plot_prediction(
-                        best.observed[0],
-                        best.predictions[0],
-                        title=f"{target_name}: r = {best.mean_r:.2f}",
+    with _guard("sparse CCA", sections, summary):
+        control = _wide(measures, "average_controllability").reindex(columns=names)
+        subjects = [s for s in control.index if s in phenotype.index]
+        control = control.loc[subjects]
+        if sc.cca and len(sc.cca_scores) >= 2 and len(subjects) >= 10:
+            scores = phenotype.loc[subjects, sc.cca_scores].astype(float)
+            keep = scores.notna().all(axis=1).to_numpy()
+            X, Y = control.to_numpy()[keep], scores.to_numpy()[keep]
+            cca = SparseCCA(0.3, 0.7).fit(X, Y)
+            test = sparse_cca_permutation_test(
+                X,
+                Y,
+                penalty_x=0.3,
+                penalty_y=0.7,
+                n_permutations=min(sc.n_permutations, 200),
+                cv=min(5, len(X) // 4),
+                random_state=config.random_state,
+            )
+            summary["cca_held_out_r"] = float(test.statistic)
+            summary["cca_p"] = float(test.p_value)
+            weights = pd.DataFrame({"region": names, "weight": cca.x_weights_[:, 0]})
+            _store.write_table(weights, group_dir / "cca_weights.parquet")
+            figures = [
+                (
+                    _savefig(
+                        plotting.plot_loadings(
+                            cca.x_weights_[:, 0], names.to_numpy(), title="controllability weights"
+                        ),
+                        fig_dir / "cca_x.png",
                     ),
-                    fig_dir / "prediction.png",
+                    "Sparse CCA: region weights.",
                 ),
-                f"Cross-validated ridge prediction of {target_name} from graph and control "
-                "features combined.",
+                (
+                    _savefig(
+                        plotting.plot_loadings(
+                            cca.y_weights_[:, 0], np.asarray(sc.cca_scores), title="score weights"
+                        ),
+                        fig_dir / "cca_y.png",
+                    ),
+                    "Sparse CCA: score weights.",
+                ),
+            ]
+            text = (
+                f"Average controllability against {', '.join(sc.cca_scores)}: in-sample r = "
+                f"{cca.canonical_correlations_[0]:.2f}, held-out r = {test.statistic:.2f}, "
+                f"permutation p = {test.p_value:.3g}."
             )
-        ]
-        sections.append(
-            (
-                "Behaviour prediction",
-                f"Ridge regression, {sc.cv_folds}-fold cross-validation repeated {sc.cv_repeats} "
-                "times; all feature sets on identical splits with the same penalty grid, "
-                "compared with the corrected resampled t-test (Nadeau & Bengio 2003).",
-                figures,
-                [
-                    ("mean score per feature set", comparison.summary()),
-                    ("pairwise comparisons", comparison.pairs),
-                ],
+            tables = []
+            if truth is not None and truth.symptom_regions:
+                planted = set(truth.symptom_regions)
+                chosen = set(names[cca.x_weights_[:, 0] != 0])
+                table = pd.DataFrame(
+                    [
+                        {
+                            "planted": len(planted),
+                            "selected": len(chosen),
+                            "true_positives": len(chosen & planted),
+                        }
+                    ]
+                )
+                tables.append(("planted versus selected regions", table))
+            sections.append(("Sparse CCA", text, figures, tables))
+
+    with _guard("behaviour prediction", sections, summary):
+        if sc.prediction and sc.scores and len(subjects) >= 2 * sc.cv_folds:
+            target_name = sc.scores[0]
+            target = phenotype.loc[subjects, target_name].astype(float)
+            keep = target.notna().to_numpy()
+            graph_names = ("strength", "clustering", "participation", "local_efficiency")
+            sets = {
+                "graph": np.hstack(
+                    [
+                        _wide(measures, m).reindex(index=subjects, columns=names).to_numpy()
+                        for m in graph_names
+                        if not _wide(measures, m).empty
+                    ]
+                ),
+                "control": np.hstack(
+                    [
+                        _wide(measures, m).reindex(index=subjects, columns=names).to_numpy()
+                        for m in ("average_controllability", "modal_controllability")
+                    ]
+                ),
+            }
+            sets["combined"] = np.hstack([sets["graph"], sets["control"]])
+            sets = {k: v[keep] for k, v in sets.items() if np.isfinite(v[keep]).all()}
+            y = target.to_numpy()[keep]
+            comparison = compare_feature_sets(
+                sets,
+                y,
+                model="ridge",
+                cv=sc.cv_folds,
+                n_repeats=sc.cv_repeats,
+                random_state=config.random_state,
             )
-        )
+            best = predict_behaviour(
+                sets["combined"],
+                y,
+                model="ridge",
+                cv=sc.cv_folds,
+                random_state=config.random_state,
+            )
+            _store.write_table(comparison.scores, group_dir / "prediction_scores.parquet")
+            _store.write_table(comparison.pairs, group_dir / "prediction_comparison.parquet")
+            summary["prediction_r"] = {
+                k: float(v)
+                for k, v in comparison.scores.groupby("feature_set")["r"].mean().items()
+            }
+            figures = [
+                (
+                    _savefig(
+                        plotting.plot_prediction(
+                            best.observed[0],
+                            best.predictions[0],
+                            title=f"{target_name}: r = {best.mean_r:.2f}",
+                        ),
+                        fig_dir / "prediction.png",
+                    ),
+                    f"Cross-validated ridge prediction of {target_name} from graph and control "
+                    "features combined.",
+                )
+            ]
+            sections.append(
+                (
+                    "Behaviour prediction",
+                    f"Ridge regression, {sc.cv_folds}-fold cross-validation repeated "
+                    f"{sc.cv_repeats} times; all feature sets on identical splits with the "
+                    "same penalty grid, compared with the corrected resampled t-test "
+                    "(Nadeau & Bengio 2003).",
+                    figures,
+                    [
+                        ("mean score per feature set", comparison.summary()),
+                        ("pairwise comparisons", comparison.pairs),
+                    ],
+                )
+            )
     return sections

@@ -71,7 +71,7 @@ def write_report(out_dir, config, results):
     for title, text, figures, tables in results.get("sections", []):
         parts.append(f"<h2>{html.escape(title)}</h2>")
         if text:
-            parts.append(f"<p>{text}</p>")
+            parts.append(f"<p>{html.escape(text)}</p>")
         for caption, table in tables:
             parts.append(f'<p class="note">{html.escape(caption)}</p>')
             parts.append(_table_html(table))

@@ -330,10 +330,23 @@ def _cohort_stages(manifest, config, out_dir, overwrite, verbose):
                 worker, todo, config.executor, progress=_progress(len(todo), "energies", verbose)
             )
         )
+    start = time.perf_counter()
     tables = group_statistics(specs, manifest, config, out_dir, _unit_key, states)
     write_report(out_dir, config, tables)
     with _store.atomic_path(group_dir / "summary.json") as tmp:
         Path(tmp).write_text(json.dumps(tables.get("summary", {}), indent=2, default=str))
+    errors = tables.get("summary", {}).get("errors", {})
+    _store.record_status(
+        out_dir,
+        {
+            "unit": "cohort",
+            "stage": "group",
+            "status": "failed" if errors else "done",
+            "error": " | ".join(f"{k}: {v}" for k, v in errors.items()) or None,
+            "config_hash": config.section_hash(),
+            "seconds": round(time.perf_counter() - start, 3),
+        },
+    )
 
 
 def _control_mask(regions, control, control_set):

@@ -3,8 +3,8 @@
 Per run (``run`` stage, independent across runs):
     clean -> static FC -> sliding-window FC -> controllability of the static
     network -> graph measures and communities of the static network ->
-    multilayer communities over the windows (flexibility, allegiance, module
-    size entropy).
+    multilayer communities over the windows (flexibility, promiscuity,
+    allegiance with recruitment and integration, module size entropy).
 Across runs (``states`` stage): brain states (k-means of windowed FC) and
 activity states (k-means of frames) over the cohort.
 Per run again (``energy`` stage): energies of transitions between activity
@@ -113,9 +113,12 @@ def process_run(run, config, seed):
     from brainctrl.graph import graph_measures, modularity_communities
     from brainctrl.multilayer import (
         flexibility,
+        integration,
         module_allegiance,
         module_size_entropy,
         multilayer_modularity,
+        promiscuity,
+        recruitment,
     )
 
     rng = np.random.default_rng(seed)
@@ -164,20 +167,27 @@ def process_run(run, config, seed):
     arrays["dynamic_fc"] = dfc[:, iu[0], iu[1]].astype(np.float32)
 
     if config.multilayer.enabled:
-        layers = dfc.copy()
+        ml_cfg = config.multilayer
+        stride = ml_cfg.window_stride or max(1, -(-cc.window_length // cc.step))
+        layers = dfc[::stride].copy()
         layers[:, np.arange(n), np.arange(n)] = 0.0
         ml = multilayer_modularity(
             layers,
-            negative=config.multilayer.negative,
-            gamma=config.multilayer.gamma,
-            omega=config.multilayer.omega,
-            n_runs=config.multilayer.n_runs,
+            negative=ml_cfg.negative,
+            gamma=ml_cfg.gamma,
+            omega=ml_cfg.omega,
+            n_runs=ml_cfg.n_runs,
             random_state=int(rng.integers(2**31)),
         )
         ml_partition = np.asarray(ml.partition)
-        measures["flexibility"] = flexibility(ml_partition)
         allegiance = module_allegiance(ml_partition)
+        systems = run.regions["network"].astype(str).to_numpy()
+        measures["flexibility"] = flexibility(ml_partition)
+        measures["promiscuity"] = promiscuity(ml_partition)
+        measures["recruitment"] = recruitment(allegiance, systems)
+        measures["integration"] = integration(allegiance, systems)
         arrays["multilayer_partition"] = ml_partition.astype(np.int32)
+        arrays["multilayer_windows"] = np.arange(0, len(dfc), stride, dtype=np.int32)
         arrays["allegiance"] = allegiance.astype(np.float32)
         globals_["multilayer_quality"] = float(ml.quality)
         entropy = np.asarray(module_size_entropy(ml_partition), dtype=float)

@@ -102,19 +102,29 @@ def plot_region_values(values, regions, *, title=None, cmap="viridis"):
     values = np.asarray(values, dtype=float)
     if not {"x", "y", "z"} <= set(regions.columns):
         return plot_network_values(values, regions, title=title)
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
     from nilearn.plotting import plot_markers
 
     fig = plt.figure(figsize=(9, 3.2))
-    plot_markers(
+    vmin, vmax = float(np.nanmin(values)), float(np.nanmax(values))
+    if vmin == vmax:
+        vmin, vmax = vmin - 0.5, vmax + 0.5
+    display = plot_markers(
         values,
         regions[["x", "y", "z"]].to_numpy(float),
         node_cmap=cmap,
+        node_vmin=vmin,
+        node_vmax=vmax,
         node_size=25,
         display_mode="lzr",
         figure=fig,
         title=title,
-        colorbar=True,
+        colorbar=False,
     )
+    # nilearn's own marker colour bar fails for some value ranges; draw ours
+    mappable = ScalarMappable(norm=Normalize(vmin, vmax), cmap=cmap)
+    fig.colorbar(mappable, ax=list(display.axes.values())[-1].ax, fraction=0.05, pad=0.02)
     return fig
 
 

@@ -26,7 +26,7 @@ SMALL = {
 }
 
 
-def small_config(manifest, **sections):
+def _small_config(manifest, **sections):
     settings = demo_config()
     for key, value in SMALL.items():
         settings[key] = {**settings.get(key, {}), **value} if isinstance(value, dict) else value
@@ -49,13 +49,13 @@ def small_dataset(tmp_path_factory):
 def write_config(tmp_path):
     def write(manifest, **sections):
         path = tmp_path / "config.yaml"
-        path.write_text(yaml.safe_dump(small_config(manifest, **sections)))
+        path.write_text(yaml.safe_dump(_small_config(manifest, **sections)))
         return path
 
     return write
 
 
-def read_unit_tables(out_dir, suffix):
+def _read_unit_tables(out_dir, suffix):
     """All per-run tables of one kind, sorted so executors can be compared."""
     import pandas as pd
 
@@ -78,14 +78,31 @@ def read_unit_tables(out_dir, suffix):
     return table.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
-def assert_same_results(a, b):
+def _assert_same_results(a, b):
     import pandas as pd
 
     for suffix in ("measures", "globals", "energy"):
-        pd.testing.assert_frame_equal(read_unit_tables(a, suffix), read_unit_tables(b, suffix))
+        pd.testing.assert_frame_equal(_read_unit_tables(a, suffix), _read_unit_tables(b, suffix))
     for file in sorted(a.glob("sub-*/*_matrices.npz")):
         other = b / file.relative_to(a)
         with np.load(file) as x, np.load(other) as y:
             assert sorted(x.files) == sorted(y.files)
             for key in x.files:
                 np.testing.assert_array_equal(x[key], y[key])
+
+
+@pytest.fixture(scope="session")
+def small_config():
+    """``small_config(manifest, **sections)`` -> config dict for the small dataset."""
+    return _small_config
+
+
+@pytest.fixture(scope="session")
+def read_unit_tables():
+    return _read_unit_tables
+
+
+@pytest.fixture(scope="session")
+def assert_same_results():
+    """Compare every per-run table and matrix of two output folders exactly."""
+    return _assert_same_results

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import assert_same_results, read_unit_tables, small_config
 
 from brainctrl.cli import main
 from brainctrl.pipeline import PipelineConfig, run_pipeline
@@ -24,22 +23,26 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-def _run(manifest, out_dir, **sections):
-    config = PipelineConfig.from_dict(small_config(manifest, **sections))
-    return run_pipeline(config, out_dir=out_dir, verbose=False)
+@pytest.fixture(scope="module")
+def run(small_config):
+    def run(manifest, out_dir, **sections):
+        config = PipelineConfig.from_dict(small_config(manifest, **sections))
+        return run_pipeline(config, out_dir=out_dir, verbose=False)
+
+    return run
 
 
 @pytest.fixture(scope="module")
-def reference_run(small_dataset, tmp_path_factory):
+def reference_run(small_dataset, tmp_path_factory, run):
     out = tmp_path_factory.mktemp("reference")
-    status = _run(small_dataset, out)
+    status = run(small_dataset, out)
     return out, status
 
 
 def test_outputs_and_status(reference_run):
     out, status = reference_run
     assert set(status["status"]) == {"done"}
-    assert sorted(status["stage"].unique()) == ["energy", "run"]
+    assert sorted(status["stage"].unique()) == ["energy", "group", "run"]
     assert len(status[status["stage"] == "run"]) == 6
     for name in (
         "dataset_description.json",
@@ -61,7 +64,7 @@ def test_outputs_and_status(reference_run):
     assert not list(out.rglob("*.tmp"))
 
 
-def test_stored_matrices_match_an_independent_computation(reference_run):
+def test_stored_matrices_match_an_independent_computation(reference_run, read_unit_tables):
     out, _ = reference_run
     file = sorted(out.glob("sub-*/*_matrices.npz"))[0]
     with np.load(file) as data:
@@ -90,14 +93,14 @@ def test_stored_matrices_match_an_independent_computation(reference_run):
     assert set(energy["network"]) == {"static", "dynamic"}
 
 
-def test_rerun_skips_finished_units(small_dataset, reference_run, tmp_path):
+def test_rerun_skips_finished_units(small_dataset, reference_run, tmp_path, run):
     out = tmp_path / "out"
     shutil.copytree(reference_run[0], out)
     before = {p: p.stat().st_mtime_ns for p in out.glob("sub-*/*")}
-    _run(small_dataset, out)
+    run(small_dataset, out)
     assert {p: p.stat().st_mtime_ns for p in out.glob("sub-*/*")} == before
     # a change of a section a stage depends on redoes that stage only
-    _run(small_dataset, out, control={"horizon": 2.0})
+    run(small_dataset, out, control={"horizon": 2.0})
     after = {p: p.stat().st_mtime_ns for p in out.glob("sub-*/*")}
     changed = sorted(p.name.rsplit("_", 1)[1] for p in before if after[p] != before[p])
     assert set(changed) <= {
@@ -126,6 +129,8 @@ def test_failed_runs_are_recorded_and_the_rest_finish(
     small_dataset, tmp_path, write_config, capsys
 ):
     manifest, broken = _corrupt_dataset(small_dataset, tmp_path)
+    # three good subjects are too few for the group GLM: that cohort section
+    # fails too, and is reported without losing anything else
     config = write_config(manifest)
     out = tmp_path / "out"
     code = main(["run", str(config), "--out", str(out), "--quiet"])
@@ -148,6 +153,11 @@ def test_failed_runs_are_recorded_and_the_rest_finish(
         assert error  # every failure carries its reason
     # the cohort stages ran on the three good runs
     assert (out / "report.html").exists()
+    assert (out / "group" / "energy_static_vs_dynamic.parquet").exists()
+    group = status[status["stage"] == "group"].iloc[0]
+    assert group["status"] == "failed"
+    assert "group comparison: " in group["error"] and "need more subjects" in group["error"]
+    assert "group comparison (failed)" in (out / "report.html").read_text()
     capsys.readouterr()
     assert main(["status", str(out)]) == 1
     printed = capsys.readouterr().out
@@ -156,10 +166,12 @@ def test_failed_runs_are_recorded_and_the_rest_finish(
 
 @pytest.mark.slow
 @pytest.mark.distributed
-def test_executors_give_identical_results(small_dataset, reference_run, tmp_path):
+def test_executors_give_identical_results(
+    small_dataset, reference_run, tmp_path, run, assert_same_results
+):
     for kind in ("processes", "dask"):
         out = tmp_path / kind
-        _run(small_dataset, out, executor={"kind": kind, "n_jobs": 2})
+        run(small_dataset, out, executor={"kind": kind, "n_jobs": 2})
         assert_same_results(reference_run[0], out)
 
 
@@ -173,7 +185,7 @@ def _wait_for(condition, timeout=120):
 
 @pytest.mark.slow
 def test_killed_run_resumes_without_redoing_or_corrupting(
-    small_dataset, reference_run, tmp_path, write_config
+    small_dataset, reference_run, tmp_path, write_config, assert_same_results
 ):
     config = write_config(small_dataset, executor={"kind": "processes", "n_jobs": 2})
     out = tmp_path / "out"
@@ -206,7 +218,9 @@ def test_killed_run_resumes_without_redoing_or_corrupting(
 
 @pytest.mark.slow
 @pytest.mark.distributed
-def test_dask_worker_killed_mid_run(small_dataset, reference_run, tmp_path):
+def test_dask_worker_killed_midrun(
+    small_dataset, reference_run, tmp_path, run, assert_same_results
+):
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(
@@ -217,7 +231,7 @@ def test_dask_worker_killed_mid_run(small_dataset, reference_run, tmp_path):
 
     def target():
         try:
-            _run(
+            run(
                 small_dataset,
                 out,
                 executor={"kind": "dask", "address": cluster.scheduler_address, "retries": 3},
@@ -231,8 +245,13 @@ def test_dask_worker_killed_mid_run(small_dataset, reference_run, tmp_path):
             thread.start()
             status_dir = out / ".status"
             _wait_for(
-                lambda: status_dir.is_dir() and len(list(status_dir.glob("run__*.json"))) >= 1
+                lambda: (
+                    errors
+                    or not thread.is_alive()
+                    or (status_dir.is_dir() and len(list(status_dir.glob("run__*.json"))) >= 1)
+                )
             )
+            assert not errors, errors
             pids = list(client.run(os.getpid).values())
             os.kill(pids[0], signal.SIGKILL)
             thread.join(timeout=300)
