@@ -521,7 +521,8 @@ def make_cohort(
     States 0 … n_states-1 strengthen consecutive groups of the networks
     (``numpy.array_split`` of Vis, SomMot, DorsAttn, SalVentAttn, Cont,
     Default, Limbic); for three states: (Vis, SomMot, DorsAttn),
-    (SalVentAttn, Cont), (Default, Limbic).
+    (SalVentAttn, Cont), (Default, Limbic). With one state, every network
+    mode has the eigenvalue halfway between the two (a static cohort).
 
     Planted effects: patients' participation of ``group_regions`` is
     multiplied by ``1 - group_effect`` (they decouple from their network,
@@ -639,7 +640,9 @@ def make_cohort(
     network_sizes = member.sum(axis=0)
 
     order = ("Vis", "SomMot", "DorsAttn", "SalVentAttn", "Cont", "Default", "Limbic")
-    state_networks = [list(chunk) for chunk in np.array_split(np.array(order), n_states)]
+    state_networks = [
+        [str(n) for n in chunk] for chunk in np.array_split(np.array(order), n_states)
+    ]
     mode_eigenvalues = np.full((n_states, n_modes), _MODE_LOW)
     for s, names in enumerate(state_networks):
         mode_eigenvalues[s, [NETWORKS.index(n) for n in names]] = _MODE_HIGH
@@ -797,8 +800,8 @@ def make_cohort(
 
     # ---- phenotype ------------------------------------------------------------------------
     weights = np.array([behaviour_weights.get(n, 0.0) for n in NETWORKS], dtype=float)
-    latent = factors @ weights / np.linalg.norm(weights)
-    behaviour_signal = np.sqrt(behaviour_r2) * latent
+    behaviour_latent = factors @ weights / np.linalg.norm(weights)
+    behaviour_signal = np.sqrt(behaviour_r2) * behaviour_latent
     score = 100.0 + 15.0 * (
         behaviour_signal + np.sqrt(1.0 - behaviour_r2) * rng.standard_normal(n_subjects)
     )

@@ -331,6 +331,23 @@ def test_symptom_association_visible_in_region_strength(cohort):
     assert r_loaded > 0.25 and r_loaded > abs(r_unloaded)
 
 
+def test_motion_artefact_enters_the_signal():
+    def coupling_to_fd(motion_effect):
+        cohort = make_cohort(
+            6, 30, 300, motion_effect=motion_effect, scale="standardized", random_state=4
+        )
+        return np.mean(
+            [
+                pearsonr(run.timeseries.mean(axis=1), run.confounds["framewise_displacement"])[0]
+                for run in cohort.runs
+            ]
+        )
+
+    # The FD artefact is global and positive: the mean signal follows FD.
+    assert coupling_to_fd(0.3) > 0.4
+    assert abs(coupling_to_fd(0.0)) < 0.1
+
+
 # ---- the demo dataset on disk --------------------------------------------------------------
 
 
