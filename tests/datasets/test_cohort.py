@@ -171,6 +171,24 @@ def test_couplings_stable_at_other_sizes(n_subjects, n_regions):
     assert np.abs(np.linalg.eigvalsh(couplings)).max() < 0.99
 
 
+@pytest.mark.parametrize("n_states", [1, 2, 3, 7])
+def test_states_partition_the_networks(n_states):
+    truth = make_cohort(4, 30, 150, n_states=n_states, random_state=0).truth
+    assert len(truth.state_networks) == n_states
+    flat = [name for names in truth.state_networks for name in names]
+    assert sorted(flat) == sorted(NETWORKS)
+    for sequence in truth.state_sequences.values():
+        assert sequence.min() >= 0 and sequence.max() < n_states
+    if n_states > 1:
+        for state, names in enumerate(truth.state_networks):
+            strengthened = np.isin(NETWORKS, names)
+            high = truth.mode_eigenvalues[state, strengthened]
+            low = truth.mode_eigenvalues[state, ~strengthened]
+            assert high.min() > low.max()
+    else:
+        assert np.ptp(truth.mode_eigenvalues) == 0
+
+
 def test_state_sequences_respect_dwell_times(small):
     truth = small.truth
     min_frames = round(truth.min_dwell / truth.t_r)
