@@ -160,34 +160,31 @@ def _load_truth(manifest):
     return read_truth(root)
 
 
-def _planted_frames(truth, unit, config):
-    """Planted state of each frame of one run (``None`` without a truth)."""
-    if truth is None:
+def _planted_windows(truth, spec, config):
+    """Planted state of each sliding window of one run (``None`` without a truth).
+
+    The majority state of the window's frames, shifted by the simulated
+    haemodynamic delay (see :meth:`brainctrl.datasets.CohortTruth.window_states`).
+    """
+    if truth is None or config.clean.discard_initial:
         return None
-    for (subject, run), frames in truth.state_sequences.items():
-        if f"sub-{subject}_run-{run}" == str(unit):
-            return np.asarray(frames)[config.clean.discard_initial :]
-    return None
-
-
-def _window_majority(frames, windows, config):
-    cc = config.connectivity
-    return np.array(
-        [
-            np.bincount(frames[k * cc.step : k * cc.step + cc.window_length]).argmax()
-            for k in windows
-        ]
+    key = (str(spec.subject), str(spec.run))
+    if key not in truth.state_sequences:
+        return None
+    labels, _ = truth.window_states(
+        spec.subject, spec.run, config.connectivity.window_length, config.connectivity.step
     )
+    return np.asarray(labels)
 
 
-def _planted_window_states(truth, states, config):
-    """Majority planted state of the frames in each window, in the order of ``states``."""
+def _planted_window_states(truth, specs, states, config):
+    """Planted window states of all runs, in the order of ``states``."""
     labels = []
-    for unit, n_windows in zip(states["units"], states["n_windows"]):
-        frames = _planted_frames(truth, unit, config)
-        if frames is None:
+    for spec, n_windows in zip(specs, states["n_windows"]):
+        planted = _planted_windows(truth, spec, config)
+        if planted is None or len(planted) != n_windows:
             return None
-        labels.append(_window_majority(frames, range(int(n_windows)), config))
+        labels.append(planted)
     return np.concatenate(labels)
 
 
@@ -205,11 +202,11 @@ def _switch_recovery(specs, out_dir, unit_key, truth, config):
     changes, switches = [], []
     for spec in specs:
         arrays = _load_npz(out_dir, spec, unit_key)
-        frames = _planted_frames(truth, unit_key(spec), config)
-        if frames is None or "multilayer_partition" not in arrays:
+        planted = _planted_windows(truth, spec, config)
+        if planted is None or "multilayer_partition" not in arrays:
             return None
         partition = arrays["multilayer_partition"]
-        planted = _window_majority(frames, arrays["multilayer_windows"], config)
+        planted = planted[arrays["multilayer_windows"]]
         changes.append((partition[:, 1:] != partition[:, :-1]).mean(axis=0))
         switches.append(planted[1:] != planted[:-1])
     changes, switches = np.concatenate(changes), np.concatenate(switches)
@@ -301,7 +298,7 @@ def group_statistics(specs, manifest, config, out_dir, unit_key, states):
         state_text = (
             f"{len(centroids)} connectivity states from {int(states['n_windows'].sum())} windows."
         )
-        planted = _planted_window_states(truth, states, config)
+        planted = _planted_window_states(truth, specs, states, config)
         if planted is not None:
             from sklearn.metrics import adjusted_rand_score
 
@@ -433,8 +430,18 @@ def group_statistics(specs, manifest, config, out_dir, unit_key, states):
                 .agg(["mean", "std"])
                 .reset_index()
             )
+            text = ""
+            recovery = _switch_recovery(specs, out_dir, unit_key, truth, config)
+            if recovery is not None:
+                summary["state_switch_recovery"] = recovery
+                text = (
+                    f"Planted state switches: {recovery['change_at_switch']:.1%} of regions "
+                    "change community between consecutive layers where the planted state "
+                    f"switches versus {recovery['change_elsewhere']:.1%} elsewhere (AUC "
+                    f"{recovery['auc']:.2f} over {recovery['n_layer_pairs']} layer pairs)."
+                )
             sections.append(
-                ("Multilayer communities over windows", "", figures, [("cohort summary", table)])
+                ("Multilayer communities over windows", text, figures, [("cohort summary", table)])
             )
 
     if phenotype is not None:

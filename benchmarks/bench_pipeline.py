@@ -1,0 +1,128 @@
+"""Throughput of the per-run stage at HCP size, and extrapolation to a cohort.
+
+    python benchmarks/bench_pipeline.py [--quick] [--steps 5 10]
+
+One HCP-like run (1200 frames, 400 regions, TR 0.72 s) goes through the
+per-run stage with the default config (clean, static and sliding-window FC,
+controllability, graph measures and communities of the static network,
+multilayer communities over the windows) and then the transition energies
+(static and time-varying network, Default control set), single-threaded, in a
+fresh process so its peak memory is its own. Times are also printed as a
+ratio to a reference computation run in the same process (one symmetric
+eigendecomposition of a 400 x 400 matrix) because this machine is shared and
+noisy.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import textwrap
+
+CHILD = textwrap.dedent(
+    """
+    import json, resource, sys, time, warnings
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+    from brainctrl.datasets import make_regions
+    from brainctrl.io import RunData
+    from brainctrl.pipeline import PipelineConfig
+    from brainctrl.pipeline._stages import process_run, transition_energies
+    from brainctrl.control import control_set
+
+    n_frames, n_regions, step, multilayer_runs = (int(a) for a in sys.argv[1:5])
+    warnings.simplefilter("ignore")
+    rng = np.random.default_rng(0)
+    regions = make_regions(n_regions, random_state=0)
+    # AR(1) signals with a shared component: realistic correlations, raw scale
+    shared = rng.standard_normal((n_frames, 8)) @ rng.standard_normal((8, n_regions))
+    ts = np.empty((n_frames, n_regions))
+    ts[0] = rng.standard_normal(n_regions)
+    noise = rng.standard_normal((n_frames, n_regions))
+    for t in range(1, n_frames):
+        ts[t] = 0.6 * ts[t - 1] + noise[t]
+    ts = 1e4 + 100 * (ts + 0.5 * shared)
+    run = RunData(ts, 0.72, regions=regions, subject="bench", run="1")
+    config = PipelineConfig.from_dict({
+        "manifest": "none",
+        "connectivity": {"step": step},
+        "multilayer": {"n_runs": multilayer_runs},
+    })
+    with threadpool_limits(1):
+        a = rng.standard_normal((n_regions, n_regions)); a = a + a.T
+        ref = []
+        for _ in range(5):
+            t0 = time.perf_counter(); np.linalg.eigh(a); ref.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        tables, arrays = process_run(run, config, 0)
+        t_run = time.perf_counter() - t0
+        states = rng.standard_normal((4, n_regions))
+        mask = np.asarray(control_set(regions, network="Default"))
+        t0 = time.perf_counter()
+        transition_energies(arrays["timeseries"].astype(float), arrays["static_fc"].astype(float),
+                            states, mask, config)
+        t_energy = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"run_stage_s": t_run, "energy_s": t_energy, "eigh_ref_s": min(ref),
+                      "peak_mib": peak, "n_windows": int(arrays["dynamic_fc"].shape[0])}))
+    """
+)
+
+
+def measure(n_frames, n_regions, step, multilayer_runs):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(n_frames),
+            str(n_regions),
+            str(step),
+            str(multilayer_runs),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N=100, 600 frames")
+    parser.add_argument("--steps", type=int, nargs="+", default=[5, 10])
+    parser.add_argument(
+        "--multilayer-runs",
+        type=int,
+        default=None,
+        help="override multilayer.n_runs (default: the config default)",
+    )
+    args = parser.parse_args()
+    from brainctrl.pipeline import PipelineConfig
+
+    default_runs = PipelineConfig.from_dict({"manifest": "x"}).multilayer.n_runs
+    runs = args.multilayer_runs or default_runs
+    n_frames, n_regions = (600, 100) if args.quick else (1200, 400)
+    print(
+        f"per-run stage, {n_frames} frames x {n_regions} regions, window 60, one thread, "
+        f"multilayer n_runs={runs}"
+    )
+    header = (
+        f"{'step':>4} {'windows':>7} {'run (s)':>8} {'energy (s)':>10} {'total (s)':>9} "
+        f"{'x eigh':>8} {'peak MiB':>9} {'runs/core-h':>11} {'1000x4 on 2 cores (h)':>22} "
+        f"{'on 100 cores (h)':>17}"
+    )
+    print(header)
+    for step in args.steps:
+        r = measure(n_frames, n_regions, step, runs)
+        total = r["run_stage_s"] + r["energy_s"]
+        per_hour = 3600 / total
+        print(
+            f"{step:>4} {r['n_windows']:>7} {r['run_stage_s']:>8.1f} {r['energy_s']:>10.2f} "
+            f"{total:>9.1f} {total / r['eigh_ref_s']:>8.0f} {r['peak_mib']:>9.0f} "
+            f"{per_hour:>11.0f} {4000 / per_hour / 2:>22.1f} {4000 / per_hour / 100:>17.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
