@@ -92,10 +92,15 @@ class StatesConfig:
 class ControlConfig:
     """Control-theory stage.
 
-    Controllability is computed on each run's static FC turned into a system
-    (``system_from``). Transition energies between activity states use the
-    control set (a Yeo-7 network name, or ``"all"``), under the static network
-    and along the sliding-window (time-varying) network over ``horizon``.
+    Average and modal controllability (discrete time, Gu et al. 2015) are
+    computed on each run's static FC normalised by ``1 + spectral radius``,
+    and with ``per_window`` also on every sliding window. Transition energies
+    between activity states use the control set (a Yeo-7 network name, or
+    ``"all"``) under the static network and along the non-overlapping windows
+    (time-varying network) over ``horizon``, with the system built from FC by
+    ``system_from``: ``"normalize"`` or ``"signed_laplacian"`` (Deng et al.
+    2022: edges with uncorrected p > 0.05 set to 0, ``A = -L / max|eig(L)|``;
+    continuous time only).
     """
 
     system: str = "continuous"
@@ -109,11 +114,27 @@ class ControlConfig:
         _one_of(self.system, ("continuous", "discrete"), f"{path}.system")
         _one_of(self.system_from, ("normalize", "signed_laplacian"), f"{path}.system_from")
         _require(self.horizon > 0, f"{path}.horizon", "must be > 0")
+        _require(
+            self.system_from != "signed_laplacian" or self.system == "continuous",
+            f"{path}.system_from",
+            "'signed_laplacian' needs control.system 'continuous'",
+        )
+        _require(
+            not self.energy or self.system == "continuous",
+            f"{path}.energy",
+            "needs control.system 'continuous' (energy along the time-varying network "
+            "is defined in continuous time)",
+        )
 
 
 @dataclass
 class GraphConfig:
-    """Graph measures on each run's static FC and single-layer communities."""
+    """Graph measures on each run's static FC and single-layer communities.
+
+    ``density``: keep this fraction of the strongest edges (proportional
+    threshold) before the graph measures; communities always use the full
+    signed FC, handled as ``negative`` says.
+    """
 
     negative: str = "asymmetric"
     gamma: float = 1.0

@@ -69,24 +69,43 @@ def clean_run(run, clean):
     return check_timeseries(cleaned, context=context)
 
 
-def _tidy(run, region_names, measures, *, window=None):
-    """Long table rows for per-region measures ``{name: (n_regions,) array}``."""
+def _tidy(run, region_names, measures, windowed=()):
+    """Long table of per-region measures.
+
+    ``measures`` maps a name to ``(n_regions,)`` values (static network), and
+    ``windowed`` to ``(n_windows, n_regions)`` values with a ``window`` index
+    (-1 marks static-network rows).
+    """
     frames = []
+    n = len(region_names)
     for name, values in measures.items():
+        frames.append(
+            pd.DataFrame(
+                {
+                    "region": region_names,
+                    "measure": name,
+                    "window": -1,
+                    "value": np.asarray(values, dtype=float),
+                }
+            )
+        )
+    for name, values in dict(windowed).items():
         values = np.asarray(values, dtype=float)
         frames.append(
             pd.DataFrame(
                 {
-                    "subject": run.subject,
-                    "session": run.session,
-                    "run": run.run,
-                    "region": region_names,
+                    "region": np.tile(region_names, len(values)),
                     "measure": name,
-                    "value": values,
+                    "window": np.repeat(np.arange(len(values)), n),
+                    "value": values.ravel(),
                 }
             )
         )
     table = pd.concat(frames, ignore_index=True)
+    table.insert(0, "run", run.run)
+    table.insert(0, "session", run.session)
+    table.insert(0, "subject", run.subject)
+    table = table[["subject", "session", "run", "region", "measure", "value", "window"]]
     for column in ("subject", "session", "run", "region", "measure"):
         table[column] = table[column].astype("string")
     return table
@@ -142,6 +161,19 @@ def process_run(run, config, seed):
         ),
     }
 
+    windowed = {}
+    if config.control.per_window:
+        windows = dfc.copy()
+        windows[:, np.arange(n), np.arange(n)] = 0.0
+        a_windows = normalize_adjacency(windows, system="discrete")
+        windowed["average_controllability"] = average_controllability(a_windows, system="discrete")
+        windowed["modal_controllability"] = modal_controllability(a_windows)
+
+    graph_input = adjacency
+    if config.graph.density is not None:
+        from brainctrl.graph import threshold_proportional
+
+        graph_input = threshold_proportional(adjacency, config.graph.density)
     communities = modularity_communities(
         adjacency,
         gamma=config.graph.gamma,
@@ -150,7 +182,7 @@ def process_run(run, config, seed):
         random_state=int(rng.integers(2**31)),
     )
     partition = np.asarray(getattr(communities, "partition", communities))
-    graph = graph_measures(adjacency, partition)
+    graph = graph_measures(graph_input, partition)
     for column in graph.columns:
         if column in ("region", "name", "network"):
             continue
@@ -195,7 +227,7 @@ def process_run(run, config, seed):
         globals_["mean_flexibility"] = float(np.mean(measures["flexibility"]))
 
     tables = {
-        "measures": _tidy(run, names, measures),
+        "measures": _tidy(run, names, measures, windowed),
         "globals": pd.DataFrame(
             {
                 "subject": run.subject,
@@ -219,26 +251,26 @@ def transition_energies(timeseries, static_fc, states, control_mask, config):
     Returns
     -------
     DataFrame
-        One row per (network, from_state, to_state): energy, Gramian condition
-        number and the unreached fraction of the target.
+        One row per (network, from_state, to_state): energy (``∫‖u‖² dt``, no
+        ½), the Gramian's condition number and rank, and the unreached
+        fraction of the target (``terminal_error``).
     """
     from brainctrl.connectivity import sliding_window_connectivity
-    from brainctrl.control import (
-        minimum_energy,
-        normalize_adjacency,
-        time_varying_energy,
-    )
+    from brainctrl.control import fc_to_system, minimum_energy, time_varying_energy
 
     cc, ctl = config.connectivity, config.control
-    n = static_fc.shape[0]
     k = states.shape[0]
     x0 = np.repeat(states, k, axis=0)
     xf = np.tile(states, (k, 1))
-    off = np.arange(n)
 
-    adjacency = static_fc.astype(float).copy()
-    adjacency[off, off] = 0.0
-    a_static = normalize_adjacency(adjacency, system=ctl.system)
+    # the signed-Laplacian route zeroes edges with uncorrected p > 0.05 first
+    laplacian = ctl.system_from == "signed_laplacian"
+    a_static = fc_to_system(
+        static_fc.astype(float),
+        kind=ctl.system_from,
+        system=ctl.system,
+        n_samples=len(timeseries) if laplacian else None,
+    )
     static = minimum_energy(
         a_static, x0, xf, B=control_mask, horizon=ctl.horizon, system=ctl.system
     )
@@ -246,8 +278,12 @@ def transition_energies(timeseries, static_fc, states, control_mask, config):
     windows = sliding_window_connectivity(
         timeseries, cc.window_length, step=cc.window_length, taper=cc.taper
     ).astype(float)
-    windows[:, off, off] = 0.0
-    a_windows = normalize_adjacency(windows, system=ctl.system)
+    a_windows = fc_to_system(
+        windows,
+        kind=ctl.system_from,
+        system=ctl.system,
+        n_samples=cc.window_length if laplacian else None,
+    )
     dynamic = time_varying_energy(a_windows, ctl.horizon / len(a_windows), x0, xf, B=control_mask)
 
     rows = []
@@ -263,6 +299,7 @@ def transition_energies(timeseries, static_fc, states, control_mask, config):
                     "energy": np.broadcast_to(result.energy, from_state.shape),
                     "condition_number": np.broadcast_to(result.condition_number, from_state.shape),
                     "terminal_error": np.broadcast_to(result.terminal_error, from_state.shape),
+                    "rank": np.broadcast_to(result.rank, from_state.shape),
                     "n_windows": len(a_windows) if label == "dynamic" else 1,
                 }
             )

@@ -60,6 +60,22 @@ def test_defaults_and_coercion():
         ),
         ({"manifest": "m", "executor": {"kind": "slurm"}}, r"'executor.kind' must be one of"),
         ({"manifest": "m", "stats": []}, r"config key 'stats' must be a mapping"),
+        (
+            {
+                "manifest": "m",
+                "control": {"system": "discrete", "system_from": "signed_laplacian"},
+            },
+            r"'control.system_from' 'signed_laplacian' needs control.system 'continuous'",
+        ),
+        (
+            {"manifest": "m", "control": {"system": "discrete"}},
+            r"'control.energy' needs control.system 'continuous'",
+        ),
+        ({"manifest": "m", "graph": {"density": 1.5}}, r"'graph.density' must be in \(0, 1\]"),
+        (
+            {"manifest": "m", "multilayer": {"window_stride": 0}},
+            r"'multilayer.window_stride' must be >= 1",
+        ),
     ],
 )
 def test_invalid_configs_name_the_key(data, message):

@@ -262,3 +262,46 @@ def test_dask_worker_killed_midrun(
         assert_same_results(reference_run[0], out)
     finally:
         cluster.close()
+
+
+def test_options_per_window_density_and_signed_laplacian(
+    small_dataset, tmp_path, run, read_unit_tables
+):
+    out = tmp_path / "out"
+    status = run(
+        small_dataset,
+        out,
+        control={"per_window": True, "system_from": "signed_laplacian"},
+        graph={"density": 0.2},
+        stats={"group": None},
+    )
+    assert set(status["status"]) == {"done"}
+    measures = read_unit_tables(out, "measures")
+    windowed = measures[measures["window"] >= 0]
+    assert set(windowed["measure"]) == {"average_controllability", "modal_controllability"}
+    # per-window values equal the Gu et al. formula on that window's FC
+    file = sorted(out.glob("sub-*/*_matrices.npz"))[0]
+    with np.load(file) as data:
+        dynamic = data["dynamic_fc"].astype(float)
+    n = 24
+    iu = np.triu_indices(n, k=1)
+    fc = np.zeros((n, n))
+    fc[iu] = dynamic[3]
+    fc = fc + fc.T
+    spectral_radius = np.abs(np.linalg.eigvalsh(fc)).max()
+    lam, vec = np.linalg.eigh(fc / (1 + spectral_radius))
+    expected = (vec**2) @ (1 / (1 - lam**2))
+    subject = file.name.split("_")[0].removeprefix("sub-")
+    got = windowed[
+        (windowed["subject"] == subject)
+        & (windowed["window"] == 3)
+        & (windowed["measure"] == "average_controllability")
+    ].set_index("region")["value"]
+    names = pd.read_csv(small_dataset.parent / "regions.tsv", sep="\t")["name"]
+    np.testing.assert_allclose(got.reindex(names).to_numpy(), expected, rtol=1e-4)
+    # a proportional threshold leaves 20 % of the edges for the graph measures
+    degree = measures[(measures["measure"] == "degree") & (measures["window"] == -1)]
+    per_run = degree.groupby("subject")["value"].sum() / 2
+    np.testing.assert_allclose(per_run, round(0.2 * n * (n - 1) / 2), atol=1)
+    energy = read_unit_tables(out, "energy")
+    assert (energy["rank"] >= 1).all()
