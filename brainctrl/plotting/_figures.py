@@ -147,33 +147,63 @@ def plot_energy_comparison(table, *, ax=None):
     ----------
     table : DataFrame
         Columns ``static`` and ``dynamic`` (one row per subject), optionally
-        ``condition_number`` to colour the points.
+        ``condition_number`` (of the static Gramian) to colour the points;
+        infinite condition numbers (numerically singular Gramians) are drawn
+        at 1e17, the largest a float64 Gramian can show.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
-    fig, ax = _axes(ax, figsize=(4.5, 4))
+    fig, ax = _axes(ax, figsize=(4.8, 4))
+    energies = table[["static", "dynamic"]].to_numpy(float)
     color = None
     if "condition_number" in table:
-        color = np.log10(table["condition_number"].astype(float))
-    points = ax.scatter(table["static"], table["dynamic"], c=color, cmap="magma", s=25)
-    low = float(np.nanmin(table[["static", "dynamic"]].to_numpy()))
-    high = float(np.nanmax(table[["static", "dynamic"]].to_numpy()))
-    ax.plot([low, high], [low, high], "k--", lw=0.8)
+        cond = table["condition_number"].to_numpy(float)
+        color = np.log10(np.clip(np.where(np.isfinite(cond), cond, 1e17), 1.0, 1e17))
+    points = ax.scatter(
+        energies[:, 0], energies[:, 1], c=color, cmap="magma", s=25, edgecolor="k", linewidth=0.3
+    )
+    low, high = np.nanmin(energies), np.nanmax(energies)
+    ax.plot([low, high], [low, high], "k--", lw=0.8, label="equal energy")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("energy, static network")
     ax.set_ylabel("energy, dynamic network")
+    ax.legend(loc="upper left", fontsize=8)
     if color is not None:
-        fig.colorbar(points, ax=ax, label="log10 cond(W), static")
+        fig.colorbar(points, ax=ax, label="log10 condition number, static Gramian")
     return fig
 
 
-def plot_group_results(table, *, alpha=0.05, ax=None, title=None):
-    """Region-wise t statistics, significant regions (FDR) highlighted."""
+def plot_group_results(table, *, alpha=0.05, ax=None, title=None, planted=None):
+    """Region-wise t statistics with the FDR-significant regions highlighted.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per region with ``t`` and ``p_fdr`` (and ``region`` when
+        ``planted`` is given), e.g. from :func:`brainctrl.stats.group_comparison`.
+    alpha : float, default=0.05
+        FDR level; bars with ``p_fdr < alpha`` are red.
+    planted : collection of str, optional
+        Regions with a known (planted) effect, marked with a triangle.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = _axes(ax, figsize=(8, 3))
     t = table["t"].to_numpy(float)
     significant = table["p_fdr"].to_numpy(float) < alpha
     colors = np.where(significant, "tab:red", "0.7")
     ax.bar(np.arange(len(t)), t, color=colors)
     ax.axhline(0, color="k", lw=0.5)
+    if planted is not None:
+        marked = np.flatnonzero(table["region"].astype(str).isin(set(planted)).to_numpy())
+        top = np.nanmax(np.abs(t)) * 1.1
+        ax.plot(marked, np.full(marked.size, top), "v", color="k", ms=5, label="planted")
+        ax.legend(loc="lower left", fontsize=8)
     ax.set_xlabel("region")
     ax.set_ylabel("t")
     ax.set_title(title or f"group comparison (red: FDR < {alpha})")
@@ -181,7 +211,19 @@ def plot_group_results(table, *, alpha=0.05, ax=None, title=None):
 
 
 def plot_loadings(weights, names, *, ax=None, title=None, top=20):
-    """Largest sparse-CCA weights (or any loadings) as horizontal bars."""
+    """Largest sparse-CCA weights (or any loadings) as horizontal bars.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_features,)
+    names : sequence of str of length n_features
+    top : int, default=20
+        Number of largest-magnitude weights shown (positive red, negative blue).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = _axes(ax, figsize=(4.5, 0.25 * min(top, len(names)) + 1))
     weights = np.asarray(weights, dtype=float)
     order = np.argsort(-np.abs(weights))[:top][::-1]
@@ -198,7 +240,19 @@ def plot_loadings(weights, names, *, ax=None, title=None, top=20):
 
 
 def plot_prediction(observed, predicted, *, ax=None, title=None):
-    """Observed against cross-validated predicted scores."""
+    """Observed against cross-validated predicted scores.
+
+    Parameters
+    ----------
+    observed, predicted : ndarray of shape (n_subjects,)
+        E.g. ``result.observed[0]`` and ``result.predictions[0]`` of
+        :func:`brainctrl.stats.predict_behaviour`. The default title gives
+        their Pearson correlation.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = _axes(ax, figsize=(4, 4))
     observed = np.asarray(observed, dtype=float)
     predicted = np.asarray(predicted, dtype=float)

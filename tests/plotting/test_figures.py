@@ -66,10 +66,18 @@ def test_plot_energy_and_group_results():
     )
     fig = plotting.plot_energy_comparison(table)
     assert fig.axes[0].get_xscale() == "log"
+    # a numerically singular Gramian (infinite condition number) is still drawn
+    table.loc[1, "condition_number"] = np.inf
+    fig = plotting.plot_energy_comparison(table)
+    colours = fig.axes[0].collections[0].get_array()
+    np.testing.assert_allclose(colours, [3.0, 17.0])
     results = pd.DataFrame({"t": [3.0, -1.0, 0.5], "p_fdr": [0.01, 0.5, 0.9]})
     fig = plotting.plot_group_results(results)
     colors = [bar.get_facecolor() for bar in fig.axes[0].patches]
     assert colors[0] != colors[1] and colors[1] == colors[2]
+    results["region"] = ["a", "b", "c"]
+    fig = plotting.plot_group_results(results, planted=["c"])
+    np.testing.assert_array_equal(fig.axes[0].lines[-1].get_xdata(), [2])
 
 
 def test_plot_states_one_panel_per_state(rng):
