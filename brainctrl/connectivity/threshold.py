@@ -12,6 +12,7 @@ import logging
 import numpy as np
 from scipy import special
 
+from brainctrl._utils.multiple import step_up_adjusted
 from brainctrl._utils.validation import check_positive, check_square
 from brainctrl.exceptions import InvalidParameterError
 
@@ -183,7 +184,11 @@ def fdr_bh(pvalues, alpha=0.05):
     Notes
     -----
     Sort the ``m`` p-values, find the largest ``k`` with ``p_(k) <= k alpha / m``
-    and reject the ``k`` smallest (Benjamini & Hochberg 1995).
+    and reject the ``k`` smallest (Benjamini & Hochberg 1995). This is the same
+    as ``p_adjusted <= alpha`` with the Benjamini-Hochberg adjusted p-values
+    (one computation serves both), so for finite p-values it agrees exactly
+    with ``brainctrl.stats.fdr_correction(p) <= alpha``. NaN entries are never
+    rejected but count in ``m``.
 
     References
     ----------
@@ -195,19 +200,8 @@ def fdr_bh(pvalues, alpha=0.05):
     >>> fdr_bh([0.01, 0.02, 0.03, 0.5], alpha=0.05)
     array([ True,  True,  True, False])
     """
-    pvalues = np.asarray(pvalues, dtype=np.float64)
     check_positive("alpha", alpha)
-    n_tests = pvalues.shape[-1]
-    order = np.argsort(pvalues, axis=-1, kind="stable")
-    sorted_p = np.take_along_axis(pvalues, order, axis=-1)
-    ranks = np.arange(1, n_tests + 1)
-    below = sorted_p <= alpha * ranks / n_tests
-    # Number rejected = largest rank k where the condition holds (0 if none).
-    last = np.where(below, ranks, 0).max(axis=-1, initial=0)
-    reject_sorted = ranks <= last[..., None]
-    reject = np.empty_like(reject_sorted)
-    np.put_along_axis(reject, order, reject_sorted, axis=-1)
-    return reject
+    return step_up_adjusted(pvalues) <= alpha
 
 
 def threshold_significance(correlation, n_samples, *, alpha=0.05, fdr=False, n_controlled=0):

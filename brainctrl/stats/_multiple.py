@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from brainctrl._utils.multiple import step_up_adjusted
 from brainctrl._utils.validation import check_array, check_option
 from brainctrl.exceptions import DataError
 
@@ -61,18 +62,8 @@ def fdr_correction(p_values, *, method="bh"):
         raise DataError("p_values must be finite or NaN; got an infinite value.")
     out = np.full(p.shape, np.nan)
     values = p[finite]
-    m = values.size
-    if m == 0:
+    if values.size == 0:
         return out
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.arange(1, m + 1)
-    factor = m / ranks
-    if method == "by":
-        factor = factor * np.sum(1.0 / ranks)
-    stepped = values[order] * factor
-    # running minimum from the largest p-value down (step-up)
-    stepped = np.minimum.accumulate(stepped[::-1])[::-1]
-    adjusted = np.empty(m)
-    adjusted[order] = np.minimum(stepped, 1.0)
+    adjusted = step_up_adjusted(values, yekutieli=method == "by")
     out[finite] = adjusted
     return out
