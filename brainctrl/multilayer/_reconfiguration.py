@@ -227,6 +227,17 @@ def _changes(labels):
     return region, groups, sizes[groups]
 
 
+def _change_rate(partition, *, mutual):
+    """Mutual (``mutual=True``) or independent changes of each region, divided by ``T - 1``."""
+    labels, ndim = _check_partition(partition, min_layers=2)
+    out = np.zeros(labels.shape[:2])
+    for run, run_labels in enumerate(labels):
+        region, _, size = _changes(run_labels)
+        chosen = size > 1 if mutual else size == 1
+        np.add.at(out[run], region[chosen], 1.0)
+    return _unstack(out / (labels.shape[-1] - 1), ndim)
+
+
 def cohesion(partition):
     """Fraction of steps in which a region changes community together with another.
 
@@ -259,12 +270,7 @@ def cohesion(partition):
     >>> cohesion([[1, 2, 2], [1, 2, 1], [1, 1, 1]])
     array([0.5, 0.5, 0. ])
     """
-    labels, ndim = _check_partition(partition, min_layers=2)
-    out = np.zeros(labels.shape[:2])
-    for run, run_labels in enumerate(labels):
-        region, _, size = _changes(run_labels)
-        np.add.at(out[run], region[size > 1], 1.0)
-    return _unstack(out / (labels.shape[-1] - 1), ndim)
+    return _change_rate(partition, mutual=True)
 
 
 def disjointedness(partition):
@@ -291,12 +297,7 @@ def disjointedness(partition):
     >>> disjointedness([[1, 2, 2], [1, 2, 1], [1, 1, 1]])
     array([0. , 0.5, 0. ])
     """
-    labels, ndim = _check_partition(partition, min_layers=2)
-    out = np.zeros(labels.shape[:2])
-    for run, run_labels in enumerate(labels):
-        region, _, size = _changes(run_labels)
-        np.add.at(out[run], region[size == 1], 1.0)
-    return _unstack(out / (labels.shape[-1] - 1), ndim)
+    return _change_rate(partition, mutual=False)
 
 
 def cohesion_matrix(partition):
