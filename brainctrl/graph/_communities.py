@@ -27,7 +27,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_NEGATIVE = ("asymmetric", "symmetric", "ignore")
+_NEGATIVE = ("asymmetric", "symmetric", "simple", "ignore")
 _METHODS = ("louvain", "leiden")
 
 
@@ -68,17 +68,19 @@ def _symmetrize(adjacency, name):
 def _layer_terms(adjacency, gamma, negative):
     """Modularity terms of a stack of layers ``(n_layers, n, n)``.
 
-    Layer ``s`` has the matrix ``B_s = W_s − F_s diag(d_s) F_sᵀ`` in units of
-    its positive weight, with ``W_s = A⁺ − λ_s A⁻``, factors ``F_s = [k⁺, k⁻]``
-    and scales ``d_s = [γ/v⁺, −λ_s γ/v⁻]`` (see :func:`modularity`).
+    Layer ``s`` has the matrix ``B_s = W_s − F_s diag(d_s) F_sᵀ`` in edge-weight
+    units, with ``W_s = A⁺ − λ_s A⁻``, factors ``F_s = [k⁺, k⁻]`` and scales
+    ``d_s = [γ/v⁺, −λ_s γ/v⁻]``; its modularity is ``Σ B_s δ / total_s`` (see
+    :func:`modularity`).
 
     Returns
     -------
     weights : ndarray, shape (n_layers, n, n)
     factors : ndarray, shape (n_layers, n, 2)
     scales : ndarray, shape (n_layers, 2)
-    total_positive : ndarray, shape (n_layers,)
-        ``v⁺_s``, the sum of the positive weights of each layer.
+    total : ndarray, shape (n_layers,)
+        The normaliser of each layer: ``v⁺_s``, or ``v⁺_s + v⁻_s`` for
+        ``negative="symmetric"``.
     """
     positive = np.maximum(adjacency, 0.0)
     negative_part = np.maximum(-adjacency, 0.0)
@@ -89,12 +91,17 @@ def _layer_terms(adjacency, gamma, negative):
     safe_positive = np.where(total_positive > 0, total_positive, 1.0)
     safe_negative = np.where(total_negative > 0, total_negative, 1.0)
     gamma = np.broadcast_to(np.asarray(gamma, dtype=float), total_positive.shape)
+    both = total_positive + total_negative
+    normaliser = total_positive
     if negative == "ignore":
         weight = np.zeros_like(total_positive)
     elif negative == "symmetric":
+        # Gómez et al. 2009: (B⁺ − B⁻)/(v⁺ + v⁻), i.e. lambda = 1 and total v⁺ + v⁻
+        weight = np.where(total_negative > 0, 1.0, 0.0)
+        normaliser = both
+    elif negative == "simple":
         weight = np.where(total_negative > 0, total_positive / safe_negative, 0.0)
     else:
-        both = total_positive + total_negative
         weight = np.where(both > 0, total_positive / np.where(both > 0, both, 1.0), 0.0)
     weights = positive - weight[:, None, None] * negative_part
     factors = np.stack([strength_positive, strength_negative], axis=-1)
@@ -105,7 +112,7 @@ def _layer_terms(adjacency, gamma, negative):
         ],
         axis=-1,
     )
-    return weights, factors, scales, total_positive
+    return weights, factors, scales, normaliser
 
 
 def _stacked_problem(weights, factors, scales, coupling=None):
@@ -159,7 +166,7 @@ def modularity(adjacency, partition, *, gamma=1.0, negative="asymmetric"):
         Community labels.
     gamma : float, default=1.0
         Resolution parameter ``γ``.
-    negative : {"asymmetric", "symmetric", "ignore"}, default="asymmetric"
+    negative : {"asymmetric", "symmetric", "simple", "ignore"}, default="asymmetric"
         Treatment of negative weights (see Notes).
 
     Returns
@@ -172,8 +179,12 @@ def modularity(adjacency, partition, *, gamma=1.0, negative="asymmetric"):
     With ``A⁺ = max(A, 0)``, ``A⁻ = max(−A, 0)``, strengths ``k±`` and totals
     ``v± = Σ_ij A±_ij``, and ``Q± = (1/v±) Σ_ij (A±_ij − γ k±_i k±_j / v±) δ(g_i, g_j)``:
 
-    - ``"asymmetric"`` (Rubinov & Sporns 2011): ``Q = Q⁺ − v⁻/(v⁺ + v⁻) Q⁻``;
-    - ``"symmetric"``: ``Q = Q⁺ − Q⁻``;
+    - ``"asymmetric"`` (Rubinov & Sporns 2011): ``Q = Q⁺ − v⁻/(v⁺ + v⁻) Q⁻``
+      (BCT ``community_louvain(..., B="negative_asym")``);
+    - ``"symmetric"`` (Gómez et al. 2009):
+      ``Q = v⁺/(v⁺ + v⁻) Q⁺ − v⁻/(v⁺ + v⁻) Q⁻`` (BCT ``B="negative_sym"``);
+    - ``"simple"``: ``Q = Q⁺ − Q⁻`` (BCT ``modularity_louvain_und_sign``
+      with ``qtype="smp"``);
     - ``"ignore"``: ``Q = Q⁺``, negative weights are dropped.
 
     For a network without negative weights all three equal Newman's
@@ -185,6 +196,8 @@ def modularity(adjacency, partition, *, gamma=1.0, negative="asymmetric"):
        networks. PNAS 103, 8577–8582.
     .. [2] Rubinov, M. & Sporns, O. (2011). Weight-conserving characterization
        of complex functional brain networks. NeuroImage 56, 2068–2079.
+    .. [3] Gómez, S., Jensen, P. & Arenas, A. (2009). Analysis of community
+       structure in networks of correlated data. Physical Review E 80, 016114.
 
     Examples
     --------
@@ -249,6 +262,8 @@ def _leiden_partition(adjacency, gamma, negative, seed):
     layer_weights.append(1.0)
     if negative != "ignore" and total_negative > 0:
         if negative == "symmetric":
+            weight = 1.0
+        elif negative == "simple":
             weight = total_positive / total_negative
         else:
             weight = total_positive / (total_positive + total_negative)
@@ -290,7 +305,7 @@ def modularity_communities(
         ``"louvain"``: brainctrl's generalised Louvain, iterated to a fixed point.
         ``"leiden"``: the Leiden algorithm of the optional package ``leidenalg``
         (``pip install brainctrl[leiden]``).
-    negative : {"asymmetric", "symmetric", "ignore"}, default="asymmetric"
+    negative : {"asymmetric", "symmetric", "simple", "ignore"}, default="asymmetric"
         Treatment of negative weights, as in :func:`modularity`. The choice
         changes the communities of networks with anti-correlated systems.
     n_runs : int, default=10

@@ -28,7 +28,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _COUPLINGS = ("ordinal", "categorical")
-_NEGATIVE = ("asymmetric", "symmetric", "ignore")
+_NEGATIVE = ("asymmetric", "symmetric", "simple", "ignore")
 
 
 @dataclass
@@ -153,7 +153,7 @@ def multilayer_modularity_matrix(
     coupling : {"ordinal", "categorical"}, default="ordinal"
         ``"ordinal"`` couples each node to itself in adjacent layers,
         ``"categorical"`` in all pairs of layers.
-    negative : {"asymmetric", "symmetric", "ignore"}, default="asymmetric"
+    negative : {"asymmetric", "symmetric", "simple", "ignore"}, default="asymmetric"
         Treatment of negative weights, see :func:`multilayer_modularity`.
 
     Returns
@@ -273,7 +273,7 @@ def multilayer_modularity(
     coupling : {"ordinal", "categorical"}, default="ordinal"
         ``"ordinal"``: node i in layer s is coupled to node i in layers s ± 1
         (time-ordered layers); ``"categorical"``: to node i in every other layer.
-    negative : {"asymmetric", "symmetric", "ignore"}, default="asymmetric"
+    negative : {"asymmetric", "symmetric", "simple", "ignore"}, default="asymmetric"
         Treatment of negative weights in each layer (see Notes).
     n_runs : int, default=10
         Independent runs; the best is returned.
@@ -309,10 +309,12 @@ def multilayer_modularity(
     ``A⁺ − γ k⁺k⁺ᵀ/v⁺ − λ_s (A⁻ − γ k⁻k⁻ᵀ/v⁻)``
 
     with ``λ_s = v⁺/(v⁺ + v⁻)`` (``"asymmetric"``, Rubinov & Sporns 2011),
-    ``λ_s = v⁺/v⁻`` (``"symmetric"``) or ``λ_s = 0`` (``"ignore"``), i.e. the
-    single-layer signed modularity of :func:`brainctrl.graph.modularity`
-    scaled by ``v⁺``; ``2m_s = v⁺_s``. Without negative weights this is
-    exactly Mucha et al.'s quality, the one GenLouvain maximises.
+    ``λ_s = 1`` (``"symmetric"``, Gómez et al. 2009), ``λ_s = v⁺/v⁻``
+    (``"simple"``) or ``λ_s = 0`` (``"ignore"``), i.e. the single-layer signed
+    modularity of :func:`brainctrl.graph.modularity` scaled by ``2m_s``, with
+    ``2m_s = v⁺_s + v⁻_s`` for ``"symmetric"`` and ``2m_s = v⁺_s`` otherwise.
+    Without negative weights this is exactly Mucha et al.'s quality, the one
+    GenLouvain maximises.
 
     Each run is a generalised Louvain (local moves, aggregation) rerun from
     its own output until ``Q`` stops increasing (GenLouvain's

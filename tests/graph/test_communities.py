@@ -23,16 +23,18 @@ def networkx_modularity(adjacency, labels, gamma=1.0):
 
 
 def signed_modularity_by_definition(adjacency, labels, gamma, negative):
-    """Rubinov & Sporns 2011 signed modularity from Q+ and Q- computed by networkx."""
+    """Signed modularity (Rubinov & Sporns 2011; Gómez et al. 2009) from networkx Q+ and Q-."""
     positive = np.maximum(adjacency, 0)
     negative_part = np.maximum(-adjacency, 0)
     q_positive = networkx_modularity(positive, labels, gamma)
     if negative_part.sum() == 0 or negative == "ignore":
         return q_positive
     q_negative = networkx_modularity(negative_part, labels, gamma)
-    if negative == "symmetric":
-        return q_positive - q_negative
     v_pos, v_neg = positive.sum(), negative_part.sum()
+    if negative == "simple":
+        return q_positive - q_negative
+    if negative == "symmetric":  # Gómez et al. 2009
+        return (v_pos * q_positive - v_neg * q_negative) / (v_pos + v_neg)
     return q_positive - v_neg / (v_pos + v_neg) * q_negative
 
 
@@ -48,7 +50,9 @@ def signed_matrix(adjacency, gamma, negative):
     matrix = part(positive)
     if negative != "ignore" and negative_part.sum() > 0:
         v_pos, v_neg = positive.sum(), negative_part.sum()
-        weight = 1.0 if negative == "symmetric" else v_neg / (v_pos + v_neg)
+        if negative == "symmetric":
+            return (v_pos * matrix - v_neg * part(negative_part)) / (v_pos + v_neg)
+        weight = 1.0 if negative == "simple" else v_neg / (v_pos + v_neg)
         matrix = matrix - weight * part(negative_part)
     return matrix
 
@@ -87,7 +91,7 @@ def test_networkx_barbell_example():
     assert modularity(adjacency, [0, 0, 0, 1, 1, 1]) == pytest.approx(0.35714285714285715)
 
 
-@pytest.mark.parametrize("negative", ["asymmetric", "symmetric", "ignore"])
+@pytest.mark.parametrize("negative", ["asymmetric", "symmetric", "simple", "ignore"])
 @pytest.mark.parametrize("gamma", [0.5, 1.0, 1.7])
 def test_signed_modularity_matches_definition(rng, negative, gamma):
     adjacency = random_signed(rng, 12)
@@ -103,6 +107,22 @@ def test_signed_modularity_matches_definition(rng, negative, gamma):
         assert matrix[same].sum() == pytest.approx(expected, abs=1e-12)
 
 
+@pytest.mark.parametrize(("negative", "bct_type"), [("asymmetric", "sta"), ("symmetric", "gja")])
+def test_signed_modularity_matches_bctpy(rng, negative, bct_type):
+    # Reference: bctpy 0.6.1. community_louvain returns the Q of its own partition
+    # (B="negative_asym" / "negative_sym"); modularity_louvain_und_sign names the same
+    # objectives "sta" / "gja" (its "smp" is our "simple").
+    bct = pytest.importorskip("bct")
+    adjacency = random_signed(rng, 14)
+    b_type = {"asymmetric": "negative_asym", "symmetric": "negative_sym"}[negative]
+    labels, q = bct.community_louvain(adjacency, B=b_type, seed=1)
+    assert modularity(adjacency, labels, negative=negative) == pytest.approx(q, abs=1e-12)
+    labels, q = bct.modularity_louvain_und_sign(adjacency, qtype=bct_type, seed=1)
+    assert modularity(adjacency, labels, negative=negative) == pytest.approx(q, abs=1e-12)
+    labels, q = bct.modularity_louvain_und_sign(adjacency, qtype="smp", seed=1)
+    assert modularity(adjacency, labels, negative="simple") == pytest.approx(q, abs=1e-12)
+
+
 def test_directed_adjacency_is_symmetrised(rng):
     adjacency = rng.uniform(0, 1, (6, 6))
     labels = np.array([0, 0, 1, 1, 2, 2])
@@ -110,7 +130,7 @@ def test_directed_adjacency_is_symmetrised(rng):
     assert modularity(adjacency, labels) == pytest.approx(modularity(symmetric, labels))
 
 
-@pytest.mark.parametrize("negative", ["asymmetric", "symmetric", "ignore"])
+@pytest.mark.parametrize("negative", ["asymmetric", "symmetric", "simple", "ignore"])
 def test_communities_reach_enumerated_optimum(rng, negative):
     adjacency = random_signed(rng, 8)
     best = best_by_enumeration(adjacency, 1.0, negative)
@@ -166,11 +186,15 @@ def test_leiden_agrees_on_clear_structure(rng):
     assert np.array_equal(same_louvain, same_leiden)
 
 
-def test_leiden_signed_quality_is_checked_independently(rng):
+@pytest.mark.parametrize("negative", ["asymmetric", "symmetric", "simple"])
+def test_leiden_signed_quality_is_checked_independently(rng, negative):
+    pytest.importorskip("leidenalg")
     adjacency = random_signed(rng, 20)
-    result = modularity_communities(adjacency, method="leiden", n_runs=2, random_state=0)
-    louvain = modularity_communities(adjacency, n_runs=5, random_state=0)
-    expected = signed_modularity_by_definition(adjacency, result.partition, 1.0, "asymmetric")
+    result = modularity_communities(
+        adjacency, method="leiden", negative=negative, n_runs=2, random_state=0
+    )
+    louvain = modularity_communities(adjacency, negative=negative, n_runs=5, random_state=0)
+    expected = signed_modularity_by_definition(adjacency, result.partition, 1.0, negative)
     assert result.quality == pytest.approx(expected, abs=1e-12)
     assert result.quality >= louvain.quality - 0.02
 

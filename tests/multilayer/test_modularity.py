@@ -46,7 +46,9 @@ def dense_b_from_definition(layers, gamma, omega, coupling, negative="asymmetric
         v_pos, v_neg = positive.sum(), negative_part.sum()
         if negative == "ignore" or v_neg == 0:
             weight = 0.0
-        elif negative == "symmetric":
+        elif negative == "symmetric":  # Gómez et al. 2009: B⁺ − B⁻ over v⁺ + v⁻
+            weight = 1.0
+        elif negative == "simple":
             weight = v_pos / v_neg
         else:
             weight = v_pos / (v_pos + v_neg)
@@ -60,7 +62,7 @@ def dense_b_from_definition(layers, gamma, omega, coupling, negative="asymmetric
                         negative_part[i, j] - gammas[s] * k_neg[i] * k_neg[j] / v_neg
                     )
                 matrix[s * n + i, s * n + j] = value
-        two_mu += v_pos
+        two_mu += v_pos + v_neg if negative == "symmetric" else v_pos
     for s in range(n_layers):
         for r in range(n_layers):
             coupled = abs(s - r) == 1 if coupling == "ordinal" else s != r
@@ -92,7 +94,7 @@ def test_two_layer_two_node_by_hand():
 
 
 @pytest.mark.parametrize("coupling", ["ordinal", "categorical"])
-@pytest.mark.parametrize("negative", ["asymmetric", "symmetric", "ignore"])
+@pytest.mark.parametrize("negative", ["asymmetric", "symmetric", "simple", "ignore"])
 def test_matrix_and_quality_match_definition(rng, coupling, negative):
     n_layers, n = 4, 6
     layers = rng.normal(size=(n_layers, n, n))
