@@ -656,7 +656,7 @@ def global_graph_measures(
     return pd.DataFrame(data, index=index)
 
 
-def rich_club(adjacency, *, max_level=None, negative="separate"):
+def rich_club(adjacency, *, max_level=None, negative="separate", definition="opsahl"):
     """Weighted rich-club coefficient as a function of the degree level.
 
     Parameters
@@ -669,12 +669,17 @@ def rich_club(adjacency, *, max_level=None, negative="separate"):
     negative : {"separate", "ignore", "absolute"}, default="separate"
         ``"separate"`` and ``"ignore"`` use the positive weights,
         ``"absolute"`` uses ``|w|``.
+    definition : {"opsahl", "bct"}, default="opsahl"
+        ``"opsahl"``: level ``k`` keeps the regions of degree ``> k``.
+        ``"bct"``: as BCT's ``rich_club_wu``, level ``k`` keeps the regions of
+        degree ``>= k``, the default ``max_level`` is the largest degree, and
+        levels that remove no region are NaN.
 
     Returns
     -------
     coefficients : ndarray of shape (..., max_level)
         Entry ``k - 1`` is ``phi_w(k)`` for ``k = 1 .. max_level``; NaN where
-        fewer than two regions have degree above ``k``.
+        fewer than two regions are kept.
 
     Notes
     -----
@@ -684,7 +689,8 @@ def rich_club(adjacency, *, max_level=None, negative="separate"):
     ``w^{rank}`` are all weights of the network in decreasing order. BCT's
     ``rich_club_wu`` keeps regions of degree ``>= k`` (so its level ``k + 1``
     equals level ``k`` here) and returns NaN at levels where no region is
-    removed, where this function returns the coefficient (1).
+    removed, where this function returns the coefficient (1);
+    ``definition="bct"`` reproduces it.
 
     References
     ----------
@@ -697,11 +703,14 @@ def rich_club(adjacency, *, max_level=None, negative="separate"):
     >>> rich_club(star)
     array([nan, nan])
     """
+    check_option("definition", definition, ("opsahl", "bct"))
     _, weights, _, batch_shape = _prepare(adjacency, negative)
     n_matrices, n_regions, _ = weights.shape
     degree = np.count_nonzero(weights, axis=-1)
+    # "opsahl" keeps degree > k, "bct" degree >= k, i.e. degree > k - 1
+    shift = 1 if definition == "bct" else 0
     if max_level is None:
-        max_level = max(int(degree.max()) - 1, 1)
+        max_level = max(int(degree.max()) - 1 + shift, 1)
     elif isinstance(max_level, bool) or not isinstance(max_level, (int, np.integer)):
         raise InvalidParameterError(f"'max_level' must be a positive integer; got {max_level!r}.")
     elif max_level < 1:
@@ -711,7 +720,7 @@ def rich_club(adjacency, *, max_level=None, negative="separate"):
     out = np.full((n_matrices, max_level), np.nan)
     rows = np.arange(n_matrices)
     for level in range(1, max_level + 1):
-        rich = (degree > level).astype(float)
+        rich = (degree > level - shift).astype(float)
         if not (rich.sum(axis=-1) >= 2).any():
             continue
         sub = weights * rich[:, :, None] * rich[:, None, :]
@@ -719,5 +728,7 @@ def rich_club(adjacency, *, max_level=None, negative="separate"):
         n_entries = np.count_nonzero(sub.reshape(n_matrices, -1), axis=-1)
         denominator = cumulative[rows, n_entries]
         valid = (rich.sum(axis=-1) >= 2) & (denominator > 0)
+        if definition == "bct":
+            valid &= rich.sum(axis=-1) < n_regions
         out[valid, level - 1] = total[valid] / denominator[valid]
     return out.reshape(*batch_shape, max_level)

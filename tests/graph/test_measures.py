@@ -192,6 +192,18 @@ def test_rich_club_matches_bctpy_shifted(rng):
     np.testing.assert_allclose(ours[: degree.min() - 1], 1.0)
 
 
+def test_rich_club_bct_definition_equals_bctpy(rng):
+    # Reference: bctpy 0.6.1 rich_club_wu (levels, NaN pattern and values).
+    for keep in (0.2, 0.5):
+        weights = _random_weights(rng, 25, keep=keep)
+        with np.errstate(invalid="ignore"):
+            reference = bct.rich_club_wu(weights)
+        ours = rich_club(weights, definition="bct")
+        np.testing.assert_allclose(ours, reference, rtol=1e-12)
+    with pytest.raises(InvalidParameterError, match="'definition' must be one of"):
+        rich_club(weights, definition="colizza")
+
+
 def test_disconnected_graph():
     # triangle 0-1-2 and path 3-4-5-6: pairs across components are unreachable
     adjacency = np.zeros((7, 7))
