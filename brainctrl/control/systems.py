@@ -10,9 +10,9 @@ import numbers
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from brainctrl._utils.validation import check_array, check_option, check_positive, check_square
+from brainctrl.connectivity.threshold import correlation_pvalues
 from brainctrl.control._linalg import EIG_CACHE, SYSTEMS, decompose, is_symmetric, symmetric_eigh
 from brainctrl.exceptions import DataError, InvalidParameterError
 
@@ -113,7 +113,8 @@ def fc_pvalues(correlation, n_samples):
     Returns
     -------
     pvalues : ndarray of shape (..., n_regions, n_regions)
-        ``2 * sf(|t|, n - 2)`` with ``t = r sqrt((n - 2) / (1 - r^2))``.
+        ``2 * sf(|t|, n - 2)`` with ``t = r sqrt((n - 2) / (1 - r^2))``, as
+        :func:`brainctrl.connectivity.correlation_pvalues` computes it.
 
     Examples
     --------
@@ -123,11 +124,7 @@ def fc_pvalues(correlation, n_samples):
     check_positive("n_samples", n_samples, integer=True)
     if n_samples <= 2:
         raise InvalidParameterError(f"'n_samples' must be > 2; got {n_samples!r}.")
-    r = np.clip(check_array("correlation", correlation), -1.0, 1.0)
-    dof = n_samples - 2
-    with np.errstate(divide="ignore"):
-        t = np.abs(r) * np.sqrt(dof / np.maximum(1.0 - r * r, 0.0))
-    return 2.0 * stats.t.sf(t, dof)
+    return correlation_pvalues(check_array("correlation", correlation), n_samples)
 
 
 def fc_to_system(
