@@ -25,6 +25,8 @@ from brainctrl._utils.validation import (
     check_random_state,
 )
 from brainctrl.exceptions import ConvergenceWarning, DataError, InvalidParameterError
+from brainctrl.stats._common import check_int as _check_int
+from brainctrl.stats._common import n_workers as _n_workers
 
 __all__ = [
     "PenaltySelection",
@@ -330,12 +332,6 @@ def _check_pair(X, Y):
     if Xa.shape[0] < 3:
         raise DataError(f"X and Y need at least 3 rows (subjects); got {Xa.shape[0]}.")
     return Xa, Ya
-
-
-def _check_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise InvalidParameterError(f"'{name}' must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
 
 
 # ---------------------------------------------------------------------------
@@ -732,16 +728,6 @@ def _null_chunk(X, Y, permutations, kind, splits, penalty_x, penalty_y, compat, 
 def _chunks(items, n_chunks):
     n_chunks = max(1, min(n_chunks, len(items)))
     return [list(chunk) for chunk in np.array_split(np.arange(len(items)), n_chunks)]
-
-
-def _n_workers(n_jobs):
-    if n_jobs is None:
-        return 1
-    if n_jobs < 0:
-        import os
-
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-    return int(n_jobs)
 
 
 def sparse_cca_permutation_test(

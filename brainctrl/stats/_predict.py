@@ -6,7 +6,6 @@ seeds, so that feature sets (and permutations) are evaluated on identical splits
 """
 
 import logging
-import numbers
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -23,6 +22,8 @@ from brainctrl._utils.validation import (
     check_random_state,
 )
 from brainctrl.exceptions import DataError, InvalidParameterError
+from brainctrl.stats._common import check_int as _check_int
+from brainctrl.stats._common import n_workers as _n_workers
 from brainctrl.stats._ttest import corrected_resampled_ttest
 
 __all__ = [
@@ -72,12 +73,6 @@ def _as_target(target):
     if np.ptp(out) == 0:
         raise DataError("target is constant; there is nothing to predict.")
     return out
-
-
-def _check_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise InvalidParameterError(f"'{name}' must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
 
 
 def _check_alphas(alphas):
@@ -325,16 +320,6 @@ def _settings(model, kernel, alphas, inner_cv, threshold, cpm_networks):
         "threshold": float(threshold),
         "cpm_networks": cpm_networks,
     }
-
-
-def _n_workers(n_jobs):
-    if n_jobs is None:
-        return 1
-    if n_jobs < 0:
-        import os
-
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-    return int(n_jobs)
 
 
 def _prepare(features, target, confounds, groups):
