@@ -98,7 +98,7 @@ class CohortTruth:
         eigenvalue ``λ`` of that network's mode (strength of its internal
         coupling) to ``λ ** exp(-subject_variation * f_k)`` in every state, and
         ``symptom_factor``, the latent variable ``h`` behind the sparse-CCA
-        association.
+        association (uncorrelated with the network factors in the sample).
     subject_variation : float
         Log-scale effect of a subject factor on its mode's time constant.
     participation : ndarray of shape (n_subjects, n_regions)
@@ -357,6 +357,24 @@ def _state_sequence(rng, n_frames, n_states, min_frames, extra_mean):
     return labels
 
 
+def _orthogonal_factor(raw, factors, group_of):
+    """Residual of ``raw`` on the group means and ``factors``, rescaled to unit sd.
+
+    At a few dozen subjects, a standard-normal draw correlates by chance with
+    some of the seven network factors (|r| up to ~0.4), which mixes network
+    effects into the planted symptom association. The residual is exactly
+    uncorrelated with them in the sample. Skipped (``raw`` returned) when there
+    are too few subjects for the regression to leave a residual.
+    """
+    labels = np.unique(group_of)
+    design = np.column_stack([(group_of == g).astype(float) for g in labels] + [factors])
+    if raw.size < design.shape[1] + 3:
+        return raw
+    coef, *_ = np.linalg.lstsq(design, raw, rcond=None)
+    residual = raw - design @ coef
+    return residual / residual.std()
+
+
 def _motion(rng, n_frames, level):
     """Six rigid-body parameters (mm, rad) and framewise displacement (Power 2012)."""
     # Heavy-tailed steps (Student t, 3 d.o.f., unit variance) give occasional jumps.
@@ -534,7 +552,10 @@ def make_cohort(
     multiplied by ``2 / (1 + exp(-symptom_effect · h))`` (a bounded, monotone
     map: larger participation saturates a network's mode). The subject factors and ``h``
     are standard normal, centred within each group so that the groups differ
-    by the planted effect only, not by a chance imbalance. Age (22–36), sex and motion
+    by the planted effect only, not by a chance imbalance; ``h`` is then
+    replaced by its residual on the group means and the seven network factors,
+    rescaled to unit sd (with at least 12 subjects), so that the symptom link
+    is not mixed by chance with the network effects. Age (22–36), sex and motion
     level are independent of everything else; motion enters the signal only
     through the artefact.
 
@@ -677,7 +698,7 @@ def make_cohort(
         in_group = group_of == label
         latent[in_group] -= latent[in_group].mean(axis=0)
     factors = np.clip(latent[:, :n_modes], -3.0, 3.0)
-    symptom_factor = latent[:, n_modes]
+    symptom_factor = _orthogonal_factor(latent[:, n_modes], factors, group_of)
     template_weights = np.clip(
         1.0 + _PARTICIPATION_SPREAD * rng.standard_normal(n_regions), 0.5, 1.5
     )

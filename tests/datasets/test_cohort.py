@@ -477,3 +477,29 @@ def test_lookup_errors(small, tmp_path):
         write_demo_dataset(tmp_path, small, name="")
     with pytest.raises(MissingDataError, match=r"truth.json': ground-truth file not found"):
         read_truth(tmp_path / "nothing")
+
+
+def test_symptom_factor_orthogonal_to_network_factors_and_groups(cohort):
+    # The symptom factor is the sample residual on the group indicators and the
+    # seven network factors, rescaled: zero correlation with each factor, zero
+    # mean within each group, unit sd (population formula).
+    factors = cohort.truth.subject_factors
+    h = factors["symptom_factor"].to_numpy()
+    for network in NETWORKS:
+        assert abs(np.corrcoef(h, factors[network])[0, 1]) < 1e-10
+    groups = cohort.phenotype.set_index("subject").loc[factors.index, "group"].to_numpy()
+    for label in np.unique(groups):
+        assert abs(h[groups == label].mean()) < 1e-10
+    assert h.std() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_symptom_factor_kept_raw_with_few_subjects():
+    # With 4 subjects the 2 group means and 7 factors leave no residual: the
+    # factor is then the raw draw, still centred within each group.
+    cohort = make_cohort(4, 20, 30, hemodynamic=False, random_state=0)
+    factors = cohort.truth.subject_factors
+    h = factors["symptom_factor"].to_numpy()
+    assert np.all(np.isfinite(h)) and np.ptp(h) > 0
+    groups = cohort.phenotype.set_index("subject").loc[factors.index, "group"].to_numpy()
+    for label in np.unique(groups):
+        assert abs(h[groups == label].mean()) < 1e-12
