@@ -67,11 +67,12 @@ class EnergyResult:
         ``||W W^+ d - d|| / ||d||``: the relative error with which the optimal
         input reaches ``xf`` (0 when ``d = 0``). Above ~1e-6 the target is not
         reachable with this control set (numerically).
-    node_energy : ndarray of shape (..., n_inputs)
-        ``integral u_k(t)^2 dt`` for each input ``k`` (each column of ``B``; each
-        controlled region for a mask or index list, every region for
-        ``B=None``). It sums to ``energy`` over the last axis. Computed when
-        first read.
+    node_energy : ndarray of shape (..., n_regions) or (..., n_inputs)
+        ``integral u_k(t)^2 dt`` for each input ``k``. One entry per region
+        when ``B`` is ``None``, a boolean mask or an index list (0 where a
+        region is not controlled); one per column of ``B`` when ``B`` is a
+        matrix. It sums to ``energy`` over the last axis. Computed when first
+        read.
     """
 
     energy: np.ndarray
@@ -326,10 +327,36 @@ def _system_inputs(A, B, horizon, system, compat, rcond):
         check_positive("rcond", rcond)
     A = check_square("A", A)
     horizon = check_horizon(horizon, system, allow_inf=False)
-    return A, _input_matrix(B, A.shape[-1]), horizon
+    matrix = _input_matrix(B, A.shape[-1])
+    return A, matrix, horizon, _controlled_regions(B, A.shape[-1])
 
 
-def _energy_from_pairs(dynamics, B, x0, xf, restore, *, rcond, compat, n_regions):
+def _controlled_regions(control, n_regions):
+    """Columns of ``B`` as region indices when ``control`` is a mask or an index list, else None.
+
+    Valid input is assumed (checked by ``_input_matrix``, which orders the columns the
+    same way).
+    """
+    if control is None:
+        return None
+    array = np.asarray(control)
+    if array.ndim != 1:
+        return None
+    if array.dtype == bool:
+        return np.flatnonzero(array)
+    return np.unique(array.astype(int) % n_regions)
+
+
+def _per_region(values, regions, n_regions):
+    """Spread per-input values ``(..., n_inputs)`` over the regions (0 where not controlled)."""
+    if regions is None:
+        return values
+    out = np.zeros((*values.shape[:-1], n_regions))
+    out[..., regions] = values
+    return out
+
+
+def _energy_from_pairs(dynamics, B, x0, xf, restore, *, rcond, compat, n_regions, regions=None):
     factor = dynamics.gramian_factor(B, rcond=rcond, compat=compat)
     if factor.gramian is None:  # symmetric A, B = I: everything in the eigenbasis of A
         V = dynamics.eigenvectors
@@ -347,7 +374,8 @@ def _energy_from_pairs(dynamics, B, x0, xf, restore, *, rcond, compat, n_regions
     _warn_health(factor, terminal, n_regions)
 
     def node_energy():
-        return restore(factor.scale * dynamics.node_energy(B, solution()), trailing=1)
+        values = factor.scale * dynamics.node_energy(B, solution())
+        return restore(_per_region(values, regions, n_regions), trailing=1)
 
     return EnergyResult(
         energy=restore(energy),
@@ -402,7 +430,8 @@ def minimum_energy(
     -------
     result : EnergyResult
         ``energy`` of shape ``(...)`` (the broadcast shape), ``node_energy``
-        ``(..., n_inputs)``, ``terminal_error`` ``(...)``, and
+        ``(..., n_regions)`` (``(..., n_inputs)`` for a matrix ``B``, see
+        :class:`EnergyResult`), ``terminal_error`` ``(...)``, and
         ``condition_number`` and ``rank`` per Gramian.
 
     Warns
@@ -442,14 +471,22 @@ def minimum_energy(
     >>> float(result.energy)
     1.0
     """
-    A, B, horizon = _system_inputs(A, B, horizon, system, compat, rcond)
+    A, B, horizon, regions = _system_inputs(A, B, horizon, system, compat, rcond)
     n = A.shape[-1]
     x0 = _states("x0", x0, n)
     xf = _states("xf", xf, n)
     x0_pairs, xf_pairs, restore = _to_pairs(A.shape[:-2], x0, xf, n)
     dynamics = _Dynamics(A, horizon, system)
     return _energy_from_pairs(
-        dynamics, B, x0_pairs, xf_pairs, restore, rcond=rcond, compat=compat, n_regions=n
+        dynamics,
+        B,
+        x0_pairs,
+        xf_pairs,
+        restore,
+        rcond=rcond,
+        compat=compat,
+        n_regions=n,
+        regions=regions,
     )
 
 
@@ -487,7 +524,8 @@ def transition_energy_matrix(
     -------
     result : EnergyResult
         ``energy[..., i, j]`` is the energy from state ``i`` to state ``j``;
-        ``node_energy`` has shape ``(..., n_states, n_states, n_inputs)``.
+        ``node_energy`` has shape ``(..., n_states, n_states, n_regions)``
+        (``n_inputs`` on the last axis for a matrix ``B``).
 
     Notes
     -----
@@ -502,7 +540,7 @@ def transition_energy_matrix(
     array([[0., 4.],
            [4., 0.]])
     """
-    A, B, horizon = _system_inputs(A, B, horizon, system, compat, rcond)
+    A, B, horizon, regions = _system_inputs(A, B, horizon, system, compat, rcond)
     n = A.shape[-1]
     states = _states("states", states, n)
     if states.ndim < 2:
@@ -531,7 +569,15 @@ def transition_energy_matrix(
 
     dynamics = _Dynamics(A, horizon, system)
     return _energy_from_pairs(
-        dynamics, B, x0_pairs, xf_pairs, restore, rcond=rcond, compat=compat, n_regions=n
+        dynamics,
+        B,
+        x0_pairs,
+        xf_pairs,
+        restore,
+        rcond=rcond,
+        compat=compat,
+        n_regions=n,
+        regions=regions,
     )
 
 
@@ -596,6 +642,7 @@ def time_varying_energy(A_sequence, dt, x0, xf, B=None, *, rcond=None, compat=No
         )
     n = A_sequence.shape[-1]
     n_windows = A_sequence.shape[-3]
+    regions = _controlled_regions(B, n)
     B = _input_matrix(B, n)
     x0 = _states("x0", x0, n)
     xf = _states("xf", xf, n)
@@ -636,7 +683,7 @@ def time_varying_energy(A_sequence, dt, x0, xf, B=None, *, rcond=None, compat=No
                 z = ((z @ V) * growth[..., None, :]) @ np.swapaxes(V, -1, -2)
             else:
                 z = z @ transitions[window]
-        return restore(factor.scale * total, trailing=1)
+        return restore(_per_region(factor.scale * total, regions, n), trailing=1)
 
     return EnergyResult(
         energy=restore(energy),

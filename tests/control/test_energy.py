@@ -152,6 +152,30 @@ def test_node_energy_is_a_real_energy(rng, directed):
     assert result.node_energy.sum() == pytest.approx(float(result.energy), rel=1e-10)
 
 
+@pytest.mark.parametrize("system", ["continuous", "discrete"])
+def test_node_energy_of_a_mask_or_index_list_is_per_region(rng, system):
+    # a mask, an index list and the nctpy-style diag(mask) give the same per-region
+    # energies, zero off the control set; an explicit selection matrix gives its columns
+    A = _system(rng, 6, system)
+    mask = np.array([True, False, True, True, False, True])
+    x0, xf = rng.standard_normal(6), rng.standard_normal(6)
+    horizon = 3 if system == "discrete" else 1.0
+    options = {"horizon": horizon, "system": system}
+    reference = minimum_energy(A, x0, xf, np.diag(mask.astype(float)), **options).node_energy
+    for control in (mask, [5, 0, 2, 3], np.flatnonzero(mask) - 6):
+        result = minimum_energy(A, x0, xf, control, **options)
+        np.testing.assert_allclose(result.node_energy, reference, rtol=1e-9, atol=1e-12)
+        np.testing.assert_array_equal(result.node_energy[~mask], 0.0)
+    columns = minimum_energy(A, x0, xf, np.eye(6)[:, mask], **options).node_energy
+    np.testing.assert_allclose(columns, reference[mask], rtol=1e-9)
+    if system == "continuous":
+        sequence = np.stack([A, A])
+        dynamic = time_varying_energy(sequence, 0.5, x0, xf, mask)
+        static = minimum_energy(A, x0, xf, mask)
+        np.testing.assert_allclose(dynamic.node_energy, static.node_energy, rtol=1e-8)
+        assert dynamic.node_energy.shape == (6,)
+
+
 def test_sparse_input_node_energy_unlike_nctpy(rng):
     # nctpy 1.2.0 minimum_energy_fast splits the energy as (pinv(W) d) * d (its issue #36):
     # entries at uncontrolled nodes are non-zero and some are negative. Ours are the input
@@ -185,7 +209,7 @@ def test_broadcasting_pairs_and_batches(rng):
     x0, xf = rng.standard_normal((3, 1, 5)), rng.standard_normal((3, 2, 5))
     result = minimum_energy(A, x0, xf, [0, 1, 3])
     assert result.energy.shape == (3, 2)
-    assert result.node_energy.shape == (3, 2, 3)
+    assert result.node_energy.shape == (3, 2, 5)
     assert result.condition_number.shape == (2,)
     for pair in range(3):
         for window in range(2):
@@ -219,7 +243,8 @@ def test_transition_energy_matrix(rng):
     batched = transition_energy_matrix(np.stack([A, A]), states, mask, horizon=0.8)
     assert batched.energy.shape == (2, 4, 4)
     np.testing.assert_allclose(batched.energy[1], result.energy, rtol=1e-12)
-    assert batched.node_energy.shape == (2, 4, 4, 5)
+    assert batched.node_energy.shape == (2, 4, 4, 6)
+    np.testing.assert_array_equal(batched.node_energy[..., ~mask], 0.0)
 
 
 # --- numerical health -----------------------------------------------------------------------
