@@ -152,13 +152,17 @@ def average_controllability(A, *, system="discrete", horizon=None):
     return np.diagonal(gram, axis1=-2, axis2=-1).copy()
 
 
-def modal_controllability(A):
+def modal_controllability(A, *, schur="real"):
     r"""Modal controllability of every node of a discrete-time system.
 
     Parameters
     ----------
     A : ndarray of shape (..., n_regions, n_regions)
         System matrix normalised for discrete time; leading axes are a batch.
+    schur : {"real", "complex"}, default="real"
+        Schur form used for a directed (non-symmetric) ``A``; ignored for a
+        symmetric one, where both equal the eigendecomposition. ``"real"`` is
+        what the code of Gu et al. (2015) and nctpy use.
 
     Returns
     -------
@@ -170,12 +174,15 @@ def modal_controllability(A):
     Symmetric ``A``: ``U`` and ``t`` are the eigenvectors and eigenvalues (Gu
     et al. 2015); then :math:`\phi_i = (I - A^2)_{ii} = 1 - \sum_k A_{ik}^2`,
     which is computed directly, without a decomposition. Directed ``A``: ``U``
-    is the unitary factor and ``t`` the diagonal of the *complex* Schur form
-    ``A = U T U^H`` as LAPACK orders it; for a normal ``A`` this is the
-    eigendecomposition, and for real eigenvalues it equals nctpy's real-Schur
-    value. The value of a non-normal ``A`` depends
-    on the Schur ordering (and so on node order), as does every Schur-based
-    definition; prefer symmetric systems for modal controllability.
+    is the orthogonal (unitary) factor and ``t`` the diagonal of the real
+    (complex) Schur form ``A = U T U^H`` as LAPACK orders it. With
+    ``schur="real"`` (as Gu et al.'s MATLAB code and nctpy's ``modal_control``)
+    a pair of complex eigenvalues sits in a 2 x 2 block whose diagonal entries
+    are not eigenvalues; ``schur="complex"`` uses the eigenvalue moduli, and
+    for a normal ``A`` gives the eigendecomposition. Both agree when every
+    eigenvalue is real and LAPACK orders them alike. The value of a non-normal ``A`` depends on the Schur
+    ordering (and so on node order), as does every Schur-based definition;
+    prefer symmetric systems for modal controllability.
 
     References
     ----------
@@ -191,6 +198,7 @@ def modal_controllability(A):
     >>> modal_controllability(np.diag([0.5, 0.0]))
     array([0.75, 1.  ])
     """
+    check_option("schur", schur, ("real", "complex"))
     A = check_square("A", A)
     if is_symmetric(A):
         # sum_j V_ij^2 (1 - lam_j^2) = (I - A^2)_ii = 1 - sum_k A_ik^2
@@ -199,7 +207,7 @@ def modal_controllability(A):
     stack = A.reshape(-1, n, n)
     out = np.empty(stack.shape[:-1])
     for index in range(stack.shape[0]):  # one Schur form per batch element
-        triangular, unitary = scipy.linalg.schur(stack[index], output="complex")
+        triangular, unitary = scipy.linalg.schur(stack[index], output=schur)
         out[index] = (np.abs(unitary) ** 2) @ (1.0 - np.abs(np.diag(triangular)) ** 2)
     return out.reshape(A.shape[:-1])
 

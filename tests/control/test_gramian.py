@@ -224,7 +224,30 @@ def test_directed_modal_equals_eigen_definition_for_normal_matrix():
     # a rotation-scaling (normal, non-symmetric) matrix: Schur form = eigendecomposition
     A = 0.5 * np.array([[np.cos(0.3), -np.sin(0.3)], [np.sin(0.3), np.cos(0.3)]])
     # |lambda| = 0.5 for both eigenvalues; unitary eigenvectors have |v_ij|^2 = 1/2
-    np.testing.assert_allclose(modal_controllability(A), [0.75, 0.75], rtol=1e-14)
+    np.testing.assert_allclose(modal_controllability(A, schur="complex"), [0.75, 0.75], rtol=1e-14)
+    # the real Schur form of this 2 x 2 block is A itself (U = I): diagonal 0.5 cos(0.3)
+    expected = 1 - (0.5 * np.cos(0.3)) ** 2
+    np.testing.assert_allclose(modal_controllability(A), [expected] * 2, rtol=1e-14)
+    with pytest.raises(InvalidParameterError, match="'schur' must be one of"):
+        modal_controllability(A, schur="qz")
+
+
+def test_directed_modal_matches_nctpy_real_schur(rng):
+    # reference: nctpy 1.2.0 nctpy.metrics.modal_control (real Schur, as Gu et al. 2015)
+    nctpy_metrics = pytest.importorskip("nctpy.metrics")
+    weights = rng.random((12, 12)) * (rng.random((12, 12)) < 0.5)
+    np.fill_diagonal(weights, 0.0)
+    A = normalize_adjacency(weights, system="discrete")
+    assert np.iscomplex(np.linalg.eigvals(A)).any()  # 2 x 2 blocks in the real Schur form
+    np.testing.assert_allclose(
+        modal_controllability(A), nctpy_metrics.modal_control(A), rtol=1e-12, atol=1e-14
+    )
+    # real, distinct eigenvalues: the real and the complex Schur forms agree
+    basis = rng.standard_normal((8, 8))
+    A = basis @ np.diag(rng.uniform(-0.9, 0.9, 8)) @ np.linalg.inv(basis)
+    np.testing.assert_allclose(
+        modal_controllability(A), modal_controllability(A, schur="complex"), atol=1e-12
+    )
 
 
 # --- nctpy reference values -----------------------------------------------------------------
