@@ -186,14 +186,19 @@ class StatsConfig:
 
     ``group`` names the phenotype column compared (with ``covariates``);
     ``scores[0]`` is predicted from graph, control and combined features;
-    ``cca_scores`` (two or more columns) enter the sparse CCA against
-    regional average controllability.
+    ``cca_scores`` (two or more columns) enter the sparse CCA against the
+    regional measure ``cca_measure`` (a measure of the per-run tables, e.g.
+    ``average_controllability`` or ``strength_positive``) with L1 bounds
+    ``cca_penalty_x`` and ``cca_penalty_y`` (see :class:`brainctrl.stats.SparseCCA`).
     """
 
     group: str | None = "group"
     covariates: list[str] = field(default_factory=list)
     scores: list[str] = field(default_factory=list)
     cca_scores: list[str] = field(default_factory=list)
+    cca_measure: str = "average_controllability"
+    cca_penalty_x: float = 0.3
+    cca_penalty_y: float = 0.7
     n_permutations: int = 1000
     alpha: float = 0.05
     cca: bool = True
@@ -206,6 +211,14 @@ class StatsConfig:
         _require(0 < self.alpha < 1, f"{path}.alpha", "must be in (0, 1)")
         _require(self.cv_folds >= 2, f"{path}.cv_folds", "must be >= 2")
         _require(self.cv_repeats >= 1, f"{path}.cv_repeats", "must be >= 1")
+        _require(
+            isinstance(self.cca_measure, str) and self.cca_measure != "",
+            f"{path}.cca_measure",
+            f"must be the name of a regional measure; got {self.cca_measure!r}",
+        )
+        for name in ("cca_penalty_x", "cca_penalty_y"):
+            value = getattr(self, name)
+            _require(0 < value <= 1, f"{path}.{name}", f"must be in (0, 1]; got {value!r}")
 
 
 @dataclass

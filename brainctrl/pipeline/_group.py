@@ -188,36 +188,79 @@ def _planted_window_states(truth, specs, states, config):
     return np.concatenate(labels)
 
 
-def _switch_recovery(specs, out_dir, unit_key, truth, config):
-    """How well community changes between layers mark the planted state switches.
+def _network_recruitment(partition, networks):
+    """Per-layer recruitment of each network: fraction of its region pairs in one community.
 
-    For each pair of consecutive multilayer layers: the fraction of regions
-    that change community, and whether the planted state (majority over the
-    window's frames) switches. Returns the area under the ROC curve of the
-    first as a detector of the second, pooled over runs, and the mean change
-    fraction at switches and elsewhere.
+    ``partition`` (n_regions, n_layers), ``networks`` (n_regions,) labels;
+    returns (n_networks, n_layers), the layer-wise form of Mattar et al. (2015).
+
+    >>> partition = np.array([[0, 0], [0, 1], [1, 1], [1, 1]])
+    >>> _network_recruitment(partition, np.array(["A", "A", "B", "B"])).tolist()
+    [[1.0, 0.0], [1.0, 1.0]]
+    """
+    rows = []
+    for name in np.unique(networks):
+        block = partition[networks == name]
+        size = block.shape[0]
+        if size < 2:
+            continue
+        same = (block[:, None, :] == block[None, :, :]).sum(axis=(0, 1)) - size
+        rows.append(same / (size * (size - 1)))
+    return np.asarray(rows)
+
+
+def _switch_recovery(specs, out_dir, unit_key, truth, config):
+    """How well multilayer community changes mark the planted state switches.
+
+    Layers ``k`` and ``k + lag`` are compared, with ``lag`` the smallest
+    number of layers whose windows share no frames (consecutive overlapping
+    windows share most of their frames, so their connectivity, and their
+    communities, barely differ whatever the brain does); a pair is a planted
+    switch when the planted states (majority over each window's frames)
+    differ. Two markers of change between the layers, each scored by the
+    area under the ROC curve pooled over runs: ``auc``, the summed absolute
+    change of every network's recruitment (the fraction of its region pairs
+    in one community, per layer; label-free, so it ignores a mere renaming of
+    communities), and ``region_change_auc``, the fraction of regions whose
+    community label changes (``change_at_switch`` and ``change_elsewhere``
+    are its means with and without a planted switch). Region networks are
+    those of the simulated region table.
     """
     from sklearn.metrics import roc_auc_score
 
-    changes, switches = [], []
+    networks = np.asarray(truth.networks)[np.abs(truth.mode_loadings[0]).argmax(axis=1)]
+    changes, recruitment, switches = [], [], []
     for spec in specs:
         arrays = _load_npz(out_dir, spec, unit_key)
         planted = _planted_windows(truth, spec, config)
         if planted is None or "multilayer_partition" not in arrays:
             return None
         partition = arrays["multilayer_partition"]
-        planted = planted[arrays["multilayer_windows"]]
-        changes.append((partition[:, 1:] != partition[:, :-1]).mean(axis=0))
-        switches.append(planted[1:] != planted[:-1])
+        windows = np.asarray(arrays["multilayer_windows"])
+        stride = int(windows[1] - windows[0]) if windows.size > 1 else 1
+        window_steps = -(-config.connectivity.window_length // config.connectivity.step)
+        lag = max(1, -(-window_steps // stride))
+        if partition.shape[1] <= lag or partition.shape[0] != networks.size:
+            continue
+        planted = planted[windows]
+        profile = _network_recruitment(partition, networks)
+        changes.append((partition[:, lag:] != partition[:, :-lag]).mean(axis=0))
+        recruitment.append(np.abs(profile[:, lag:] - profile[:, :-lag]).sum(axis=0))
+        switches.append(planted[lag:] != planted[:-lag])
+    if not changes:
+        return None
     changes, switches = np.concatenate(changes), np.concatenate(switches)
+    recruitment = np.concatenate(recruitment)
     if switches.all() or not switches.any():
         return None
     return {
-        "auc": float(roc_auc_score(switches, changes)),
+        "auc": float(roc_auc_score(switches, recruitment)),
+        "region_change_auc": float(roc_auc_score(switches, changes)),
         "change_at_switch": float(changes[switches].mean()),
         "change_elsewhere": float(changes[~switches].mean()),
         "n_switches": int(switches.sum()),
         "n_layer_pairs": int(switches.size),
+        "layer_lag": int(lag),
     }
 
 
@@ -435,10 +478,12 @@ def group_statistics(specs, manifest, config, out_dir, unit_key, states):
             if recovery is not None:
                 summary["state_switch_recovery"] = recovery
                 text = (
-                    f"Planted state switches: {recovery['change_at_switch']:.1%} of regions "
-                    "change community between consecutive layers where the planted state "
-                    f"switches versus {recovery['change_elsewhere']:.1%} elsewhere (AUC "
-                    f"{recovery['auc']:.2f} over {recovery['n_layer_pairs']} layer pairs)."
+                    "Planted state switches, between layers whose windows share no frames "
+                    f"({recovery['n_layer_pairs']} pairs): the change of the networks' "
+                    f"recruitment marks them with AUC {recovery['auc']:.2f}; "
+                    f"{recovery['change_at_switch']:.1%} of regions change community where "
+                    f"the planted state switches versus {recovery['change_elsewhere']:.1%} "
+                    f"elsewhere (AUC {recovery['region_change_auc']:.2f})."
                 )
             sections.append(
                 ("Multilayer communities over windows", text, figures, [("cohort summary", table)])
@@ -536,32 +581,43 @@ def _phenotype_sections(measures, phenotype, regions, config, group_dir, fig_dir
             )
 
     with _guard("sparse CCA", sections, summary):
-        control = _wide(measures, "average_controllability").reindex(columns=names)
+        from sklearn.model_selection import RepeatedKFold
+
+        control = _wide(measures, sc.cca_measure).reindex(columns=names)
         subjects = [s for s in control.index if s in phenotype.index]
         control = control.loc[subjects]
         if sc.cca and len(sc.cca_scores) >= 2 and len(subjects) >= 10:
             scores = phenotype.loc[subjects, sc.cca_scores].astype(float)
             keep = scores.notna().all(axis=1).to_numpy()
             X, Y = control.to_numpy()[keep], scores.to_numpy()[keep]
-            cca = SparseCCA(0.3, 0.7).fit(X, Y)
+            cca = SparseCCA(sc.cca_penalty_x, sc.cca_penalty_y).fit(X, Y)
             test = sparse_cca_permutation_test(
                 X,
                 Y,
-                penalty_x=0.3,
-                penalty_y=0.7,
+                penalty_x=sc.cca_penalty_x,
+                penalty_y=sc.cca_penalty_y,
                 n_permutations=min(sc.n_permutations, 200),
-                cv=min(5, len(X) // 4),
+                # Repeated k-fold: the held-out correlation of one split of a few
+                # dozen subjects depends much on which subjects share a fold.
+                cv=RepeatedKFold(
+                    n_splits=max(2, min(sc.cv_folds, len(X) // 4)),
+                    n_repeats=sc.cv_repeats,
+                    random_state=config.random_state,
+                ),
                 random_state=config.random_state,
             )
             summary["cca_held_out_r"] = float(test.statistic)
             summary["cca_p"] = float(test.p_value)
+            summary["cca_measure"] = sc.cca_measure
             weights = pd.DataFrame({"region": names, "weight": cca.x_weights_[:, 0]})
             _store.write_table(weights, group_dir / "cca_weights.parquet")
             figures = [
                 (
                     _savefig(
                         plotting.plot_loadings(
-                            cca.x_weights_[:, 0], names.to_numpy(), title="controllability weights"
+                            cca.x_weights_[:, 0],
+                            names.to_numpy(),
+                            title=f"{sc.cca_measure} weights",
                         ),
                         fig_dir / "cca_x.png",
                     ),
@@ -578,23 +634,23 @@ def _phenotype_sections(measures, phenotype, regions, config, group_dir, fig_dir
                 ),
             ]
             text = (
-                f"Average controllability against {', '.join(sc.cca_scores)}: in-sample r = "
-                f"{cca.canonical_correlations_[0]:.2f}, held-out r = {test.statistic:.2f}, "
+                f"Regional {sc.cca_measure} against {', '.join(sc.cca_scores)} (L1 bounds "
+                f"{sc.cca_penalty_x:g}, {sc.cca_penalty_y:g}): in-sample r = "
+                f"{cca.canonical_correlations_[0]:.2f}, held-out r = {test.statistic:.2f} "
+                f"(mean over {sc.cv_repeats} x {max(2, min(sc.cv_folds, len(X) // 4))} folds), "
                 f"permutation p = {test.p_value:.3g}."
             )
             tables = []
             if truth is not None and truth.symptom_regions:
                 planted = set(truth.symptom_regions)
                 chosen = set(names[cca.x_weights_[:, 0] != 0])
-                table = pd.DataFrame(
-                    [
-                        {
-                            "planted": len(planted),
-                            "selected": len(chosen),
-                            "true_positives": len(chosen & planted),
-                        }
-                    ]
-                )
+                recovery = {
+                    "planted": len(planted),
+                    "selected": len(chosen),
+                    "true_positives": len(chosen & planted),
+                }
+                summary["cca_recovery"] = recovery
+                table = pd.DataFrame([recovery])
                 tables.append(("planted versus selected regions", table))
             sections.append(("Sparse CCA", text, figures, tables))
 

@@ -55,6 +55,18 @@ def test_defaults_and_coercion():
         ),
         ({"manifest": "m", "stats": {"alpha": 1.5}}, r"'stats.alpha' must be in \(0, 1\)"),
         (
+            {"manifest": "m", "stats": {"cca_penalty_x": 0.0}},
+            r"'stats.cca_penalty_x' must be in \(0, 1\]; got 0.0",
+        ),
+        (
+            {"manifest": "m", "stats": {"cca_penalty_y": 1.5}},
+            r"'stats.cca_penalty_y' must be in \(0, 1\]; got 1.5",
+        ),
+        (
+            {"manifest": "m", "stats": {"cca_measure": ""}},
+            r"'stats.cca_measure' must be the name of a regional measure; got ''",
+        ),
+        (
             {"manifest": "m", "multilayer": {"enabled": "yes"}},
             r"'multilayer.enabled' must be true or false; got 'yes'",
         ),
