@@ -420,6 +420,7 @@ def make_cohort(
     n_loaded_symptoms=3,
     n_symptom_regions=10,
     symptom_effect=3.0,
+    orthogonal_symptom_factor=True,
     shared_input=0.3,
     hemodynamic=True,
     measurement_noise=0.3,
@@ -478,6 +479,12 @@ def make_cohort(
     symptom_effect : float, default=3.0
         Slope of the symptom factor's effect on their participation, which is
         multiplied by ``2 / (1 + exp(-symptom_effect * h))``, between 0 and 2.
+    orthogonal_symptom_factor : bool, default=True
+        Replace the symptom factor ``h`` by its residual on the group means and
+        the seven network factors in the sample (rescaled to unit sd; needs at
+        least 12 subjects, else ignored), so that the symptom link is not mixed
+        by chance with the network effects. ``False`` keeps the raw draw
+        (centred within each group), as generated before this option existed.
     shared_input : float, default=0.3
         Variance per region of the innovation shared within each network.
     hemodynamic : bool, default=True
@@ -552,10 +559,11 @@ def make_cohort(
     multiplied by ``2 / (1 + exp(-symptom_effect · h))`` (a bounded, monotone
     map: larger participation saturates a network's mode). The subject factors and ``h``
     are standard normal, centred within each group so that the groups differ
-    by the planted effect only, not by a chance imbalance; ``h`` is then
-    replaced by its residual on the group means and the seven network factors,
-    rescaled to unit sd (with at least 12 subjects), so that the symptom link
-    is not mixed by chance with the network effects. Age (22–36), sex and motion
+    by the planted effect only, not by a chance imbalance; with
+    ``orthogonal_symptom_factor``, ``h`` is then replaced by its residual on the
+    group means and the seven network factors, rescaled to unit sd (with at
+    least 12 subjects), so that the symptom link is not mixed by chance with
+    the network effects. Age (22–36), sex and motion
     level are independent of everything else; motion enters the signal only
     through the artefact.
 
@@ -635,6 +643,11 @@ def make_cohort(
     check_positive("measurement_noise", measurement_noise, strict=False)
     check_positive("motion_effect", motion_effect, strict=False)
     check_option("scale", scale, ("raw", "standardized"))
+    if not isinstance(orthogonal_symptom_factor, bool):
+        raise InvalidParameterError(
+            "'orthogonal_symptom_factor' must be True or False; "
+            f"got {orthogonal_symptom_factor!r}."
+        )
     if not isinstance(hemodynamic, bool):
         raise InvalidParameterError(f"'hemodynamic' must be True or False; got {hemodynamic!r}.")
     rng = check_random_state(random_state)
@@ -698,7 +711,9 @@ def make_cohort(
         in_group = group_of == label
         latent[in_group] -= latent[in_group].mean(axis=0)
     factors = np.clip(latent[:, :n_modes], -3.0, 3.0)
-    symptom_factor = _orthogonal_factor(latent[:, n_modes], factors, group_of)
+    symptom_factor = latent[:, n_modes]
+    if orthogonal_symptom_factor:
+        symptom_factor = _orthogonal_factor(symptom_factor, factors, group_of)
     template_weights = np.clip(
         1.0 + _PARTICIPATION_SPREAD * rng.standard_normal(n_regions), 0.5, 1.5
     )

@@ -441,6 +441,10 @@ def test_write_demo_dataset_default_is_deterministic(tmp_path):
         ({"n_loaded_symptoms": 7}, r"'n_loaded_symptoms' must be <= 'n_symptoms' \(6\); got 7"),
         ({"scale": "zscore"}, r"'scale' must be one of \('raw', 'standardized'\); got 'zscore'"),
         ({"hemodynamic": "yes"}, r"'hemodynamic' must be True or False; got 'yes'"),
+        (
+            {"orthogonal_symptom_factor": 1},
+            r"'orthogonal_symptom_factor' must be True or False; got 1",
+        ),
         ({"n_regions": 14, "n_symptom_regions": 12}, r"need more regions than the 14"),
         ({"random_state": "seed"}, r"'random_state' must be None, an int"),
     ],
@@ -491,6 +495,22 @@ def test_symptom_factor_orthogonal_to_network_factors_and_groups(cohort):
     for label in np.unique(groups):
         assert abs(h[groups == label].mean()) < 1e-10
     assert h.std() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_symptom_factor_raw_when_not_orthogonal():
+    # Same seed, option off: the raw draw, which differs and is not orthogonal.
+    raw = make_cohort(
+        12, 20, 30, hemodynamic=False, orthogonal_symptom_factor=False, random_state=5
+    )
+    orth = make_cohort(12, 20, 30, hemodynamic=False, random_state=5)
+    h_raw = raw.truth.subject_factors["symptom_factor"].to_numpy()
+    h_orth = orth.truth.subject_factors["symptom_factor"].to_numpy()
+    factors = raw.truth.subject_factors[list(NETWORKS)].to_numpy()
+    correlations = [np.corrcoef(h_raw, factors[:, k])[0, 1] for k in range(len(NETWORKS))]
+    assert np.max(np.abs(correlations)) > 1e-3
+    assert not np.allclose(h_raw, h_orth)
+    # Everything drawn after the factor is unchanged (the option draws nothing).
+    np.testing.assert_array_equal(raw.phenotype["score"], orth.phenotype["score"])
 
 
 def test_symptom_factor_kept_raw_with_few_subjects():
