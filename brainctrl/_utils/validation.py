@@ -35,7 +35,7 @@ def check_option(name, value, allowed):
     >>> check_option("system", "discrt", ("continuous", "discrete"))
     Traceback (most recent call last):
     ...
-    brainctrl.exceptions.InvalidParameterError: 'system' must be one of ('continuous', 'discrete'); got 'discrt'.
+    brainctrl.exceptions.InvalidParameterError: 'system' must be one of ... got 'discrt'.
     """
     allowed = tuple(allowed)
     if value not in allowed:

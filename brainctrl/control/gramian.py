@@ -180,9 +180,9 @@ def modal_controllability(A, *, schur="real"):
     a pair of complex eigenvalues sits in a 2 x 2 block whose diagonal entries
     are not eigenvalues; ``schur="complex"`` uses the eigenvalue moduli, and
     for a normal ``A`` gives the eigendecomposition. Both agree when every
-    eigenvalue is real and LAPACK orders them alike. The value of a non-normal ``A`` depends on the Schur
-    ordering (and so on node order), as does every Schur-based definition;
-    prefer symmetric systems for modal controllability.
+    eigenvalue is real and LAPACK orders them alike. The value of a non-normal
+    ``A`` depends on the Schur ordering (and so on node order), as does every
+    Schur-based definition; prefer symmetric systems for modal controllability.
 
     References
     ----------

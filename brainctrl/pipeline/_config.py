@@ -142,7 +142,7 @@ class GraphConfig:
     density: float | None = None
 
     def _check(self, path):
-        _one_of(self.negative, ("asymmetric", "symmetric", "ignore"), f"{path}.negative")
+        _one_of(self.negative, ("asymmetric", "symmetric", "simple", "ignore"), f"{path}.negative")
         _require(self.gamma > 0, f"{path}.gamma", "must be > 0")
         _require(self.n_runs >= 1, f"{path}.n_runs", "must be >= 1")
         _require(
@@ -172,7 +172,7 @@ class MultilayerConfig:
         _require(self.gamma > 0, f"{path}.gamma", "must be > 0")
         _require(self.omega >= 0, f"{path}.omega", "must be >= 0")
         _require(self.n_runs >= 1, f"{path}.n_runs", "must be >= 1")
-        _one_of(self.negative, ("asymmetric", "symmetric", "ignore"), f"{path}.negative")
+        _one_of(self.negative, ("asymmetric", "symmetric", "simple", "ignore"), f"{path}.negative")
         _require(
             self.window_stride is None or self.window_stride >= 1,
             f"{path}.window_stride",

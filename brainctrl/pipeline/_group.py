@@ -548,7 +548,10 @@ def _phenotype_sections(measures, phenotype, regions, config, group_dir, fig_dir
                         (
                             _savefig(
                                 plotting.plot_group_results(
-                                    rows, alpha=sc.alpha, title=f"{measure}: group t"
+                                    rows,
+                                    alpha=sc.alpha,
+                                    title=f"{measure}: group t",
+                                    planted=None if truth is None else truth.group_regions,
                                 ),
                                 fig_dir / f"group_{measure}.png",
                             ),

@@ -70,6 +70,7 @@ COHORT_OPTIONS = dict(
     behaviour_r2=0.5,
     mean_dwell=60.0,
     min_dwell=25.0,
+    orthogonal_symptom_factor=False,
 )
 
 cohort = make_cohort(
