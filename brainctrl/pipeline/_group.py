@@ -189,27 +189,25 @@ def _planted_window_states(truth, specs, states, config):
 
 
 def _network_recruitment(partition, networks):
-    """Per-layer recruitment of each network: fraction of its region pairs in one community.
+    """Per-layer recruitment of each network (Mattar et al. 2015), shape (n_networks, n_layers).
 
-    ``partition`` (n_regions, n_layers), ``networks`` (n_regions,) labels;
-    returns (n_networks, n_layers), the layer-wise form of Mattar et al. (2015).
+    The fraction of a network's region pairs that share a community in one
+    layer: :func:`brainctrl.multilayer.recruitment` of that layer's allegiance.
 
     >>> partition = np.array([[0, 0], [0, 1], [1, 1], [1, 1]])
     >>> _network_recruitment(partition, np.array(["A", "A", "B", "B"])).tolist()
     [[1.0, 0.0], [1.0, 1.0]]
     """
-    rows = []
-    for name in np.unique(networks):
-        block = partition[networks == name]
-        size = block.shape[0]
-        if size < 2:
-            continue
-        same = (block[:, None, :] == block[None, :, :]).sum(axis=(0, 1)) - size
-        rows.append(same / (size * (size - 1)))
-    return np.asarray(rows)
+    from brainctrl.multilayer import module_allegiance, recruitment
+
+    layers = [
+        recruitment(module_allegiance(partition[:, [t]]), networks, per="system")
+        for t in range(partition.shape[1])
+    ]
+    return np.column_stack([np.asarray(layer, dtype=float) for layer in layers])
 
 
-def _switch_recovery(specs, out_dir, unit_key, truth, config):
+def _switch_recovery(specs, out_dir, unit_key, truth, config, networks):
     """How well multilayer community changes mark the planted state switches.
 
     Layers ``k`` and ``k + lag`` are compared, with ``lag`` the smallest
@@ -223,12 +221,12 @@ def _switch_recovery(specs, out_dir, unit_key, truth, config):
     in one community, per layer; label-free, so it ignores a mere renaming of
     communities), and ``region_change_auc``, the fraction of regions whose
     community label changes (``change_at_switch`` and ``change_elsewhere``
-    are its means with and without a planted switch). Region networks are
-    those of the simulated region table.
+    are its means with and without a planted switch). ``networks`` gives
+    each region's network (the run's region table).
     """
     from sklearn.metrics import roc_auc_score
 
-    networks = np.asarray(truth.networks)[np.abs(truth.mode_loadings[0]).argmax(axis=1)]
+    networks = np.asarray(networks, dtype=str)
     changes, recruitment, switches = [], [], []
     for spec in specs:
         arrays = _load_npz(out_dir, spec, unit_key)
@@ -474,7 +472,7 @@ def group_statistics(specs, manifest, config, out_dir, unit_key, states):
                 .reset_index()
             )
             text = ""
-            recovery = _switch_recovery(specs, out_dir, unit_key, truth, config)
+            recovery = _switch_recovery(specs, out_dir, unit_key, truth, config, networks)
             if recovery is not None:
                 summary["state_switch_recovery"] = recovery
                 text = (
