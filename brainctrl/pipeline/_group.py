@@ -16,18 +16,11 @@ __all__ = ["fit_states", "group_statistics"]
 logger = logging.getLogger("brainctrl.pipeline")
 
 
-def _load_npz(out_dir, spec, unit_key):
+def _load_npz(out_dir, spec, unit_key, keys):
+    """The named arrays of one run's matrices file (others are never read)."""
     path = _store.unit_dir(out_dir, spec.subject) / f"{unit_key(spec)}_matrices.npz"
     with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
-
-
-def _vector_to_matrix(vectors, n):
-    iu = np.triu_indices(n, k=1)
-    out = np.zeros(vectors.shape[:-1] + (n, n), dtype=float)
-    out[..., iu[0], iu[1]] = vectors
-    out[..., iu[1], iu[0]] = vectors
-    return out
+        return {key: data[key] for key in keys if key in data.files}
 
 
 def fit_states(specs, manifest, config, out_dir, unit_key):
@@ -56,7 +49,7 @@ def fit_states(specs, manifest, config, out_dir, unit_key):
 
     dynamic, frames, n_windows = [], [], []
     for spec in specs:
-        arrays = _load_npz(out_dir, spec, unit_key)
+        arrays = _load_npz(out_dir, spec, unit_key, ("dynamic_fc", "timeseries"))
         dynamic.append(arrays["dynamic_fc"].astype(float))
         frames.append(arrays["timeseries"].astype(float))
         n_windows.append(len(arrays["dynamic_fc"]))
@@ -146,7 +139,12 @@ def _wide(measures, measure):
     return wide
 
 
-def _regions_table(manifest, specs):
+def regions_in_run_order(manifest, specs):
+    """Region table in the column order of the runs' time series.
+
+    The control mask and every per-region array follow this order; a region
+    file may list regions in another order (see ``Manifest.regions``).
+    """
     return manifest.load_run(specs[0]).regions
 
 
@@ -229,7 +227,7 @@ def _switch_recovery(specs, out_dir, unit_key, truth, config, networks):
     networks = np.asarray(networks, dtype=str)
     changes, recruitment, switches = [], [], []
     for spec in specs:
-        arrays = _load_npz(out_dir, spec, unit_key)
+        arrays = _load_npz(out_dir, spec, unit_key, ("multilayer_partition", "multilayer_windows"))
         planted = _planted_windows(truth, spec, config)
         if planted is None or "multilayer_partition" not in arrays:
             return None
@@ -262,7 +260,7 @@ def _switch_recovery(specs, out_dir, unit_key, truth, config, networks):
     }
 
 
-def group_statistics(specs, manifest, config, out_dir, unit_key, states):
+def group_statistics(specs, manifest, config, out_dir, unit_key, states, regions):
     """Cohort-level tables and figures over the finished runs.
 
     Sections (each with its tables written to ``OUT/group``): connectivity and
@@ -286,7 +284,6 @@ def group_statistics(specs, manifest, config, out_dir, unit_key, states):
     group_dir = out_dir / "group"
     fig_dir = group_dir / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
-    regions = _regions_table(manifest, specs)
     networks = regions["network"].astype(str).to_numpy()
     measures = _collect(specs, out_dir, unit_key, "measures")
     globals_ = _collect(specs, out_dir, unit_key, "globals")
@@ -299,7 +296,10 @@ def group_statistics(specs, manifest, config, out_dir, unit_key, states):
     # connectivity and brain states
     with _guard("connectivity and brain states", sections, summary):
         mean_fc = np.mean(
-            [_load_npz(out_dir, spec, unit_key)["static_fc"].astype(float) for spec in specs],
+            [
+                _load_npz(out_dir, spec, unit_key, ("static_fc",))["static_fc"].astype(float)
+                for spec in specs
+            ],
             axis=0,
         )
         order = np.argsort(networks, kind="stable")
@@ -316,10 +316,7 @@ def group_statistics(specs, manifest, config, out_dir, unit_key, states):
                 "Static functional connectivity averaged over runs (regions grouped by network).",
             )
         ]
-        n = len(networks)
-        centroids = states["connectivity_centroids"]
-        if centroids.ndim == 2:
-            centroids = _vector_to_matrix(centroids, n)
+        centroids = states["connectivity_centroids"]  # (n_states, n_regions, n_regions)
         occupancy = np.bincount(states["window_labels"], minlength=len(centroids))
         occupancy = occupancy / occupancy.sum()
         figures.append(
@@ -660,21 +657,20 @@ def _phenotype_sections(measures, phenotype, regions, config, group_dir, fig_dir
             target_name = sc.scores[0]
             target = phenotype.loc[subjects, target_name].astype(float)
             keep = target.notna().to_numpy()
-            graph_names = ("strength", "clustering", "participation", "local_efficiency")
+
+            def features(measure_names):
+                tables = (_wide(measures, m) for m in measure_names)
+                return np.hstack(
+                    [
+                        table.reindex(index=subjects, columns=names).to_numpy()
+                        for table in tables
+                        if not table.empty
+                    ]
+                )
+
             sets = {
-                "graph": np.hstack(
-                    [
-                        _wide(measures, m).reindex(index=subjects, columns=names).to_numpy()
-                        for m in graph_names
-                        if not _wide(measures, m).empty
-                    ]
-                ),
-                "control": np.hstack(
-                    [
-                        _wide(measures, m).reindex(index=subjects, columns=names).to_numpy()
-                        for m in ("average_controllability", "modal_controllability")
-                    ]
-                ),
+                "graph": features(("strength", "clustering", "participation", "local_efficiency")),
+                "control": features(("average_controllability", "modal_controllability")),
             }
             sets["combined"] = np.hstack([sets["graph"], sets["control"]])
             sets = {k: v[keep] for k, v in sets.items() if np.isfinite(v[keep]).all()}

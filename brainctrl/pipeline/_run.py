@@ -296,7 +296,7 @@ def _done_specs(manifest, out_dir, config):
 
 
 def _cohort_stages(manifest, config, out_dir, overwrite, verbose):
-    from brainctrl.pipeline._group import fit_states, group_statistics
+    from brainctrl.pipeline._group import fit_states, group_statistics, regions_in_run_order
     from brainctrl.pipeline._report import write_report
 
     specs = _done_specs(manifest, out_dir, config)
@@ -304,15 +304,11 @@ def _cohort_stages(manifest, config, out_dir, overwrite, verbose):
         logger.error("no run finished; skipping the cohort stages")
         return
     group_dir = out_dir / "group"
+    regions = regions_in_run_order(manifest, specs)
     states = fit_states(specs, manifest, config, out_dir, _unit_key)
     if config.control.energy:
         from brainctrl.control import control_set
 
-        regions = (
-            manifest.load_run(specs[0]).regions
-            if not hasattr(manifest, "regions")
-            else manifest.regions()
-        )
         mask = np.asarray(_control_mask(regions, config.control.control_set, control_set))
         energy_hash = config.section_hash(*ENERGY_SECTIONS) + states["hash"]
         status = _store.read_status(out_dir)
@@ -331,7 +327,7 @@ def _cohort_stages(manifest, config, out_dir, overwrite, verbose):
             )
         )
     start = time.perf_counter()
-    tables = group_statistics(specs, manifest, config, out_dir, _unit_key, states)
+    tables = group_statistics(specs, manifest, config, out_dir, _unit_key, states, regions)
     write_report(out_dir, config, tables)
     with _store.atomic_path(group_dir / "summary.json") as tmp:
         Path(tmp).write_text(json.dumps(tables.get("summary", {}), indent=2, default=str))
