@@ -906,6 +906,15 @@ def _pma_ftrans(r):
     return np.log((1 + r) / (1 - r))
 
 
+def _pma_z_statistics(observed, null):
+    """PMA's ``CCA.permute`` score of each candidate (row of ``null``)."""
+    transformed = _pma_ftrans(null)
+    # 0.05 in the denominator as in PMA, against an infinite z when the null is constant
+    return (_pma_ftrans(observed) - transformed.mean(axis=1)) / (
+        transformed.std(axis=1, ddof=1) + 0.05
+    )
+
+
 def select_penalties(
     X,
     Y,
@@ -1075,10 +1084,7 @@ def select_penalties(
         outcomes = Parallel(n_jobs=workers)(delayed(permute_scores)(pair) for pair in pairs)
         observed = np.array([o[0] for o in outcomes])
         null = np.vstack([o[1] for o in outcomes])
-        transformed = _pma_ftrans(null)
-        z = (_pma_ftrans(observed) - transformed.mean(axis=1)) / (
-            transformed.std(axis=1, ddof=1) + 0.05
-        )
+        z = _pma_z_statistics(observed, null)
         table = pd.DataFrame(
             {
                 "penalty_x": grid_x,
