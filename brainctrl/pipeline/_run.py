@@ -37,13 +37,14 @@ def _unit_key(spec):
 
 
 @contextlib.contextmanager
-def _unit_context(key, caught, *, single_thread=True):
+def _unit_context(key, caught, *, single_thread=True, level=logging.WARNING):
     """Single-threaded BLAS and recorded warnings for one unit of work.
 
     One BLAS thread per unit makes numbers independent of the executor (the
     order of floating-point reductions never changes) and leaves parallelism
-    to the executor. Warnings (e.g. ill-conditioned Gramians) are logged with
-    the unit's name and kept in its status record instead of being printed.
+    to the executor. Warnings (e.g. ill-conditioned Gramians) are logged at
+    ``level`` with the unit's name and kept in its status record instead of
+    being printed; :func:`_summarise_warnings` reports them once per stage.
     """
     from threadpoolctl import threadpool_limits
 
@@ -58,8 +59,35 @@ def _unit_context(key, caught, *, single_thread=True):
                 text = f"{item.category.__name__}: {item.message}"
                 if text not in seen:
                     seen.append(text)
-                    logger.warning("%s: %s", key, text)
+                    logger.log(level, "%s: %s", key, text)
             caught.extend(seen)
+
+
+def _summarise_warnings(stage, records):
+    """Log one line per warning category of a stage's units, not one per unit.
+
+    Every unit's own warnings stay in its status record (``status.parquet``,
+    column ``warnings``) and in the log file.
+    """
+    by_category = {}
+    for record in records:
+        for text in (record.get("warnings") or "").split(" | "):
+            if text:
+                category = text.split(":", 1)[0]
+                by_category.setdefault(category, []).append((record["unit"], text))
+    for category, hits in by_category.items():
+        units = list(dict.fromkeys(unit for unit, _ in hits))
+        unit, example = hits[0]
+        logger.warning(
+            "%s stage: %s in %d of %d unit(s); for example %s: %s "
+            "(all of them: column 'warnings' of status.parquet)",
+            stage,
+            category,
+            len(units),
+            len(records),
+            unit,
+            example.split(": ", 1)[-1],
+        )
 
 
 def _record(out_dir, stage, spec, status, config_hash, seconds, error=None, caught=()):
@@ -90,7 +118,7 @@ def _run_unit(spec, *, manifest, config, out_dir, config_hash):
     folder = _store.unit_dir(out_dir, spec.subject)
     caught = []
     try:
-        with _unit_context(key, caught):
+        with _unit_context(key, caught, level=logging.DEBUG):
             run = manifest.load_run(spec)
             tables, arrays = process_run(run, config, run_seed(config.random_state, key))
             _store.write_npz(folder / f"{key}_matrices.npz", **arrays)
@@ -121,7 +149,7 @@ def _energy_unit(spec, *, config, out_dir, config_hash, states, control_mask):
     folder = _store.unit_dir(out_dir, spec.subject)
     caught = []
     try:
-        with _unit_context(key, caught):
+        with _unit_context(key, caught, level=logging.DEBUG):
             with np.load(folder / f"{key}_matrices.npz", allow_pickle=False) as data:
                 timeseries = data["timeseries"].astype(float)
                 static_fc = data["static_fc"].astype(float)
@@ -265,11 +293,12 @@ def run_pipeline(
                 out_dir=out_dir,
                 config_hash=run_hash,
             )
-            list(
+            records = list(
                 map_units(
                     worker, todo, config.executor, progress=_progress(len(todo), "runs", verbose)
                 )
             )
+            _summarise_warnings("per-run", records)
         if participant_labels and not group_only:
             return _store.write_status_table(out_dir)
 
@@ -321,11 +350,12 @@ def _cohort_stages(manifest, config, out_dir, overwrite, verbose):
             states=states["activity_centroids"],
             control_mask=mask,
         )
-        list(
+        records = list(
             map_units(
                 worker, todo, config.executor, progress=_progress(len(todo), "energies", verbose)
             )
         )
+        _summarise_warnings("energy", records)
     start = time.perf_counter()
     tables = group_statistics(specs, manifest, config, out_dir, _unit_key, states, regions)
     write_report(out_dir, config, tables)

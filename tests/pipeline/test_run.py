@@ -305,3 +305,29 @@ def test_options_per_window_density_and_signed_laplacian(
     np.testing.assert_allclose(per_run, round(0.2 * n * (n - 1) / 2), atol=1)
     energy = read_unit_tables(out, "energy")
     assert (energy["rank"] >= 1).all()
+
+
+def test_stage_warnings_are_summarised_once_per_category(caplog):
+    from brainctrl.pipeline._run import _summarise_warnings
+
+    records = [
+        {"unit": "sub-01_run-1", "warnings": "IllConditionedWarning: cond 1e13 | Unreachable: 0.2"},
+        {"unit": "sub-02_run-1", "warnings": "IllConditionedWarning: cond 4e13"},
+        {"unit": "sub-03_run-1", "warnings": None},
+    ]
+    with caplog.at_level("WARNING", logger="brainctrl"):
+        _summarise_warnings("energy", records)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "energy stage: IllConditionedWarning in 2 of 3 unit(s); for example sub-01_run-1: "
+        "cond 1e13 (all of them: column 'warnings' of status.parquet)",
+        "energy stage: Unreachable in 1 of 3 unit(s); for example sub-01_run-1: 0.2 "
+        "(all of them: column 'warnings' of status.parquet)",
+    ]
+
+
+def test_unit_warnings_are_kept_in_the_status_table(reference_run):
+    _, status = reference_run
+    energy = status[status["stage"] == "energy"]
+    # the Default-network control set of the small cohort is ill-conditioned
+    assert energy["warnings"].str.contains("IllConditionedWarning").all()
