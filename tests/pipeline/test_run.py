@@ -311,7 +311,10 @@ def test_stage_warnings_are_summarised_once_per_category(caplog):
     from brainctrl.pipeline._run import _summarise_warnings
 
     records = [
-        {"unit": "sub-01_run-1", "warnings": "IllConditionedWarning: cond 1e13 | Unreachable: 0.2"},
+        {
+            "unit": "sub-01_run-1",
+            "warnings": "IllConditionedWarning: cond 1e13 | Unreachable: 0.2",
+        },
         {"unit": "sub-02_run-1", "warnings": "IllConditionedWarning: cond 4e13"},
         {"unit": "sub-03_run-1", "warnings": None},
     ]
