@@ -19,28 +19,8 @@ import time
 import numpy as np
 from sklearn.metrics import normalized_mutual_info_score
 
+from brainctrl.datasets import make_temporal_sbm
 from brainctrl.multilayer import multilayer_modularity, multilayer_quality
-
-
-def planted_temporal(n_layers, n_regions, *, n_communities=4, n_changes=3, p_in=0.3, seed=0):
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n_regions) * n_communities // n_regions
-    change_at = set(np.linspace(0, n_layers, n_changes + 2)[1:-1].astype(int).tolist())
-    truth = np.empty((n_regions, n_layers), dtype=int)
-    layers = np.empty((n_layers, n_regions, n_regions))
-    for layer in range(n_layers):
-        if layer in change_at:
-            labels = labels.copy()
-            movers = rng.choice(n_regions, n_regions // 4, replace=False)
-            labels[movers] = (labels[movers] + rng.integers(1, n_communities, movers.size)) % (
-                n_communities
-            )
-        truth[:, layer] = labels
-        probability = np.where(labels[:, None] == labels[None, :], p_in, 0.05)
-        upper = np.triu(rng.random((n_regions, n_regions)) < probability, 1)
-        upper = upper * rng.uniform(0.5, 1.5, (n_regions, n_regions))
-        layers[layer] = upper + upper.T
-    return layers, truth
 
 
 def leiden_temporal(layers, *, gamma=1.0, omega=1.0, seed=0):
@@ -93,7 +73,7 @@ def ours(layers, n_runs, seed=0):
 
 
 def compare(n_layers, n_regions, n_runs, n_leiden):
-    layers, truth = planted_temporal(n_layers, n_regions)
+    layers, truth = make_temporal_sbm(n_layers, n_regions, n_changes=3, random_state=0)
     best, times = ours(layers, n_runs)
     leiden_q, leiden_times, leiden_best = -np.inf, [], None
     for seed in range(n_leiden):
@@ -124,7 +104,7 @@ def compare(n_layers, n_regions, n_runs, n_leiden):
 def scaling(sizes, n_runs):
     print("\nscaling (median CPU-s per run, brainctrl)")
     for n_layers, n_regions in sizes:
-        layers, _ = planted_temporal(n_layers, n_regions, seed=1)
+        layers, _ = make_temporal_sbm(n_layers, n_regions, n_changes=3, random_state=1)
         _, times = ours(layers, n_runs, seed=1)
         print(f"  {n_layers:4d} layers x {n_regions:4d} nodes: {np.median(times):7.2f}")
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
+from brainctrl.datasets import make_temporal_sbm
 from brainctrl.exceptions import DataError, InvalidParameterError
 from brainctrl.graph import relabel_ordinal_partition
 from brainctrl.multilayer import (
@@ -10,27 +11,6 @@ from brainctrl.multilayer import (
     multilayer_modularity_matrix,
     multilayer_quality,
 )
-
-
-def planted_temporal(n_layers, n_regions, *, n_communities=4, n_changes=2, p_in=0.3, seed=0):
-    """Weighted SBM layers whose communities change at a few layers."""
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n_regions) * n_communities // n_regions
-    change_at = set(np.linspace(0, n_layers, n_changes + 2)[1:-1].astype(int).tolist())
-    truth = np.empty((n_regions, n_layers), dtype=int)
-    layers = np.empty((n_layers, n_regions, n_regions))
-    for layer in range(n_layers):
-        if layer in change_at:
-            labels = labels.copy()
-            movers = rng.choice(n_regions, n_regions // 4, replace=False)
-            shift = rng.integers(1, n_communities, movers.size)
-            labels[movers] = (labels[movers] + shift) % n_communities
-        truth[:, layer] = labels
-        probability = np.where(labels[:, None] == labels[None, :], p_in, 0.05)
-        upper = np.triu(rng.random((n_regions, n_regions)) < probability, 1)
-        upper = upper * rng.uniform(0.5, 1.5, (n_regions, n_regions))
-        layers[layer] = upper + upper.T
-    return layers, truth
 
 
 def dense_b_from_definition(layers, gamma, omega, coupling, negative="asymmetric"):
@@ -115,7 +95,7 @@ def test_matrix_and_quality_match_definition(rng, coupling, negative):
 
 
 def test_zero_omega_is_weighted_mean_of_layer_modularities(rng):
-    layers, _ = planted_temporal(3, 12, n_communities=3, seed=3)
+    layers, _ = make_temporal_sbm(3, 12, n_communities=3, random_state=3)
     partition = rng.integers(0, 3, (12, 3))
     weights = layers.sum(axis=(1, 2))
     per_layer = [
@@ -133,7 +113,7 @@ def test_zero_omega_is_weighted_mean_of_layer_modularities(rng):
 
 
 def test_result_quality_is_independent_q_of_partition():
-    layers, _ = planted_temporal(6, 16, seed=1)
+    layers, _ = make_temporal_sbm(6, 16, random_state=1)
     result = multilayer_modularity(layers, omega=0.5, n_runs=3, random_state=0)
     matrix, two_mu = dense_b_from_definition(layers, 1.0, 0.5, "ordinal")
     assert result.quality == pytest.approx(quality_from_dense(matrix, two_mu, result.partition))
@@ -179,7 +159,7 @@ def leiden_temporal_partition(layers, gamma, omega, seed):
 
 
 def test_planted_10_layers_40_nodes_against_leiden_and_truth():
-    layers, truth = planted_temporal(10, 40, p_in=0.5, seed=7)
+    layers, truth = make_temporal_sbm(10, 40, p_in=0.5, random_state=7)
     result = multilayer_modularity(layers, n_runs=4, random_state=0)
     leiden = leiden_temporal_partition(layers, 1.0, 1.0, seed=0)
     assert result.quality >= 0.995 * multilayer_quality(layers, leiden)
@@ -189,7 +169,7 @@ def test_planted_10_layers_40_nodes_against_leiden_and_truth():
 
 @pytest.mark.slow
 def test_planted_20_layers_60_nodes_against_leiden_and_truth():
-    layers, truth = planted_temporal(20, 60, seed=2)
+    layers, truth = make_temporal_sbm(20, 60, random_state=2)
     result = multilayer_modularity(layers, n_runs=20, random_state=0)
     leiden = leiden_temporal_partition(layers, 1.0, 1.0, seed=0)
     leiden_quality = multilayer_quality(layers, leiden)
@@ -201,7 +181,7 @@ def test_planted_20_layers_60_nodes_against_leiden_and_truth():
 
 
 def test_same_seed_same_result_any_n_jobs():
-    layers, _ = planted_temporal(5, 20, seed=4)
+    layers, _ = make_temporal_sbm(5, 20, random_state=4)
     first = multilayer_modularity(layers, n_runs=3, random_state=9)
     second = multilayer_modularity(layers, n_runs=3, random_state=9, move="random_weighted")
     assert np.array_equal(first.partitions, second.partitions)
@@ -210,14 +190,14 @@ def test_same_seed_same_result_any_n_jobs():
 
 @pytest.mark.slow
 def test_parallel_runs_equal_serial():
-    layers, _ = planted_temporal(5, 20, seed=4)
+    layers, _ = make_temporal_sbm(5, 20, random_state=4)
     serial = multilayer_modularity(layers, n_runs=3, random_state=9)
     parallel = multilayer_modularity(layers, n_runs=3, random_state=9, n_jobs=2)
     assert np.array_equal(serial.partitions, parallel.partitions)
 
 
 def test_ordinal_result_has_no_spurious_switches():
-    layers, _ = planted_temporal(8, 20, seed=5)
+    layers, _ = make_temporal_sbm(8, 20, random_state=5)
     result = multilayer_modularity(layers, omega=0.3, n_runs=2, random_state=1)
     for partition in result.partitions:
         relabelled = relabel_ordinal_partition(partition)
@@ -234,7 +214,7 @@ def test_identical_layers_and_strong_coupling_give_constant_partition():
 
 
 def test_categorical_and_max_move(rng):
-    layers, truth = planted_temporal(4, 24, n_changes=0, seed=6)
+    layers, truth = make_temporal_sbm(4, 24, n_changes=0, random_state=6)
     result = multilayer_modularity(
         layers, coupling="categorical", move="max", n_runs=3, random_state=0
     )
@@ -286,7 +266,7 @@ def test_errors():
 
 
 def test_empty_layer_and_isolated_nodes(rng):
-    layers, _ = planted_temporal(4, 12, seed=8)
+    layers, _ = make_temporal_sbm(4, 12, random_state=8)
     layers[2] = 0.0  # a layer without edges contributes only its coupling
     layers[:, 5, :] = layers[:, :, 5] = 0.0  # node 5 isolated in every layer
     matrix, two_mu = dense_b_from_definition(layers, 1.0, 0.5, "ordinal")
