@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from brainctrl.exceptions import InvalidParameterError
 from brainctrl.pipeline import _store
 
 __all__ = ["fit_states", "group_statistics"]
@@ -581,6 +582,12 @@ def _phenotype_sections(measures, phenotype, regions, config, group_dir, fig_dir
     with _guard("sparse CCA", sections, summary):
         from sklearn.model_selection import RepeatedKFold
 
+        if sc.cca and sc.cca_measure not in set(measures["measure"]):
+            available = ", ".join(sorted(measures["measure"].unique()))
+            raise InvalidParameterError(
+                f"stats.cca_measure: {sc.cca_measure!r} is not a measure of the per-run "
+                f"tables; available: {available}."
+            )
         control = _wide(measures, sc.cca_measure).reindex(columns=names)
         subjects = [s for s in control.index if s in phenotype.index]
         control = control.loc[subjects]

@@ -334,3 +334,25 @@ def test_unit_warnings_are_kept_in_the_status_table(reference_run):
     energy = status[status["stage"] == "energy"]
     # the Default-network control set of the small cohort is ill-conditioned
     assert energy["warnings"].str.contains("IllConditionedWarning").all()
+
+
+def test_unknown_cca_measure_is_reported_with_the_available_ones(
+    small_dataset, reference_run, tmp_path, small_config
+):
+    out = tmp_path / "out"
+    shutil.copytree(reference_run[0], out)
+    settings = small_config(
+        small_dataset,
+        stats={"cca": True, "cca_measure": "strenght", "cca_scores": ["symptom_1", "symptom_2"]},
+    )
+    status = run_pipeline(
+        PipelineConfig.from_dict(settings), out_dir=out, group_only=True, verbose=False
+    )
+    group = status[status["stage"] == "group"].iloc[0]
+    assert group["status"] == "failed"
+    summary = json.loads((out / "group" / "summary.json").read_text())
+    message = summary["errors"]["sparse CCA"]
+    assert "stats.cca_measure: 'strenght' is not a measure" in message
+    assert "strength_positive" in message and "within_module_z" in message
+    # the other sections still ran
+    assert (out / "group" / "group_comparison.parquet").exists()
