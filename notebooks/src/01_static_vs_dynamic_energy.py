@@ -81,7 +81,7 @@ SEED = 0
 N_SUBJECTS = 60  # HCP: hundreds
 N_REGIONS = 50  # Schaefer-like regions in Yeo-7 networks
 N_TIMEPOINTS = 400  # frames per run (HCP: 1200 at TR 0.72 s)
-WINDOW = 20  # frames per dynamic-FC window (contiguous, non-overlapping)
+WINDOW = 20  # frames between dynamic-FC window starts (see section 3)
 MAX_WINDOWS = 6  # each transition spans 2 .. MAX_WINDOWS windows
 TRANSITIONS_PER_SUBJECT = 2
 HORIZON_RANGE = (0.1, 600.0)  # horizons drawn at random, as in the original study
@@ -197,12 +197,14 @@ plt.show()
 #
 # For each subject, `TRANSITIONS_PER_SUBJECT` spans of 2 … `MAX_WINDOWS` windows are drawn
 # at random among those whose first and last frames are in different states. As in the
-# original study, `x0` and `xf` are the span's first and last (z-scored) frames, the
-# *static* network is the FC of the span's frames, and the *dynamic* network the FC of each
-# of its non-overlapping windows, each held for `horizon / n_windows`. FC entries with
-# uncorrected p > 0.05 are set to 0 and the system is the normalised signed Laplacian
-# `A = -L / max|λ(L)|` (`fc_to_system`). The horizon is drawn log-uniformly in
-# `HORIZON_RANGE`.
+# original study's code, a span of `n_windows` windows covers `n_windows · WINDOW + 1`
+# frames; `x0` and `xf` are its first and last (z-scored) frames, the *static* network is
+# the FC of all its frames, and the *dynamic* network the FC of each window, held for
+# `horizon / n_windows`. Window k covers frames `k · WINDOW … (k + 1) · WINDOW`, both ends
+# included, so neighbouring windows share their boundary frame (a window of `WINDOW + 1`
+# frames every `WINDOW` frames). FC entries with uncorrected p > 0.05 are set to 0 and the
+# system is the normalised signed Laplacian `A = -L / max|λ(L)|` (`fc_to_system`). The
+# horizon is drawn log-uniformly in `HORIZON_RANGE`.
 
 # %%
 transitions = []
@@ -212,7 +214,7 @@ for s, x in enumerate(timeseries):
         if drawn == TRANSITIONS_PER_SUBJECT:
             break
         n_windows = int(rng.integers(2, MAX_WINDOWS + 1))
-        span = n_windows * WINDOW
+        span = n_windows * WINDOW + 1
         start = int(rng.integers(0, len(x) - span + 1))
         first, last = labels[s][start], labels[s][start + span - 1]
         if first == last:
@@ -228,7 +230,8 @@ for s, x in enumerate(timeseries):
                 to_state=int(last) + 1,
                 A_static=fc_to_system(functional_connectivity(segment), n_samples=span),
                 A_dynamic=fc_to_system(
-                    sliding_window_connectivity(segment, WINDOW, WINDOW), n_samples=WINDOW
+                    sliding_window_connectivity(segment, WINDOW + 1, WINDOW),
+                    n_samples=WINDOW + 1,
                 ),
                 x0=segment[0],
                 xf=segment[-1],

@@ -70,9 +70,7 @@ def test_cca_permute_matches_pma():
     v_start = np.linalg.svd(standardized[0].T @ standardized[1])[2][:1].T
     # PMA pairs row sampx[i] of x with row sampz[i] of z (1-based indices);
     # the same pairs are x against z[order]
-    orders = [
-        sampz[np.argsort(sampx)] - 1 for sampz, sampx in zip(ref["sampz"], ref["sampx"])
-    ]
+    orders = [sampz[np.argsort(sampx)] - 1 for sampz, sampx in zip(ref["sampz"], ref["sampx"])]
     observed, null = [], []
     for penalty in ref["penalties"]:
 
