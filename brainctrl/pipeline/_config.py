@@ -184,7 +184,9 @@ class MultilayerConfig:
 class StatsConfig:
     """Group statistics over the subjects' tables joined with the phenotype.
 
-    ``group`` names the phenotype column compared (with ``covariates``);
+    ``group`` names the phenotype column compared (with ``covariates``, which
+    the sparse CCA and the prediction also remove: inside the permutation
+    scheme and inside each training fold; text columns are dummy-coded);
     ``scores[0]`` is predicted from graph, control and combined features;
     ``cca_scores`` (two or more columns) enter the sparse CCA against the
     regional measure ``cca_measure`` (a measure of the per-run tables, e.g.

@@ -131,6 +131,21 @@ def _savefig(fig, path):
     return path
 
 
+def _covariate_matrix(phenotype, subjects, names):
+    """Numeric covariates of ``subjects`` (categorical columns dummy-coded), or None.
+
+    Rows with a missing covariate are NaN; callers drop them.
+    """
+    if not names:
+        return None
+    table = phenotype.loc[subjects, list(names)]
+    categorical = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    encoded = pd.get_dummies(table, columns=categorical, drop_first=True, dtype=float)
+    for column in categorical:  # get_dummies drops NaN rows' categories silently
+        encoded.loc[table[column].isna()] = np.nan
+    return encoded.to_numpy(dtype=float)
+
+
 def _wide(measures, measure):
     """Subjects x regions table of one measure, averaged over a subject's runs."""
     table = measures[measures["measure"] == measure]
@@ -593,14 +608,25 @@ def _phenotype_sections(measures, phenotype, regions, config, group_dir, fig_dir
         control = control.loc[subjects]
         if sc.cca and len(sc.cca_scores) >= 2 and len(subjects) >= 10:
             scores = phenotype.loc[subjects, sc.cca_scores].astype(float)
+            covariates = _covariate_matrix(phenotype, subjects, sc.covariates)
             keep = scores.notna().all(axis=1).to_numpy()
+            if covariates is not None:
+                keep = keep & np.isfinite(covariates).all(axis=1)
+                covariates = covariates[keep]
             X, Y = control.to_numpy()[keep], scores.to_numpy()[keep]
-            cca = SparseCCA(sc.cca_penalty_x, sc.cca_penalty_y).fit(X, Y)
+            # the weights shown are those of the data with the covariates regressed
+            # out, the data the permutation test sees
+            design = np.column_stack(
+                [np.ones(len(X))] + ([] if covariates is None else [covariates])
+            )
+            residual = np.eye(len(X)) - design @ np.linalg.pinv(design)
+            cca = SparseCCA(sc.cca_penalty_x, sc.cca_penalty_y).fit(residual @ X, residual @ Y)
             test = sparse_cca_permutation_test(
                 X,
                 Y,
                 penalty_x=sc.cca_penalty_x,
                 penalty_y=sc.cca_penalty_y,
+                covariates=covariates,
                 n_permutations=min(sc.n_permutations, 200),
                 # Repeated k-fold: the held-out correlation of one split of a few
                 # dozen subjects depends much on which subjects share a fold.
@@ -638,9 +664,15 @@ def _phenotype_sections(measures, phenotype, regions, config, group_dir, fig_dir
                     "Sparse CCA: score weights.",
                 ),
             ]
+            adjusted = (
+                f", covariates {', '.join(sc.covariates)} removed within the permutation "
+                "scheme (Huh–Jhun)"
+                if sc.covariates
+                else ""
+            )
             text = (
                 f"Regional {sc.cca_measure} against {', '.join(sc.cca_scores)} (L1 bounds "
-                f"{sc.cca_penalty_x:g}, {sc.cca_penalty_y:g}): in-sample r = "
+                f"{sc.cca_penalty_x:g}, {sc.cca_penalty_y:g}{adjusted}): in-sample r = "
                 f"{cca.canonical_correlations_[0]:.2f}, held-out r = {test.statistic:.2f} "
                 f"(mean over {sc.cv_repeats} x {max(2, min(sc.cv_folds, len(X) // 4))} folds), "
                 f"permutation p = {test.p_value:.3g}."
@@ -664,6 +696,10 @@ def _phenotype_sections(measures, phenotype, regions, config, group_dir, fig_dir
             target_name = sc.scores[0]
             target = phenotype.loc[subjects, target_name].astype(float)
             keep = target.notna().to_numpy()
+            confounds = _covariate_matrix(phenotype, subjects, sc.covariates)
+            if confounds is not None:
+                keep = keep & np.isfinite(confounds).all(axis=1)
+                confounds = confounds[keep]
 
             def features(measure_names):
                 tables = (_wide(measures, m) for m in measure_names)
@@ -688,6 +724,7 @@ def _phenotype_sections(measures, phenotype, regions, config, group_dir, fig_dir
                 model="ridge",
                 cv=sc.cv_folds,
                 n_repeats=sc.cv_repeats,
+                confounds=confounds,
                 random_state=config.random_state,
             )
             best = predict_behaviour(
@@ -695,6 +732,7 @@ def _phenotype_sections(measures, phenotype, regions, config, group_dir, fig_dir
                 y,
                 model="ridge",
                 cv=sc.cv_folds,
+                confounds=confounds,
                 random_state=config.random_state,
             )
             _store.write_table(comparison.scores, group_dir / "prediction_scores.parquet")
@@ -721,7 +759,14 @@ def _phenotype_sections(measures, phenotype, regions, config, group_dir, fig_dir
                 (
                     "Behaviour prediction",
                     f"Ridge regression, {sc.cv_folds}-fold cross-validation repeated "
-                    f"{sc.cv_repeats} times; all feature sets on identical splits with the "
+                    f"{sc.cv_repeats} times"
+                    + (
+                        f", covariates {', '.join(sc.covariates)} regressed out of features "
+                        "and score inside each training fold"
+                        if sc.covariates
+                        else ""
+                    )
+                    + "; all feature sets on identical splits with the "
                     "same penalty grid, compared with the corrected resampled t-test "
                     "(Nadeau & Bengio 2003).",
                     figures,

@@ -356,3 +356,33 @@ def test_unknown_cca_measure_is_reported_with_the_available_ones(
     assert "strength_positive" in message and "within_module_z" in message
     # the other sections still ran
     assert (out / "group" / "group_comparison.parquet").exists()
+
+
+@pytest.mark.slow
+def test_cohort_statistics_with_covariates(tmp_path, small_config):
+    from brainctrl.datasets import make_cohort, write_demo_dataset
+
+    cohort = make_cohort(n_subjects=12, n_regions=24, n_timepoints=150, random_state=2)
+    manifest = write_demo_dataset(tmp_path / "data", cohort=cohort)
+    settings = small_config(
+        manifest,
+        stats={
+            "covariates": ["age", "sex", "motion"],
+            "cca": True,
+            "cca_measure": "within_module_z",
+            "cca_scores": ["symptom_1", "symptom_2", "symptom_3"],
+            "prediction": True,
+            "cv_folds": 2,
+            "cv_repeats": 1,
+        },
+        multilayer={"enabled": False},
+        control={"energy": False},
+    )
+    out = tmp_path / "out"
+    run_pipeline(PipelineConfig.from_dict(settings), out_dir=out, verbose=False)
+    summary = json.loads((out / "group" / "summary.json").read_text())
+    assert "errors" not in summary, summary.get("errors")
+    assert 0 <= summary["cca_p"] <= 1 and "combined" in summary["prediction_r"]
+    report = (out / "report.html").read_text()
+    assert "covariates age, sex, motion removed within the permutation scheme" in report
+    assert "regressed out of features and score inside each training fold" in report
