@@ -407,7 +407,10 @@ class SparseCCA:
     starting vectors = the first K right singular vectors of the undeflated
     ``XᵀZ``, at most 15 updates stopping when ``Σ|v_old − v| ≤ 1e-6``. Results
     agree with PMA up to a common sign of ``u`` and ``v`` (PMA's sign follows
-    LAPACK's SVD; here the largest-magnitude entry of each ``u`` is positive).
+    LAPACK's SVD; here the largest-magnitude entry of each ``u`` is positive):
+    against PMA 1.2-2 run in R 4.2.2 the weights, ``d`` and correlations agree
+    to 4e-12 and the selected features are identical (tested on stored
+    reference values, n > p and p, q > n, up to 3 components).
     PMA's 15 iterations are often not converged; :attr:`converged_` reports it.
     Without ``compat``, a :class:`~brainctrl.exceptions.ConvergenceWarning` is
     raised when ``max_iter`` is reached.
