@@ -184,7 +184,10 @@ def _local_moves(problem, labels, rng, move, tolerance, start_all=True):
     Nodes are visited from a queue that starts with all nodes in random order
     (with ``start_all=False``, only those that have an improving move, found
     for all nodes at once); when a node moves, its neighbours that are not
-    queued are queued again.
+    queued are queued again. A move also changes the null-model term of every
+    node of its layer, not only of its neighbours, so when the queue is empty
+    all nodes are checked at once and those with an improving move are queued
+    again, until none is left (as GenLouvain sweeps until a pass moves nothing).
     ``labels`` (values in ``0..n-1``) is changed in place. Returns True when
     at least one node moved.
     """
@@ -218,7 +221,21 @@ def _local_moves(problem, labels, rng, move, tolerance, start_all=True):
     random_weighted = move == "random_weighted"
     add_at = np.add.at
     moved_any = False
-    while queue:
+    moved_in_pass = False
+    while True:
+        if not queue:
+            if not moved_in_pass:
+                break
+            moved_in_pass = False
+            improvable = _improvable(problem, labels, tolerance)
+            if improvable is None:  # cannot be found at once: sweep every node again
+                improvable = np.ones(n, dtype=bool)
+            order = rng.permutation(n)
+            order = order[improvable[order]]
+            if not order.size:
+                break
+            in_queue[order] = True
+            queue.extend(order.tolist())
         node = queue.popleft()
         in_queue[node] = False
         start, stop = indptr[node], indptr[node + 1]
@@ -286,7 +303,7 @@ def _local_moves(problem, labels, rng, move, tolerance, start_all=True):
             if sizes[own] == 0:
                 empty.append(own)
             labels[node] = target
-            moved_any = True
+            moved_any = moved_in_pass = True
             requeue = neighbours[~in_queue[neighbours]]
             if requeue.size:
                 in_queue[requeue] = True
