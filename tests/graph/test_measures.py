@@ -453,3 +453,18 @@ def test_threshold_errors():
         weight_to_length([[0, -1.0], [-1.0, 0]])
     with pytest.raises(DataError, match="must be square"):
         binarize(np.zeros(3))
+
+
+@pytest.mark.parametrize("variant", ["modified", "original"])
+def test_local_efficiency_dense_neighbourhood_path_matches_bctpy(rng, monkeypatch, variant):
+    # Large dense neighbourhoods (functional networks) take a Floyd–Warshall path;
+    # lower its size threshold so that small graphs exercise it too.
+    from brainctrl.graph import _measures
+
+    weights = _random_weights(rng, 24, keep=0.8)
+    batched = graph_measures(weights, measures="local_efficiency", local_efficiency=variant)
+    monkeypatch.setattr(_measures, "_DENSE_NEIGHBOURHOOD", 2)
+    dense = graph_measures(weights, measures="local_efficiency", local_efficiency=variant)
+    reference = bct.efficiency_wei(weights, local=True if variant == "modified" else "original")
+    np.testing.assert_allclose(dense["local_efficiency"], reference, atol=1e-13)
+    np.testing.assert_allclose(dense["local_efficiency"], batched["local_efficiency"], atol=1e-15)
