@@ -11,7 +11,9 @@ nctpy's own result cache (_last_call) is cleared the same way.
 Targets (issue 4, at N=400): discrete average controllability >= 8x nctpy.ave_control;
 modal >= 2.5x; continuous average >= 500x; minimum_energy for 100 state pairs >= 300x
 minimum_energy_fast; all control metrics of one window <= 0.03 s; time_varying_energy
-over 100 windows <= 5 s.
+over 100 windows <= 5 s. Discrete optimal control (optimal_control, system="discrete") at
+N=400, T=100 steps <= 3 s; against nctpy's get_control_inputs only at N <= 200, T = 20
+(nctpy assembles a dense ((2T-1) N)^2 matrix: 51 GB at N=400, T=100).
 """
 
 # The timed lambdas run inside the loop iteration that defines them.
@@ -29,6 +31,7 @@ from brainctrl.control import (
     minimum_energy,
     modal_controllability,
     normalize_adjacency,
+    optimal_control,
     time_varying_energy,
 )
 from brainctrl.control._linalg import EIG_CACHE
@@ -75,7 +78,7 @@ def fresh():
 
 def fresh_nctpy():
     fresh()
-    for name in ("_minimum_energy_system", "_continuous_system"):
+    for name in ("_minimum_energy_system", "_continuous_system", "_discrete_system"):
         cached = getattr(nctpy_energies, name, None)
         if cached is not None and hasattr(cached, "_entry"):
             cached._entry = None
@@ -183,6 +186,52 @@ def run_time_varying(sizes, window_counts, quick, rng):
     return rows
 
 
+def run_optimal_discrete(quick, rng):
+    """Discrete optimal control: ours vs nctpy on small problems, ours alone at N=400, T=100."""
+    rows = []
+    compared = [(100, 20)] if quick else [(100, 20), (200, 20)]
+    for n, steps in compared:
+        A = normalize_adjacency(structural_like(n, rng), system="discrete")
+        x0, xf = rng.standard_normal((2, n))
+        mask = np.zeros(n, dtype=bool)
+        mask[::2] = True
+
+        def ours():
+            return optimal_control(A, x0, xf, mask, horizon=steps, system="discrete")
+
+        seconds = best_of(ours, 1 if quick else 3, fresh)
+        theirs, difference = None, np.nan
+        if nctpy_metrics is not None:
+
+            def reference():
+                return nctpy_energies.get_control_inputs(
+                    A, steps, np.eye(n)[:, mask], x0, xf, system="discrete"
+                )
+
+            theirs = best_of(reference, 1, fresh_nctpy)
+            difference = np.max(np.abs(ours().inputs - reference()[1]))
+        rows.append((n, steps, "50% mask, S = I", seconds, theirs, difference))
+    n, steps = 400, 100
+    A = normalize_adjacency(structural_like(n, rng), system="discrete")
+    x0, xf = rng.standard_normal((2, n))
+    mask = np.zeros(n, dtype=bool)
+    mask[::2] = True
+    penalty = np.diag((np.arange(n) % 2).astype(float))
+    cases = [
+        ("B = I, S = I", {}),
+        ("B = I, S = half", {"S": penalty}),
+        ("50% mask, S = I", {"B": mask}),
+    ]
+    for label, options in cases:
+        seconds = best_of(
+            lambda: optimal_control(A, x0, xf, horizon=steps, system="discrete", **options),
+            1 if quick else 2,
+            fresh,
+        )
+        rows.append((n, steps, label, seconds, None, np.nan))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 100, 400 only; fewer repeats")
@@ -196,6 +245,7 @@ def main():
         tv_sizes = [100, 400] if args.quick else [100, 200, 400]
         tv_windows = [10, 100] if args.quick else [10, 50, 100]
         tv_rows = run_time_varying(tv_sizes, tv_windows, args.quick, rng)
+        optimal_rows = run_optimal_discrete(args.quick, rng)
 
     print("brainctrl.control vs nctpy 1.2.0 (single thread, best of k, seconds)")
     print("wall = elapsed time; cpu = CPU time of this process (less affected by other load)")
@@ -241,6 +291,21 @@ def main():
         "cores usefully on CPU; run one process per core with joblib, e.g. "
         "Parallel(n_jobs=-1)(delayed(average_controllability)(A) for A in stack)."
     )
+    print()
+    print("optimal_control(system='discrete') vs nctpy get_control_inputs (seconds)")
+    print(
+        f"{'N':>5}{'T':>5}  {'case':<18}{'ours wall':>10}{'ours cpu':>10}{'nctpy cpu':>10}"
+        f"{'x cpu':>8}{'max |du|':>10}  target (on cpu)"
+    )
+    for n, steps, label, ours, theirs, difference in optimal_rows:
+        target = ""
+        if n == 400:
+            target = f"<= 3 s {'ok' if ours.cpu <= 3 else 'MISSED'}"
+        if theirs:
+            theirs_text = f"{theirs.cpu:10.3f}{theirs.cpu / ours.cpu:7.1f}x{difference:10.1e}"
+        else:
+            theirs_text = f"{'-':>10}{'-':>8}{'-':>10}"
+        print(f"{n:>5}{steps:>5}  {label:<18}{ours:10.3f}{ours.cpu:10.3f}{theirs_text}  {target}")
 
 
 if __name__ == "__main__":
