@@ -171,14 +171,14 @@ def optimal_control(
     linear system :math:`G \nu = D_0^T x_0 - e - x_f` with the closed-loop
     Gramian :math:`G = \sum_t D_{t+1}^T B M_t^{-1} B^T D_{t+1}` and
     :math:`e = \sum_t D_{t+1}^T B M_t^{-1} B^T c_{t+1}`. :math:`M_t \succeq \rho I`
-    is always invertible; :math:`G` is singular only when ``xf`` cannot be
-    reached, and with ``S = 0`` it is :math:`W_T / \rho` (the controllability
-    Gramian), so the inputs and energy equal :func:`minimum_energy` with
-    ``system="discrete"``. Cost: :math:`O(T n^3)` time and :math:`O(T n^2)`
-    memory per system matrix; with a symmetric ``A``, ``B = I`` and
-    :math:`S = sI` every matrix is diagonal in the eigenbasis of ``A`` and the
-    cost is one eigendecomposition plus :math:`O(T n)`. Unlike nctpy, ``T = 1``
-    is allowed.
+    is always invertible; :math:`G` is singular exactly when the
+    controllability Gramian :math:`W_T` is (feedback does not change the states
+    reachable in ``T`` steps), and with ``S = 0`` it is :math:`W_T / \rho`, so
+    the inputs and energy equal :func:`minimum_energy` with ``system="discrete"``.
+    Cost: :math:`O(T n^3)` time and :math:`O(T n^2)` memory per system matrix;
+    with a symmetric ``A``, ``B = I`` and :math:`S = sI` every matrix is
+    diagonal in the eigenbasis of ``A`` and the cost is one eigendecomposition
+    plus :math:`O(T n)`. Unlike nctpy, ``T = 1`` is allowed.
 
     References
     ----------
