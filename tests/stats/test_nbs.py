@@ -175,3 +175,55 @@ def test_error_paths(rng):
         network_based_statistic(constant, phenotype)
     with pytest.raises(InvalidParameterError, match="unknown contrast 'sex'"):
         network_based_statistic(edges, phenotype, formula="group + age", contrast="sex")
+
+
+@pytest.mark.slow
+def test_matches_bctpy_nbs_on_two_groups():
+    # bctpy 0.6.1 nbs_bct (Zalesky et al.'s algorithm; pooled-variance two-sample
+    # t, components of > 1 node, size in edges). Same data: components must be
+    # identical; p-values differ only by their independent permutations.
+    import contextlib
+    import io
+
+    import bct
+
+    rng = np.random.default_rng(5)
+    n = 14
+    upper = np.triu_indices(n, 1)
+
+    def matrices(count, planted):
+        values = rng.standard_normal((count, upper[0].size))
+        out = np.zeros((count, n, n))
+        out[:, upper[0], upper[1]] = values
+        out = out + out.transpose(0, 2, 1)
+        if planted:
+            for a, b in [(0, 1), (1, 2), (2, 3), (0, 3), (3, 4), (7, 8)]:
+                out[:, a, b] += 1.6
+                out[:, b, a] += 1.6
+        return out
+
+    x, y = matrices(14, True), matrices(12, False)
+    k = 1000
+    with contextlib.redirect_stdout(io.StringIO()):  # bctpy prints its progress
+        p_bct, labelled, _ = bct.nbs_bct(
+            x.transpose(1, 2, 0), y.transpose(1, 2, 0), thresh=2.5, k=k, tail="right", seed=0
+        )
+    group = np.r_[np.ones(14), np.zeros(12)]
+    result = network_based_statistic(
+        np.concatenate([x, y]),
+        pd.DataFrame({"group": group}),
+        threshold=2.5,
+        n_permutations=k,
+        random_state=0,
+    )
+    reference = []
+    for label in np.unique(labelled[labelled > 0]):
+        rows, cols = np.nonzero(np.triu(labelled == label, 1))
+        reference.append(sorted(zip(rows.tolist(), cols.tolist())))
+    ours = [sorted(map(tuple, result.edge_index[c].tolist())) for c in result.components]
+    assert ours == reference  # both largest first here: 5 edges, then 2
+    np.testing.assert_array_equal(result.component_sizes, [len(c) for c in reference])
+    # bctpy: #{null >= size} / k; ours: (1 + #{null >= size}) / (k + 1); the two
+    # null samples are independent, so allow 4 standard errors of the difference
+    se = np.sqrt(2 * p_bct * (1 - p_bct) / k) + 1 / k
+    assert np.all(np.abs(result.p_fwe - p_bct) < 4 * se + 1 / k)
