@@ -95,11 +95,28 @@ def _check_same_voxel_grid(series_axis, label_axis, paths, ids):
         )
 
 
+def _check_same_surfaces(series_axis, label_axis, paths, ids):
+    """Vertex numbers only identify the same place on the same mesh."""
+    series_meshes = dict(series_axis.nvertices)
+    label_meshes = dict(label_axis.nvertices)
+    for structure in sorted(set(series_meshes) & set(label_meshes)):
+        if int(series_meshes[structure]) != int(label_meshes[structure]):
+            raise DataError(
+                f"the surface meshes of the time series and label file differ for "
+                f"{structure} ({series_meshes[structure]} vs {label_meshes[structure]} "
+                f"vertices); vertex numbers cannot be matched. Resample one file onto the "
+                f"other's mesh (e.g. 'wb_command -cifti-resample'). Label file: '{paths[1]}'.",
+                path=paths[0],
+                **ids,
+            )
+
+
 def parcellate_cifti(series_axis, label_axis, label_values, *, paths=("?", "?"), ids=None):
     """Assign every grayordinate of a time series to a parcel of a label file.
 
     Grayordinates are matched by brain structure and vertex (surface) or voxel
-    (volume) index, never by position in the file.
+    (volume) index, never by position in the file. Surfaces present in both files must
+    have the same number of vertices (the same mesh) and volumes the same voxel grid.
 
     Parameters
     ----------
@@ -121,8 +138,16 @@ def parcellate_cifti(series_axis, label_axis, label_values, *, paths=("?", "?"),
         from the label file.
     missing_per_key : dict
         For each key, the number of its labelled grayordinates that the time series lacks.
+
+    Raises
+    ------
+    DataError
+        If a surface has different numbers of vertices in the two files, the voxel grids
+        differ, the label file lists a grayordinate twice, or the files share no
+        grayordinates.
     """
     ids = ids or {}
+    _check_same_surfaces(series_axis, label_axis, paths, ids)
     _check_same_voxel_grid(series_axis, label_axis, paths, ids)
     structures = sorted(set(series_axis.name) | set(label_axis.name))
     codes = {name: code for code, name in enumerate(structures)}
@@ -277,8 +302,9 @@ def load_cifti_timeseries(
         If a file does not exist.
     DataError
         If a file is not CIFTI-2 (e.g. CIFTI-1), has unexpected axes, the two files
-        share no grayordinates or a parcel has none in the time series, or the parcel
-        signals contain NaN, are constant or have too few frames.
+        are on different surface meshes or voxel grids, share no grayordinates or a
+        parcel has none in the time series, or the parcel signals contain NaN, are
+        constant or have too few frames.
 
     Warns
     -----
