@@ -85,14 +85,22 @@ def _check_same_voxel_grid(series_axis, label_axis, paths, ids):
     if not (series_axis.volume_mask.any() and label_axis.volume_mask.any()):
         return
     same_shape = tuple(series_axis.volume_shape) == tuple(label_axis.volume_shape)
-    if not same_shape or not np.allclose(series_axis.affine, label_axis.affine, atol=1e-4):
-        raise DataError(
-            f"the voxel grids of the time series and label file differ (shape "
-            f"{series_axis.volume_shape} vs {label_axis.volume_shape}); they cannot be matched "
-            f"voxel by voxel. Label file: '{paths[1]}'.",
-            path=paths[0],
-            **ids,
+    if not same_shape:
+        difference = f"shape {series_axis.volume_shape} vs {label_axis.volume_shape}"
+    elif not np.allclose(series_axis.affine, label_axis.affine, atol=1e-4):
+        origin = np.asarray(series_axis.affine)[:3, 3].tolist()
+        other = np.asarray(label_axis.affine)[:3, 3].tolist()
+        difference = (
+            f"same shape {series_axis.volume_shape}, different affine; origin {origin} vs {other}"
         )
+    else:
+        return
+    raise DataError(
+        f"the voxel grids of the time series and label file differ ({difference}); they "
+        f"cannot be matched voxel by voxel. Label file: '{paths[1]}'.",
+        path=paths[0],
+        **ids,
+    )
 
 
 def _check_same_surfaces(series_axis, label_axis, paths, ids):

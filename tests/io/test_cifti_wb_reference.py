@@ -135,5 +135,9 @@ def test_other_mesh_rejected_as_by_wb_command():
 
 def test_other_voxel_grid_rejected_as_by_wb_command():
     # wb_command: "input cifti files must have the same volume space" (exit 255).
-    with pytest.raises(DataError, match="voxel grids of the time series and label file differ"):
+    with pytest.raises(
+        DataError,
+        match=r"voxel grids of the time series and label file differ \(same shape .*, "
+        r"different affine; origin",
+    ):
         load_cifti_timeseries(DTSERIES, REFERENCE / "shifted.dlabel.nii")
