@@ -53,41 +53,77 @@ class CommunityResult:
     qualities: np.ndarray
 
 
-def _symmetrize(adjacency, name):
-    """Return ``(A + Aᵀ)/2`` for a non-symmetric stack ``(..., n, n)``, logging it."""
+def _check_directed(directed):
+    if not isinstance(directed, (bool, np.bool_)):
+        raise InvalidParameterError(f"'directed' must be True or False; got {directed!r}.")
+    return bool(directed)
+
+
+def _orient(adjacency, name, directed=False):
+    """Prepare a stack ``(..., n, n)`` for modularity.
+
+    Returns ``(adjacency, directed)``. A stack that is symmetric up to rounding
+    (largest ``|A − Aᵀ|`` at most ``1e-12`` of the largest ``|A|``) is returned
+    as given with ``directed=False``, whatever was asked, so that both null
+    models give the same result on it. Otherwise, with ``directed=False`` it
+    is replaced by ``(A + Aᵀ)/2`` (logged); with ``directed=True`` it is kept
+    as given for the Leicht–Newman null model.
+    """
     transposed = np.swapaxes(adjacency, -1, -2)
     difference = np.abs(adjacency - transposed).max() if adjacency.size else 0.0
-    if difference > 1e-12 * max(np.abs(adjacency).max(), 1.0):
-        logger.info(
-            "%s is not symmetric (largest |A - Aᵀ| = %.3g); using (A + Aᵀ)/2.", name, difference
+    if difference <= 1e-12 * max(np.abs(adjacency).max(), 1.0):
+        return adjacency, False
+    if directed:
+        logger.debug(
+            "%s is directed (largest |A - Aᵀ| = %.3g); using the Leicht-Newman null model.",
+            name,
+            difference,
         )
-        return 0.5 * (adjacency + transposed)
-    return adjacency
+        return adjacency, True
+    logger.info(
+        "%s is not symmetric (largest |A - Aᵀ| = %.3g); using (A + Aᵀ)/2.", name, difference
+    )
+    return 0.5 * (adjacency + transposed), False
 
 
-def _layer_terms(adjacency, gamma, negative):
+def _layer_terms(adjacency, gamma, negative, directed=False):
     """Modularity terms of a stack of layers ``(n_layers, n, n)``.
 
     Layer ``s`` has the matrix ``B_s = W_s − F_s diag(d_s) F_sᵀ`` in edge-weight
     units, with ``W_s = A⁺ − λ_s A⁻``, factors ``F_s = [k⁺, k⁻]`` and scales
     ``d_s = [γ/v⁺, −λ_s γ/v⁻]``; its modularity is ``Σ B_s δ / total_s`` (see
-    :func:`modularity`).
+    :func:`modularity`). With ``directed=True`` the layers are taken as given
+    (not symmetric): ``W_s`` is built from the symmetric parts
+    ``(A± + A±ᵀ)/2``, ``k± = (k±_out + k±_in)/2``, and two more factors
+    ``b± = (k±_out − k±_in)/2`` with scales ``[−γ/v⁺, λ_s γ/v⁻]`` give the
+    symmetrised Leicht–Newman null terms
+    ``γ (k_out k_inᵀ + k_in k_outᵀ)/2v = γ (k kᵀ − b bᵀ)/v``.
 
     Returns
     -------
     weights : ndarray, shape (n_layers, n, n)
-    factors : ndarray, shape (n_layers, n, 2)
-    scales : ndarray, shape (n_layers, 2)
+    factors : ndarray, shape (n_layers, n, 2), or (n_layers, n, 4) if directed
+    scales : ndarray, shape (n_layers, 2), or (n_layers, 4) if directed
     total : ndarray, shape (n_layers,)
         The normaliser of each layer: ``v⁺_s``, or ``v⁺_s + v⁻_s`` for
         ``negative="symmetric"``.
     """
     positive = np.maximum(adjacency, 0.0)
     negative_part = np.maximum(-adjacency, 0.0)
-    strength_positive = positive.sum(axis=-1)
-    strength_negative = negative_part.sum(axis=-1)
-    total_positive = strength_positive.sum(axis=-1)
-    total_negative = strength_negative.sum(axis=-1)
+    if directed:
+        out_positive, in_positive = positive.sum(axis=-1), positive.sum(axis=-2)
+        out_negative, in_negative = negative_part.sum(axis=-1), negative_part.sum(axis=-2)
+        positive = 0.5 * (positive + np.swapaxes(positive, -1, -2))
+        negative_part = 0.5 * (negative_part + np.swapaxes(negative_part, -1, -2))
+        strength_positive = 0.5 * (out_positive + in_positive)
+        strength_negative = 0.5 * (out_negative + in_negative)
+        total_positive = out_positive.sum(axis=-1)
+        total_negative = out_negative.sum(axis=-1)
+    else:
+        strength_positive = positive.sum(axis=-1)
+        strength_negative = negative_part.sum(axis=-1)
+        total_positive = strength_positive.sum(axis=-1)
+        total_negative = strength_negative.sum(axis=-1)
     safe_positive = np.where(total_positive > 0, total_positive, 1.0)
     safe_negative = np.where(total_negative > 0, total_negative, 1.0)
     gamma = np.broadcast_to(np.asarray(gamma, dtype=float), total_positive.shape)
@@ -104,15 +140,14 @@ def _layer_terms(adjacency, gamma, negative):
     else:
         weight = np.where(both > 0, total_positive / np.where(both > 0, both, 1.0), 0.0)
     weights = positive - weight[:, None, None] * negative_part
-    factors = np.stack([strength_positive, strength_negative], axis=-1)
-    scales = np.stack(
-        [
-            np.where(total_positive > 0, gamma / safe_positive, 0.0),
-            np.where(total_negative > 0, -weight * gamma / safe_negative, 0.0),
-        ],
-        axis=-1,
-    )
-    return weights, factors, scales, normaliser
+    factors = [strength_positive, strength_negative]
+    scale_positive = np.where(total_positive > 0, gamma / safe_positive, 0.0)
+    scale_negative = np.where(total_negative > 0, -weight * gamma / safe_negative, 0.0)
+    scales = [scale_positive, scale_negative]
+    if directed:
+        factors += [0.5 * (out_positive - in_positive), 0.5 * (out_negative - in_negative)]
+        scales += [-scale_positive, -scale_negative]
+    return weights, np.stack(factors, axis=-1), np.stack(scales, axis=-1), normaliser
 
 
 def _stacked_problem(weights, factors, scales, coupling=None):
@@ -144,30 +179,38 @@ def _stacked_problem(weights, factors, scales, coupling=None):
     return _Problem(matrix, self_weights, factor_matrix, scales.ravel().astype(float))
 
 
-def _check_adjacency(adjacency):
+def _check_adjacency(adjacency, directed=False):
+    """Square adjacency and whether the directed null model applies to it."""
+    directed = _check_directed(directed)
     adjacency = check_square("adjacency", adjacency, batch=False)
-    return _symmetrize(adjacency, "adjacency")
+    return _orient(adjacency, "adjacency", directed)
 
 
 def _check_gamma(gamma):
     return float(check_positive("gamma", gamma, strict=False))
 
 
-def modularity(adjacency, partition, *, gamma=1.0, negative="asymmetric"):
+def modularity(adjacency, partition, *, gamma=1.0, negative="asymmetric", directed=False):
     """Modularity ``Q`` of a partition of a (signed) weighted network.
 
     Parameters
     ----------
     adjacency : array-like of shape (n_regions, n_regions)
         Weighted adjacency; negative weights are handled as ``negative`` says.
-        A non-symmetric matrix is replaced by ``(A + Aᵀ)/2``. The diagonal is
-        used as given (zero it for correlation matrices).
+        ``A_ij`` is the weight of the edge from ``i`` to ``j`` when
+        ``directed=True``; otherwise a non-symmetric matrix is replaced by
+        ``(A + Aᵀ)/2``. The diagonal is used as given (zero it for correlation
+        matrices).
     partition : array-like of int, shape (n_regions,)
         Community labels.
     gamma : float, default=1.0
         Resolution parameter ``γ``.
     negative : {"asymmetric", "symmetric", "simple", "ignore"}, default="asymmetric"
         Treatment of negative weights (see Notes).
+    directed : bool, default=False
+        Use the Leicht–Newman null model of directed networks (see Notes)
+        instead of symmetrising a non-symmetric ``adjacency``. A symmetric
+        ``adjacency`` gives the same ``Q`` either way.
 
     Returns
     -------
@@ -187,8 +230,22 @@ def modularity(adjacency, partition, *, gamma=1.0, negative="asymmetric"):
       with ``qtype="smp"``);
     - ``"ignore"``: ``Q = Q⁺``, negative weights are dropped.
 
-    For a network without negative weights all three equal Newman's
+    For a network without negative weights all of them equal Newman's
     modularity ``(1/2m) Σ_ij (A_ij − γ k_i k_j / 2m) δ(g_i, g_j)``.
+
+    With ``directed=True`` each part uses the Leicht–Newman null model
+    instead: with out- and in-strengths ``k±_out,i = Σ_j A±_ij``,
+    ``k±_in,j = Σ_i A±_ij``,
+
+    ``Q± = (1/v±) Σ_ij (A±_ij − γ k±_out,i k±_in,j / v±) δ(g_i, g_j)``,
+
+    combined as above (BCT ``modularity_dir`` and GenLouvain's ``multiord``
+    for ``A ≥ 0``, where ``v⁺`` is the total weight ``m``). Since ``δ`` is
+    symmetric this is ``Σ_ij B̃_ij δ(g_i, g_j)`` with the symmetric
+    ``B̃ = (A + Aᵀ)/2 − γ (k_out k_inᵀ + k_in k_outᵀ)/2m``, which is the
+    undirected ``B`` of ``(A + Aᵀ)/2`` plus ``γ d dᵀ/4m``,
+    ``d = k_in − k_out``; both are equal when every node's in- and
+    out-strengths are equal.
 
     References
     ----------
@@ -198,6 +255,8 @@ def modularity(adjacency, partition, *, gamma=1.0, negative="asymmetric"):
        of complex functional brain networks. NeuroImage 56, 2068–2079.
     .. [3] Gómez, S., Jensen, P. & Arenas, A. (2009). Analysis of community
        structure in networks of correlated data. Physical Review E 80, 016114.
+    .. [4] Leicht, E. A. & Newman, M. E. J. (2008). Community structure in
+       directed networks. Physical Review Letters 100, 118703.
 
     Examples
     --------
@@ -206,12 +265,17 @@ def modularity(adjacency, partition, *, gamma=1.0, negative="asymmetric"):
     >>> adjacency = np.kron(np.eye(2), triangle)  # two disjoint triangles
     >>> round(modularity(adjacency, [0, 0, 0, 1, 1, 1]), 12)
     0.5
+    >>> arcs = np.array([[0.0, 1, 1], [1, 0, 0], [0, 0, 0]])  # 0 ⇄ 1, 0 → 2
+    >>> round(modularity(arcs, [0, 1, 1], directed=True), 12)  # -(2/3 + 2/3) / 3
+    -0.444444444444
+    >>> round(modularity(arcs, [0, 1, 1]), 12)  # (A + Aᵀ)/2: -(3/4 + 3/4) / 3
+    -0.5
     """
     check_option("negative", negative, _NEGATIVE)
     gamma = _check_gamma(gamma)
-    adjacency = _check_adjacency(adjacency)
+    adjacency, directed = _check_adjacency(adjacency, directed)
     labels = _check_partition(partition, adjacency.shape[0])
-    weights, factors, scales, total = _layer_terms(adjacency[None], gamma, negative)
+    weights, factors, scales, total = _layer_terms(adjacency[None], gamma, negative, directed)
     if total[0] <= 0:
         raise DataError("adjacency has no positive weights; its modularity is undefined.")
     problem = _stacked_problem(weights, factors, scales)
@@ -235,7 +299,7 @@ def _run_seeds(random_state, n_runs):
     return rng.integers(0, 2**63 - 1, size=n_runs)
 
 
-def _leiden_partition(adjacency, gamma, negative, seed):
+def _leiden_partition(adjacency, gamma, negative, seed, directed=False):
     try:
         import igraph
         import leidenalg
@@ -251,10 +315,17 @@ def _leiden_partition(adjacency, gamma, negative, seed):
     graphs, layer_weights = [], []
 
     def _graph(matrix):
-        rows, cols = np.nonzero(np.triu(matrix))
-        values = matrix[rows, cols]
-        values = np.where(rows == cols, values / 2.0, values)  # igraph counts loops twice
-        graph = igraph.Graph(n=matrix.shape[0], edges=list(zip(rows.tolist(), cols.tolist())))
+        if directed:
+            # leidenalg's RBConfiguration uses the Leicht-Newman null model on directed graphs
+            rows, cols = np.nonzero(matrix)
+            values = matrix[rows, cols]
+        else:
+            rows, cols = np.nonzero(np.triu(matrix))
+            values = matrix[rows, cols]
+            values = np.where(rows == cols, values / 2.0, values)  # igraph counts loops twice
+        graph = igraph.Graph(
+            n=matrix.shape[0], edges=list(zip(rows.tolist(), cols.tolist())), directed=directed
+        )
         graph.es["weight"] = values.tolist()
         return graph
 
@@ -291,6 +362,7 @@ def modularity_communities(
     negative="asymmetric",
     n_runs=10,
     random_state=None,
+    directed=False,
 ):
     """Communities of a (signed) weighted network by modularity maximisation.
 
@@ -298,7 +370,9 @@ def modularity_communities(
     ----------
     adjacency : array-like of shape (n_regions, n_regions)
         Weighted adjacency, e.g. functional connectivity with its diagonal set
-        to zero. A non-symmetric matrix is replaced by ``(A + Aᵀ)/2``.
+        to zero. ``A_ij`` is the weight of the edge from ``i`` to ``j`` when
+        ``directed=True``; otherwise a non-symmetric matrix is replaced by
+        ``(A + Aᵀ)/2``.
     gamma : float, default=1.0
         Resolution parameter ``γ``: larger values give more, smaller communities.
     method : {"louvain", "leiden"}, default="louvain"
@@ -312,6 +386,10 @@ def modularity_communities(
         Number of independent runs; the best one is returned.
     random_state : int, numpy Generator or None, default=None
         Seed; the same seed gives the same partitions.
+    directed : bool, default=False
+        Maximise the directed modularity of Leicht & Newman (2008) (see
+        :func:`modularity`) instead of that of ``(A + Aᵀ)/2``. A symmetric
+        ``adjacency`` gives the same result either way.
 
     Returns
     -------
@@ -328,6 +406,14 @@ def modularity_communities(
     maxima; use :func:`consensus_partition` on ``.partitions`` for a
     representative partition.
 
+    With ``directed=True`` the directed quality
+    ``(1/m) Σ_ij (A_ij − γ k_out,i k_in,j / m) δ(g_i, g_j)`` equals
+    ``(1/m) Σ_ij B̃_ij δ(g_i, g_j)`` with the symmetric
+    ``B̃ = (A + Aᵀ)/2 − γ (k_out k_inᵀ + k_in k_outᵀ)/2m``, which is what
+    Louvain optimises (as GenLouvain and BCT's ``community_louvain`` do);
+    ``"leiden"`` gives leidenalg the directed graph, whose
+    ``RBConfigurationVertexPartition`` uses the same null model.
+
     References
     ----------
     .. [1] Blondel, V. D. et al. (2008). Fast unfolding of communities in large
@@ -336,6 +422,8 @@ def modularity_communities(
        of complex functional brain networks. NeuroImage 56, 2068–2079.
     .. [3] Traag, V. A., Waltman, L. & van Eck, N. J. (2019). From Louvain to
        Leiden: guaranteeing well-connected communities. Sci. Rep. 9, 5233.
+    .. [4] Leicht, E. A. & Newman, M. E. J. (2008). Community structure in
+       directed networks. Physical Review Letters 100, 118703.
 
     Examples
     --------
@@ -351,9 +439,9 @@ def modularity_communities(
     check_option("negative", negative, _NEGATIVE)
     gamma = _check_gamma(gamma)
     n_runs = check_positive("n_runs", n_runs, integer=True)
-    adjacency = _check_adjacency(adjacency)
+    adjacency, directed = _check_adjacency(adjacency, directed)
     n_regions = adjacency.shape[0]
-    weights, factors, scales, total = _layer_terms(adjacency[None], gamma, negative)
+    weights, factors, scales, total = _layer_terms(adjacency[None], gamma, negative, directed)
     if total[0] <= 0:
         raise DataError("adjacency has no positive weights; its modularity is undefined.")
     problem = _stacked_problem(weights, factors, scales)
@@ -363,7 +451,7 @@ def modularity_communities(
         if method == "louvain":
             labels, _ = _run(problem, np.random.default_rng(seed), "max")
         else:
-            labels = _compact(_leiden_partition(adjacency, gamma, negative, seed))
+            labels = _compact(_leiden_partition(adjacency, gamma, negative, seed, directed))
         partitions[run] = labels
         qualities[run] = _quality(problem, labels) / total[0]
     best = int(np.argmax(qualities))

@@ -15,7 +15,12 @@ from brainctrl._utils.validation import (
     check_random_state,
 )
 from brainctrl.exceptions import DataError
-from brainctrl.graph._communities import _layer_terms, _stacked_problem, _symmetrize
+from brainctrl.graph._communities import (
+    _check_directed,
+    _layer_terms,
+    _orient,
+    _stacked_problem,
+)
 from brainctrl.graph._louvain import _MOVES, _quality, _run, relabel_ordinal_partition
 
 __all__ = [
@@ -62,7 +67,8 @@ class MultilayerResult:
     coupling: str
 
 
-def _check_sequence(adjacency_sequence):
+def _check_stack(adjacency_sequence):
+    """Validated ``(n_layers, n_regions, n_regions)`` stack, as given."""
     if isinstance(adjacency_sequence, (list, tuple)) and len(adjacency_sequence) > 0:
         shapes = {np.shape(layer) for layer in adjacency_sequence}
         if len(shapes) > 1:
@@ -77,7 +83,12 @@ def _check_sequence(adjacency_sequence):
             f"got shape {stack.shape}."
         )
     check_finite("adjacency_sequence", stack)
-    return _symmetrize(stack, "adjacency_sequence")
+    return stack
+
+
+def _check_sequence(adjacency_sequence):
+    """Validated stack, non-symmetric layers replaced by ``(A + Aᵀ)/2`` (logged)."""
+    return _orient(_check_stack(adjacency_sequence), "adjacency_sequence")[0]
 
 
 def _check_gamma(gamma, n_layers):
@@ -109,15 +120,17 @@ def _coupling_matrix(n_regions, n_layers, omega, coupling):
     return sparse.csr_matrix((np.full(rows.size, float(omega)), (rows, cols)), shape=(size, size))
 
 
-def _build(adjacency_sequence, gamma, omega, coupling, negative):
+def _build(adjacency_sequence, gamma, omega, coupling, negative, directed=False):
     check_option("coupling", coupling, _COUPLINGS)
     check_option("negative", negative, _NEGATIVE)
     omega = float(check_positive("omega", omega, strict=False))
-    stack = _check_sequence(adjacency_sequence)
+    directed = _check_directed(directed)
+    stack, directed = _orient(_check_stack(adjacency_sequence), "adjacency_sequence", directed)
     n_layers, n_regions, _ = stack.shape
     gamma = _check_gamma(gamma, n_layers)
-    weights, factors, scales, total = _layer_terms(stack, gamma, negative)
+    weights, factors, scales, total = _layer_terms(stack, gamma, negative, directed)
     # layer terms in edge-weight units: B_s = A⁺ − γ k⁺k⁺ᵀ/v⁺ − λ_s (A⁻ − γ k⁻k⁻ᵀ/v⁻)
+    # (directed: the symmetric parts of A± and of the Leicht-Newman terms γ k_out k_inᵀ/v)
     scales = scales.reshape(n_layers, -1)
     coupling_matrix = _coupling_matrix(n_regions, n_layers, omega, coupling)
     problem = _stacked_problem(weights, factors, scales, coupling_matrix)
@@ -137,6 +150,7 @@ def multilayer_modularity_matrix(
     omega=1.0,
     coupling="ordinal",
     negative="asymmetric",
+    directed=False,
 ):
     """Multilayer modularity matrix ``B`` and its normalisation ``2μ``.
 
@@ -145,7 +159,7 @@ def multilayer_modularity_matrix(
     adjacency_sequence : array-like of shape (n_layers, n_regions, n_regions)
         One network per layer (e.g. sliding-window connectivity or weight
         snapshots of a model). Non-symmetric layers are replaced by
-        ``(A + Aᵀ)/2``.
+        ``(A + Aᵀ)/2`` unless ``directed=True``.
     gamma : float or array-like of shape (n_layers,), default=1.0
         Resolution ``γ`` (per layer if an array).
     omega : float, default=1.0
@@ -155,6 +169,9 @@ def multilayer_modularity_matrix(
         ``"categorical"`` in all pairs of layers.
     negative : {"asymmetric", "symmetric", "simple", "ignore"}, default="asymmetric"
         Treatment of negative weights, see :func:`multilayer_modularity`.
+    directed : bool, default=False
+        Leicht–Newman null model for directed layers, see
+        :func:`multilayer_modularity`.
 
     Returns
     -------
@@ -167,6 +184,10 @@ def multilayer_modularity_matrix(
     -----
     Each diagonal block is dense; the matrix holds ``n_layers · n_regions²``
     entries plus the coupling. :func:`multilayer_modularity` never builds it.
+    With ``directed=True`` the blocks are the symmetric
+    ``(A_s + A_sᵀ)/2 − γ_s (k_out k_inᵀ + k_in k_outᵀ)/2m_s`` (GenLouvain's
+    ``multiord`` / ``multicat`` for directed layers), so that
+    ``Σ B δ`` is the directed quality.
 
     Examples
     --------
@@ -181,7 +202,9 @@ def multilayer_modularity_matrix(
            [ 0.5,  0. , -0.5,  0.5],
            [ 0. ,  0.5,  0.5, -0.5]])
     """
-    problem, two_mu, _, _, _ = _build(adjacency_sequence, gamma, omega, coupling, negative)
+    problem, two_mu, _, _, _ = _build(
+        adjacency_sequence, gamma, omega, coupling, negative, directed
+    )
     factors = problem.factors
     null = (factors @ sparse.diags(problem.scales) @ factors.T).tocsr()
     matrix = problem.weights + sparse.diags(problem.self_weights) - null
@@ -196,6 +219,7 @@ def multilayer_quality(
     omega=1.0,
     coupling="ordinal",
     negative="asymmetric",
+    directed=False,
 ):
     """Multilayer modularity ``Q`` of a given partition.
 
@@ -205,7 +229,7 @@ def multilayer_quality(
         One network per layer.
     partition : array-like of int, shape (n_regions, n_layers)
         Community labels; equal labels in different layers mean the same community.
-    gamma, omega, coupling, negative
+    gamma, omega, coupling, negative, directed
         As in :func:`multilayer_modularity`.
 
     Returns
@@ -220,7 +244,9 @@ def multilayer_quality(
     >>> multilayer_quality(layers, [[0, 0], [0, 0]], omega=0.5)
     0.3333333333333333
     """
-    problem, two_mu, shape, _, _ = _build(adjacency_sequence, gamma, omega, coupling, negative)
+    problem, two_mu, shape, _, _ = _build(
+        adjacency_sequence, gamma, omega, coupling, negative, directed
+    )
     n_layers, n_regions, _ = shape
     labels = _check_multilayer_partition(partition, n_regions, n_layers)
     return _quality(problem, labels.T.ravel()) / two_mu
@@ -255,6 +281,7 @@ def multilayer_modularity(
     max_iter=100,
     random_state=None,
     n_jobs=1,
+    directed=False,
 ):
     """Multilayer communities maximising multislice modularity (Mucha et al. 2010).
 
@@ -262,10 +289,12 @@ def multilayer_modularity(
     ----------
     adjacency_sequence : array-like of shape (n_layers, n_regions, n_regions)
         One network per layer: sliding-window connectivity, snapshots of a
-        model's weights during learning, etc. Non-symmetric (directed) layers
-        are replaced by ``(A + Aᵀ)/2``, which keeps ``Σ_ij A_ij δ(g_i, g_j)``
-        and uses the mean of in- and out-strength in the null model. Diagonals
-        are used as given (zero them for correlation matrices).
+        model's weights during learning, etc. ``A_ijs`` is the weight of the
+        edge from ``i`` to ``j`` in layer ``s`` when ``directed=True``;
+        otherwise non-symmetric layers are replaced by ``(A + Aᵀ)/2``, which
+        keeps ``Σ_ij A_ij δ(g_i, g_j)`` and uses the mean of in- and
+        out-strength in the null model. Diagonals are used as given (zero
+        them for correlation matrices).
     gamma : float or array-like of shape (n_layers,), default=1.0
         Structural resolution ``γ`` (per layer if an array).
     omega : float, default=1.0
@@ -289,6 +318,10 @@ def multilayer_modularity(
         Seed; the same seed gives the same result for any ``n_jobs``.
     n_jobs : int, default=1
         Runs executed in parallel (joblib processes).
+    directed : bool, default=False
+        Use the Leicht–Newman null model in each layer (see Notes) instead of
+        symmetrising non-symmetric layers; the coupling is unchanged.
+        Symmetric layers give the same result either way.
 
     Returns
     -------
@@ -316,6 +349,18 @@ def multilayer_modularity(
     Without negative weights this is exactly Mucha et al.'s quality, the one
     GenLouvain maximises.
 
+    With ``directed=True`` each layer's null term is that of Leicht & Newman
+    (2008), ``γ_s k_out,is k_in,js / m_s`` with out- and in-strengths
+    ``k_out,is = Σ_j A_ijs``, ``k_in,js = Σ_i A_ijs`` and ``m_s = Σ_ij A_ijs``
+    (for signed layers, separately for ``A⁺`` and ``A⁻`` with ``v±``), and
+    ``2μ = Σ_s m_s + Σ_jsr C_jsr``. Because ``δ`` is symmetric the
+    optimiser uses the symmetric part of each block,
+    ``(A_s + A_sᵀ)/2 − γ_s (k_out k_inᵀ + k_in k_outᵀ)/2m_s``, as GenLouvain's
+    ``multiord`` and ``multicat`` do for directed layers; it equals the
+    undirected block of ``(A_s + A_sᵀ)/2`` plus ``γ_s d dᵀ/4m_s`` with
+    ``d = k_in − k_out``. The engine holds it as two factors per layer,
+    ``(k_out + k_in)/2`` and ``(k_out − k_in)/2`` (four for signed layers).
+
     Each run is a generalised Louvain (local moves, aggregation) rerun from
     its own output until ``Q`` stops increasing (GenLouvain's
     ``iterated_genlouvain``). For ordinal coupling every rerun is followed by
@@ -342,6 +387,8 @@ def multilayer_modularity(
        Howison, S. D. (2016). Community detection in temporal multilayer
        networks, with an application to correlation networks. Multiscale
        Model. Simul. 14, 1–41.
+    .. [6] Leicht, E. A. & Newman, M. E. J. (2008). Community structure in
+       directed networks. Physical Review Letters 100, 118703.
 
     Examples
     --------
@@ -356,7 +403,7 @@ def multilayer_modularity(
     max_iter = check_positive("max_iter", max_iter, integer=True)
     n_jobs = int(check_positive("n_jobs", n_jobs, integer=True)) if n_jobs != -1 else -1
     problem, two_mu, shape, gamma, omega = _build(
-        adjacency_sequence, gamma, omega, coupling, negative
+        adjacency_sequence, gamma, omega, coupling, negative, directed
     )
     n_layers, n_regions, _ = shape
 

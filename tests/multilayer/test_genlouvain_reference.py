@@ -92,9 +92,10 @@ def test_modularity_matrix_matches_multiord_and_multicat(inputs, reference, case
 
 def test_directed_layers_differ_by_the_documented_null_model(inputs, reference):
     """GenLouvain's multiord uses ``γ (k_in k_outᵀ + k_out k_inᵀ) / 2m`` for directed layers;
-    brainctrl uses Newman's null model of ``(A + Aᵀ)/2``, ``γ k̄ k̄ᵀ / m`` with
-    ``k̄ = (k_in + k_out)/2``. The two differ by exactly ``γ d dᵀ / 4m`` with
-    ``d = k_in − k_out``; the weights, the coupling and ``2μ`` are the same."""
+    brainctrl's default (``directed=False``) uses Newman's null model of ``(A + Aᵀ)/2``,
+    ``γ k̄ k̄ᵀ / m`` with ``k̄ = (k_in + k_out)/2``. The two differ by exactly
+    ``γ d dᵀ / 4m`` with ``d = k_in − k_out``; the weights, the coupling and ``2μ``
+    are the same."""
     layers = inputs["dir_layers"]
     n_layers, n_regions, _ = layers.shape
     matrix, two_mu = multilayer_modularity_matrix(layers, gamma=1.0, omega=0.7)
@@ -107,6 +108,23 @@ def test_directed_layers_differ_by_the_documented_null_model(inputs, reference):
     assert np.abs(expected).max() > 0.1  # the layers are far from balanced
     np.testing.assert_allclose(difference, expected, rtol=0, atol=1e-14)
     assert two_mu == pytest.approx(float(reference["dir_two_mu"]), rel=1e-14, abs=0)
+
+
+def test_directed_option_matches_multiord_on_directed_layers(inputs, reference):
+    """``directed=True`` (Leicht-Newman null model per layer) gives multiord's B, 2μ and
+    the quality of the stored partition."""
+    layers = inputs["dir_layers"]
+    matrix, two_mu = multilayer_modularity_matrix(layers, gamma=1.0, omega=0.7, directed=True)
+    expected = _genlouvain_matrix(reference, "dir")
+    tolerance = 4 * np.finfo(float).eps * np.abs(expected).max()
+    np.testing.assert_allclose(matrix.toarray(), expected, rtol=0, atol=tolerance)
+    assert two_mu == pytest.approx(float(reference["dir_two_mu"]), rel=1e-14, abs=0)
+    partition = inputs["dir_random"].astype(np.int64)
+    quality = multilayer_quality(layers, partition, gamma=1.0, omega=0.7, directed=True)
+    assert quality == pytest.approx(float(reference["dir_Q_random"]), rel=0, abs=1e-14)
+    # the default (symmetrised) quality of the same partition is not GenLouvain's
+    undirected = multilayer_quality(layers, partition, gamma=1.0, omega=0.7)
+    assert abs(undirected - float(reference["dir_Q_random"])) > 1e-3
 
 
 @pytest.mark.parametrize(

@@ -235,6 +235,192 @@ def test_directed_and_signed_layers(rng):
     assert result.quality == pytest.approx(quality_from_dense(matrix, two_mu, result.partition))
 
 
+def dense_directed_b_from_definition(layers, gamma, omega, coupling, negative="asymmetric"):
+    """B and 2μ for directed layers, element by element: per layer and sign part the
+    Leicht & Newman (2008) term A_ij - γ k_out,i k_in,j / v, symmetrised (B + Bᵀ)/2,
+    parts combined as in the undirected case; coupling as in Mucha et al. 2010."""
+    n_layers, n, _ = layers.shape
+    gammas = np.broadcast_to(gamma, (n_layers,))
+    matrix = np.zeros((n * n_layers, n * n_layers))
+    two_mu = 0.0
+    for s in range(n_layers):
+        parts = []
+        for weights in (np.maximum(layers[s], 0), np.maximum(-layers[s], 0)):
+            out_strength, in_strength = weights.sum(1), weights.sum(0)
+            total = weights.sum()
+            block = np.zeros((n, n))
+            for i in range(n):
+                for j in range(n):
+                    if total > 0:
+                        forward = (
+                            weights[i, j] - gammas[s] * out_strength[i] * in_strength[j] / total
+                        )
+                        backward = (
+                            weights[j, i] - gammas[s] * out_strength[j] * in_strength[i] / total
+                        )
+                        block[i, j] = (forward + backward) / 2
+            parts.append((block, total))
+        (b_pos, v_pos), (b_neg, v_neg) = parts
+        if negative == "ignore" or v_neg == 0:
+            weight = 0.0
+        elif negative == "symmetric":
+            weight = 1.0
+        elif negative == "simple":
+            weight = v_pos / v_neg
+        else:
+            weight = v_pos / (v_pos + v_neg)
+        matrix[s * n : (s + 1) * n, s * n : (s + 1) * n] = b_pos - weight * b_neg
+        two_mu += v_pos + v_neg if negative == "symmetric" else v_pos
+    for s in range(n_layers):
+        for r in range(n_layers):
+            coupled = abs(s - r) == 1 if coupling == "ordinal" else s != r
+            if coupled:
+                for i in range(n):
+                    matrix[s * n + i, r * n + i] = omega
+                    two_mu += omega
+    return matrix, two_mu
+
+
+def directed_layers(rng, n_layers, n, signed=False):
+    layers = rng.uniform(-0.6 if signed else 0.0, 1.0, (n_layers, n, n))
+    layers *= rng.random((n_layers, n, n)) < 0.6
+    layers[:, np.arange(n), np.arange(n)] = 0.0
+    return layers
+
+
+@pytest.mark.parametrize("coupling", ["ordinal", "categorical"])
+@pytest.mark.parametrize("negative", ["asymmetric", "symmetric", "simple", "ignore"])
+def test_directed_matrix_and_quality_match_definition(rng, coupling, negative):
+    layers = directed_layers(rng, 4, 6, signed=True)
+    gamma = np.array([0.8, 1.0, 1.3, 0.5])
+    expected, two_mu_expected = dense_directed_b_from_definition(
+        layers, gamma, 0.7, coupling, negative
+    )
+    kwargs = {"gamma": gamma, "omega": 0.7, "coupling": coupling, "negative": negative}
+    matrix, two_mu = multilayer_modularity_matrix(layers, directed=True, **kwargs)
+    assert two_mu == pytest.approx(two_mu_expected, rel=1e-14)
+    np.testing.assert_allclose(matrix.toarray(), expected, rtol=0, atol=1e-14)
+    for _ in range(5):
+        partition = rng.integers(0, 3, (6, 4))
+        value = multilayer_quality(layers, partition, directed=True, **kwargs)
+        assert value == pytest.approx(
+            quality_from_dense(expected, two_mu_expected, partition), abs=1e-14
+        )
+    # the default symmetrises instead; its matrix differs on these layers
+    undirected, _ = multilayer_modularity_matrix(layers, **kwargs)
+    assert np.abs(undirected.toarray() - expected).max() > 1e-3
+
+
+def test_directed_zero_omega_is_weighted_mean_of_bctpy_modularity_dir(rng):
+    # bctpy 0.6.1 modularity_dir per layer (Leicht-Newman), weighted by m_s
+    bct = pytest.importorskip("bct")
+    layers = directed_layers(rng, 3, 10)
+    partition = rng.integers(0, 3, (10, 3))
+    per_layer = [bct.modularity_dir(layers[s], kci=partition[:, s])[1] for s in range(3)]
+    weights = layers.sum(axis=(1, 2))
+    expected = np.dot(weights, per_layer) / weights.sum()
+    got = multilayer_quality(layers, partition, omega=0.0, directed=True)
+    assert got == pytest.approx(expected, abs=1e-14)
+
+
+def test_directed_option_leaves_symmetric_layers_unchanged(rng):
+    layers, _ = make_temporal_sbm(4, 12, random_state=3)
+    layers[1] -= 0.3 * layers[2]  # some negative weights
+    undirected, two_mu = multilayer_modularity_matrix(layers, omega=0.4)
+    directed, two_mu_directed = multilayer_modularity_matrix(layers, omega=0.4, directed=True)
+    assert two_mu_directed == two_mu
+    assert (directed != undirected).nnz == 0
+    first = multilayer_modularity(layers, omega=0.4, n_runs=2, random_state=1)
+    second = multilayer_modularity(layers, omega=0.4, n_runs=2, random_state=1, directed=True)
+    assert np.array_equal(first.partitions, second.partitions)
+    assert np.array_equal(first.qualities, second.qualities)
+
+
+def set_partitions(n):
+    out = [[0]]
+    for _ in range(1, n):
+        out = [p + [k] for p in out for k in range(max(p) + 2)]
+    return np.array(out)
+
+
+@pytest.mark.parametrize(
+    ("signed", "negative", "coupling"),
+    [
+        (False, "asymmetric", "ordinal"),
+        (True, "asymmetric", "ordinal"),
+        (True, "symmetric", "categorical"),
+        (True, "simple", "ordinal"),
+    ],
+)
+def test_directed_optimiser_reaches_enumerated_optimum(rng, signed, negative, coupling):
+    # 2 layers x 4 nodes = 8 node-layers, 4140 partitions; signed directed layers give
+    # four null factors per node-layer, so every node is swept in the local moves
+    partitions = set_partitions(8)
+    same = partitions[:, :, None] == partitions[:, None, :]
+    for _ in range(2):
+        layers = directed_layers(rng, 2, 4, signed=signed)
+        matrix, two_mu = dense_directed_b_from_definition(layers, 1.0, 0.3, coupling, negative)
+        best = (same * matrix).sum(axis=(1, 2)).max() / two_mu
+        result = multilayer_modularity(
+            layers,
+            omega=0.3,
+            coupling=coupling,
+            negative=negative,
+            n_runs=8,
+            random_state=0,
+            directed=True,
+        )
+        assert result.quality == pytest.approx(best, abs=1e-12)
+        assert result.quality == pytest.approx(
+            quality_from_dense(matrix, two_mu, result.partition), abs=1e-14
+        )
+
+
+def test_signed_directed_local_moves_sweep_to_a_single_move_optimum(rng):
+    # with four factors per node the improvable nodes are not searched at once
+    # (_improvable gives None); the phase must still end where no single move helps
+    from brainctrl.graph._louvain import _improvable, _local_moves
+    from brainctrl.multilayer._modularity import _build
+
+    layers = directed_layers(rng, 3, 8, signed=True)
+    problem = _build(layers, 1.0, 0.2, "ordinal", "asymmetric", directed=True)[0]
+    assert np.diff(problem.factors.indptr).max() == 4
+    labels = np.arange(problem.n_nodes)
+    assert _improvable(problem, labels, problem.tolerance()) is None
+    dense = problem.dense()
+    expected, _ = dense_directed_b_from_definition(layers, 1.0, 0.2, "ordinal")
+    np.testing.assert_allclose(dense, expected, rtol=0, atol=1e-14)
+    for seed in range(3):
+        labels = np.arange(problem.n_nodes)
+        _local_moves(problem, labels, np.random.default_rng(seed), "max", problem.tolerance())
+        base = dense[labels[:, None] == labels[None, :]].sum()
+        for node in range(problem.n_nodes):
+            for target in range(problem.n_nodes + 1):
+                moved = labels.copy()
+                moved[node] = target
+                assert dense[moved[:, None] == moved[None, :]].sum() <= base + 1e-9
+
+
+def test_directed_planted_temporal_partition_recovered(rng):
+    # planted partition of make_temporal_sbm; arcs i→j drawn independently per layer
+    _, truth = make_temporal_sbm(6, 40, n_communities=4, random_state=11)
+    same = truth[:, None, :] == truth[None, :, :]  # (n, n, n_layers)
+    probability = np.where(same, 0.4, 0.04).transpose(2, 0, 1)
+    layers = (rng.random(probability.shape) < probability) * rng.uniform(
+        0.5, 1.5, probability.shape
+    )
+    layers[:, np.arange(40), np.arange(40)] = 0.0
+    assert np.abs(layers - layers.transpose(0, 2, 1)).max() > 0.5
+    result = multilayer_modularity(layers, n_runs=4, random_state=0, directed=True)
+    assert normalized_mutual_info_score(truth.ravel(), result.partition.ravel()) > 0.9
+    truth_quality = multilayer_quality(layers, truth, directed=True)
+    assert result.quality >= truth_quality - 1e-3
+    matrix, two_mu = dense_directed_b_from_definition(layers, 1.0, 1.0, "ordinal")
+    assert result.quality == pytest.approx(
+        quality_from_dense(matrix, two_mu, result.partition), abs=1e-13
+    )
+
+
 def test_errors():
     layers = np.stack([np.ones((3, 3))] * 2)
     with pytest.raises(InvalidParameterError, match="'coupling' must be one of"):
@@ -263,6 +449,12 @@ def test_errors():
         multilayer_quality(layers, np.zeros((2, 3), int))
     with pytest.raises(DataError, match="modularity is undefined"):
         multilayer_modularity(np.zeros((2, 3, 3)), omega=0.0)
+    with pytest.raises(InvalidParameterError, match="'directed' must be True or False; got 'no'"):
+        multilayer_modularity(layers, directed="no")
+    with pytest.raises(InvalidParameterError, match="'directed' must be True or False; got 0"):
+        multilayer_modularity_matrix(layers, directed=0)
+    with pytest.raises(InvalidParameterError, match="'directed' must be True or False; got None"):
+        multilayer_quality(layers, np.zeros((3, 2), int), directed=None)
 
 
 def test_empty_layer_and_isolated_nodes(rng):
