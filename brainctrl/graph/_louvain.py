@@ -178,6 +178,17 @@ def _improvable(problem, labels, tolerance):
     return improvable
 
 
+def _visit_order(problem, labels, rng, tolerance, *, every_node):
+    """Nodes to visit, in random order: every node, or those with an improving move.
+
+    Every node also when the improving moves cannot be found at once (see
+    :func:`_improvable`).
+    """
+    order = rng.permutation(problem.n_nodes)
+    improvable = None if every_node else _improvable(problem, labels, tolerance)
+    return order if improvable is None else order[improvable[order]]
+
+
 def _local_moves(problem, labels, rng, move, tolerance, start_all=True):
     """Move single nodes between communities until no move improves the quality.
 
@@ -210,14 +221,10 @@ def _local_moves(problem, labels, rng, move, tolerance, start_all=True):
     accumulator = np.zeros(n)
     stamp = np.zeros(n, dtype=np.int64)
     positions_all = np.arange(max(np.diff(problem.weights.indptr).max(initial=0), 1))
-    order = rng.permutation(n)
-    improvable = None if start_all else _improvable(problem, labels, tolerance)
-    if improvable is None:
-        in_queue = np.ones(n, dtype=bool)
-        queue = deque(order.tolist())
-    else:
-        in_queue = improvable
-        queue = deque(order[improvable[order]].tolist())
+    order = _visit_order(problem, labels, rng, tolerance, every_node=start_all)
+    in_queue = np.zeros(n, dtype=bool)
+    in_queue[order] = True
+    queue = deque(order.tolist())
     random_weighted = move == "random_weighted"
     add_at = np.add.at
     moved_any = False
@@ -227,11 +234,7 @@ def _local_moves(problem, labels, rng, move, tolerance, start_all=True):
             if not moved_in_pass:
                 break
             moved_in_pass = False
-            improvable = _improvable(problem, labels, tolerance)
-            if improvable is None:  # cannot be found at once: sweep every node again
-                improvable = np.ones(n, dtype=bool)
-            order = rng.permutation(n)
-            order = order[improvable[order]]
+            order = _visit_order(problem, labels, rng, tolerance, every_node=False)
             if not order.size:
                 break
             in_queue[order] = True

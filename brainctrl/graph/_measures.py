@@ -197,8 +197,7 @@ def _local_efficiency(weights, variant, max_block=384):
         binary = connected.astype(float)
         links = np.einsum("ij,ji->i", binary, binary @ binary) / 2
         pairs = degree * (degree - 1.0) / 2
-        with np.errstate(invalid="ignore", divide="ignore"):
-            dense = (degree > _DENSE_NEIGHBOURHOOD) & (links > 0.25 * pairs)
+        dense = (degree > _DENSE_NEIGHBOURHOOD) & (links > 0.25 * pairs)
         dense_nodes = nodes[dense[nodes]]
         nodes = nodes[~dense[nodes]]
         for node in dense_nodes:
