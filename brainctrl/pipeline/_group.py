@@ -131,19 +131,22 @@ def _savefig(fig, path):
     return path
 
 
-def _covariate_matrix(phenotype, subjects, names):
-    """Numeric covariates of ``subjects`` (categorical columns dummy-coded), or None.
+def _covariate_matrix(phenotype, subjects, names, keep):
+    """Subjects to keep and their numeric covariates (text columns dummy-coded).
 
-    Rows with a missing covariate are NaN; callers drop them.
+    ``keep`` (boolean, one per subject) loses the subjects with a missing
+    covariate; the matrix has the kept rows only, or is None without covariates.
     """
     if not names:
-        return None
+        return keep, None
     table = phenotype.loc[subjects, list(names)]
     categorical = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     encoded = pd.get_dummies(table, columns=categorical, drop_first=True, dtype=float)
     for column in categorical:  # get_dummies drops NaN rows' categories silently
         encoded.loc[table[column].isna()] = np.nan
-    return encoded.to_numpy(dtype=float)
+    matrix = encoded.to_numpy(dtype=float)
+    keep = keep & np.isfinite(matrix).all(axis=1)
+    return keep, matrix[keep]
 
 
 def _wide(measures, measure):
@@ -608,11 +611,9 @@ def _phenotype_sections(measures, phenotype, regions, config, group_dir, fig_dir
         control = control.loc[subjects]
         if sc.cca and len(sc.cca_scores) >= 2 and len(subjects) >= 10:
             scores = phenotype.loc[subjects, sc.cca_scores].astype(float)
-            covariates = _covariate_matrix(phenotype, subjects, sc.covariates)
-            keep = scores.notna().all(axis=1).to_numpy()
-            if covariates is not None:
-                keep = keep & np.isfinite(covariates).all(axis=1)
-                covariates = covariates[keep]
+            keep, covariates = _covariate_matrix(
+                phenotype, subjects, sc.covariates, scores.notna().all(axis=1).to_numpy()
+            )
             X, Y = control.to_numpy()[keep], scores.to_numpy()[keep]
             # the weights shown are those of the data with the covariates regressed
             # out, the data the permutation test sees
@@ -695,11 +696,9 @@ def _phenotype_sections(measures, phenotype, regions, config, group_dir, fig_dir
         if sc.prediction and sc.scores and len(subjects) >= 2 * sc.cv_folds:
             target_name = sc.scores[0]
             target = phenotype.loc[subjects, target_name].astype(float)
-            keep = target.notna().to_numpy()
-            confounds = _covariate_matrix(phenotype, subjects, sc.covariates)
-            if confounds is not None:
-                keep = keep & np.isfinite(confounds).all(axis=1)
-                confounds = confounds[keep]
+            keep, confounds = _covariate_matrix(
+                phenotype, subjects, sc.covariates, target.notna().to_numpy()
+            )
 
             def features(measure_names):
                 tables = (_wide(measures, m) for m in measure_names)
