@@ -14,6 +14,7 @@ __all__ = [
     "InvalidParameterError",
     "MissingDataError",
     "NumericalAccuracyWarning",
+    "UndefinedScoreWarning",
     "UnreachableTargetWarning",
 ]
 
@@ -85,3 +86,7 @@ class NumericalAccuracyWarning(UserWarning):
 
 class ConvergenceWarning(UserWarning):
     """An iterative solver stopped before meeting its tolerance."""
+
+
+class UndefinedScoreWarning(UserWarning):
+    """A score is undefined for part of the data (e.g. r of constant predictions)."""

@@ -6,6 +6,7 @@ seeds, so that feature sets (and permutations) are evaluated on identical splits
 """
 
 import logging
+import warnings
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -21,7 +22,7 @@ from brainctrl._utils.validation import (
     check_positive,
     check_random_state,
 )
-from brainctrl.exceptions import DataError, InvalidParameterError
+from brainctrl.exceptions import DataError, InvalidParameterError, UndefinedScoreWarning
 from brainctrl.stats._common import check_int as _check_int
 from brainctrl.stats._common import n_workers as _n_workers
 from brainctrl.stats._ttest import corrected_resampled_ttest
@@ -235,11 +236,19 @@ def _select_alpha(X, y, C, inner_splits, kernel, alphas, standardize):
     return float(alphas[int(np.argmin(errors))])
 
 
+def _is_constant(values):
+    """True when values differ only by rounding (e.g. a prediction of one mean)."""
+    return bool(np.ptp(values) <= 1e-12 * np.abs(values).max())
+
+
 def _correlation(a, b):
+    # undefined (not zero) when either side is constant, e.g. a fold where a
+    # heavily penalised model predicts the training mean for every subject
+    if _is_constant(a) or _is_constant(b):
+        return float("nan")
     a = a - a.mean()
     b = b - b.mean()
-    denominator = np.sqrt((a @ a) * (b @ b))
-    return float((a @ b) / denominator) if denominator > 0 else 0.0
+    return float((a @ b) / np.sqrt((a @ a) * (b @ b)))
 
 
 def _fold_scores(prediction, truth):
@@ -346,7 +355,8 @@ class PredictionResult:
     ----------
     scores : pandas.DataFrame
         One row per outer fold: ``repeat``, ``fold``, ``n_train``, ``n_test``,
-        ``r`` (Pearson correlation of predicted and observed), ``r2``
+        ``r`` (Pearson correlation of predicted and observed; NaN where it is
+        undefined because the predictions or the test targets are constant), ``r2``
         (``1 − SS_res/SS_tot`` around the test-fold mean), ``mae``, ``alpha``
         (chosen ridge penalty; NaN for CPM).
     predictions : ndarray of shape (n_repeats, n_samples)
@@ -359,7 +369,8 @@ class PredictionResult:
     null_distribution : ndarray of shape (n_permutations,) or None
         The statistic for each permutation of the target.
     statistic : float
-        Mean Pearson correlation over all folds and repeats.
+        Mean Pearson correlation over the folds and repeats where it is defined
+        (NaN when it is defined in none).
     model : str
         The model used.
     """
@@ -374,7 +385,7 @@ class PredictionResult:
 
     @property
     def mean_r(self):
-        """Mean of the per-fold correlations."""
+        """Mean of the per-fold correlations where they are defined."""
         return float(self.scores["r"].mean())
 
     @property
@@ -388,10 +399,26 @@ class PredictionResult:
         return float(self.scores["mae"].mean())
 
 
+def _warn_undefined(values, where, metric="r"):
+    """Warn when some folds' scores are undefined (e.g. r of constant predictions)."""
+    undefined = int(np.count_nonzero(np.isnan(np.asarray(values, dtype=float))))
+    if undefined:
+        warnings.warn(
+            f"{where}: {metric} is undefined in {undefined} of {len(values)} fold(s) "
+            "(constant predictions or a constant test target); those folds are NaN and "
+            "left out of the mean and of the comparison.",
+            UndefinedScoreWarning,
+            stacklevel=3,
+        )
+
+
 def _permutation_chunk(X, y, C, splits, inner_seeds, settings, groups, orders):
     return [
-        float(_run_pipeline(X, y[order], C, splits, inner_seeds, settings, groups)[0]["r"].mean())
-        for order in orders
+        float(np.nanmean(r) if np.isfinite(r).any() else np.nan)
+        for r in (
+            _run_pipeline(X, y[order], C, splits, inner_seeds, settings, groups)[0]["r"].to_numpy()
+            for order in orders
+        )
     ]
 
 
@@ -522,6 +549,7 @@ def predict_behaviour(
     splits = _outer_splits(y.size, cv, n_repeats, groups, rng, X, y)
     inner_seeds = rng.integers(0, 2**63 - 1, len(splits))
     scores, predictions, observed = _run_pipeline(X, y, C, splits, inner_seeds, settings, groups)
+    _warn_undefined(scores["r"], "predict_behaviour")
     statistic = float(scores["r"].mean())
     p_value = null = None
     if n_permutations:
@@ -535,7 +563,13 @@ def predict_behaviour(
             for chunk in chunks
         )
         null = np.concatenate([np.asarray(r, dtype=float) for r in results])
-        p_value = float((1 + np.count_nonzero(null >= statistic)) / (n_permutations + 1))
+        # permutations whose mean r is undefined are left out of the count
+        defined = null[np.isfinite(null)]
+        p_value = (
+            float((1 + np.count_nonzero(defined >= statistic)) / (defined.size + 1))
+            if np.isfinite(statistic)
+            else float("nan")
+        )
     logger.info("predict_behaviour (%s): mean r = %.3f", model, statistic)
     return PredictionResult(
         scores=scores,
@@ -561,7 +595,8 @@ class FeatureSetComparison:
         One row per pair of feature sets: ``feature_set_a``, ``feature_set_b``,
         ``metric``, ``mean_a``, ``mean_b``, ``mean_difference`` (a − b), ``t`` and
         ``p`` of the corrected resampled t-test, ``naive_t`` and ``naive_p`` of
-        the (anti-conservative) paired t-test, ``n_splits``.
+        the (anti-conservative) paired t-test, ``n_splits`` (the splits where both
+        scores are defined; NaN t and p with fewer than two).
     metric : str
         The score compared.
     """
@@ -689,21 +724,32 @@ def compare_feature_sets(
     for name_a, name_b in combinations(prepared, 2):
         a = scores.loc[scores["feature_set"] == name_a, metric].to_numpy()
         b = scores.loc[scores["feature_set"] == name_b, metric].to_numpy()
+        # splits where either score is undefined (e.g. NaN r) are left out of the test
+        defined = np.isfinite(a) & np.isfinite(b)
+        if not defined.all():
+            _warn_undefined(
+                np.where(defined, 0.0, np.nan),
+                f"compare_feature_sets ({name_a} vs {name_b})",
+                metric,
+            )
+        a, b = a[defined], b[defined]
         differences = a - b
-        t, p = corrected_resampled_ttest(differences, n_train, n_test)
-        if differences.std() > 0:
-            naive = stats.ttest_rel(a, b)
-            naive_t, naive_p = float(naive.statistic), float(naive.pvalue)
-        else:
+        t = p = naive_t = naive_p = mean_a = mean_b = float("nan")
+        if differences.size >= 2:
+            t, p = corrected_resampled_ttest(differences, n_train, n_test)
             naive_t, naive_p = t, p
+            mean_a, mean_b = float(a.mean()), float(b.mean())
+            if differences.std() > 0:
+                naive = stats.ttest_rel(a, b)
+                naive_t, naive_p = float(naive.statistic), float(naive.pvalue)
         rows.append(
             {
                 "feature_set_a": name_a,
                 "feature_set_b": name_b,
                 "metric": metric,
-                "mean_a": float(a.mean()),
-                "mean_b": float(b.mean()),
-                "mean_difference": float(differences.mean()),
+                "mean_a": mean_a,
+                "mean_b": mean_b,
+                "mean_difference": mean_a - mean_b,
                 "t": t,
                 "p": p,
                 "naive_t": naive_t,

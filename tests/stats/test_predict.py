@@ -279,3 +279,26 @@ def test_null_permutation_p_values_are_roughly_uniform():
     # binomial(40, 0.05): P(X >= 7) ≈ 0.003
     assert np.sum(p_values <= 0.05) <= 6
     assert 0.35 < p_values.mean() < 0.65  # uniform on {0.05, ..., 1}: mean 0.525
+
+
+def test_undefined_fold_correlation_is_nan_not_zero(rng):
+    # all-zero features: every fold predicts its training mean, a constant, so
+    # the correlation of prediction and target is undefined in every fold
+    from brainctrl.exceptions import UndefinedScoreWarning
+
+    y = rng.standard_normal(30)
+    X = np.zeros((30, 4))
+    with pytest.warns(UndefinedScoreWarning, match=r"r is undefined in 5 of 5 fold\(s\)"):
+        result = predict_behaviour(X, y, cv=5, alphas=[1.0], n_permutations=5, random_state=0)
+    assert result.scores["r"].isna().all()
+    assert np.isnan(result.statistic) and np.isnan(result.mean_r)
+    assert np.isnan(result.p_value)  # no p-value for an undefined statistic
+    # each fold predicted its training mean: five distinct values in all
+    assert len(np.unique(result.predictions[0].round(12))) == 5
+    signal = rng.standard_normal((30, 3))
+    with pytest.warns(UndefinedScoreWarning, match=r"signal\): r is undefined in 10 of 10"):
+        comparison = compare_feature_sets(
+            {"zero": X, "signal": signal}, y, cv=5, n_repeats=2, alphas=[1.0], random_state=0
+        )
+    pair = comparison.pairs.iloc[0]
+    assert pair["n_splits"] == 0 and np.isnan(pair["t"]) and np.isnan(pair["p"])
