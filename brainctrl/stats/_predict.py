@@ -389,6 +389,20 @@ class PredictionResult:
         return float(self.scores["r"].mean())
 
     @property
+    def pooled_r(self):
+        """Correlation of all out-of-fold predictions with the observed values.
+
+        Computed per repeat over every subject's out-of-fold prediction, then
+        averaged over repeats: the statistic of leave-one-out designs (as in
+        the CPM protocol), where a single-subject test fold has no correlation.
+        """
+        values = []
+        for predicted, observed in zip(self.predictions, self.observed):
+            keep = np.isfinite(predicted) & np.isfinite(observed)
+            values.append(_correlation(predicted[keep], observed[keep]))
+        return float(np.mean(values))
+
+    @property
     def mean_r2(self):
         """Mean of the per-fold R²."""
         return float(self.scores["r2"].mean())
@@ -399,14 +413,19 @@ class PredictionResult:
         return float(self.scores["mae"].mean())
 
 
-def _warn_undefined(values, where, metric="r"):
+def _warn_undefined(values, where, metric="r", single_subject=False):
     """Warn when some folds' scores are undefined (e.g. r of constant predictions)."""
     undefined = int(np.count_nonzero(np.isnan(np.asarray(values, dtype=float))))
     if undefined:
+        reason = (
+            "single-subject test folds, e.g. leave-one-out: use pooled_r"
+            if single_subject
+            else "constant predictions or a constant test target"
+        )
         warnings.warn(
             f"{where}: {metric} is undefined in {undefined} of {len(values)} fold(s) "
-            "(constant predictions or a constant test target); those folds are NaN and "
-            "left out of the mean and of the comparison.",
+            f"({reason}); those folds are NaN and left out of the mean and of the "
+            "comparison.",
             UndefinedScoreWarning,
             stacklevel=3,
         )
@@ -549,7 +568,9 @@ def predict_behaviour(
     splits = _outer_splits(y.size, cv, n_repeats, groups, rng, X, y)
     inner_seeds = rng.integers(0, 2**63 - 1, len(splits))
     scores, predictions, observed = _run_pipeline(X, y, C, splits, inner_seeds, settings, groups)
-    _warn_undefined(scores["r"], "predict_behaviour")
+    _warn_undefined(
+        scores["r"], "predict_behaviour", single_subject=bool((scores["n_test"] < 2).all())
+    )
     statistic = float(scores["r"].mean())
     p_value = null = None
     if n_permutations:

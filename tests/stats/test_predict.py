@@ -302,3 +302,18 @@ def test_undefined_fold_correlation_is_nan_not_zero(rng):
         )
     pair = comparison.pairs.iloc[0]
     assert pair["n_splits"] == 0 and np.isnan(pair["t"]) and np.isnan(pair["p"])
+
+
+def test_leave_one_out_has_a_pooled_correlation(rng):
+    from sklearn.model_selection import LeaveOneOut
+
+    from brainctrl.exceptions import UndefinedScoreWarning
+
+    X = rng.standard_normal((25, 3))
+    y = X @ np.array([1.0, -0.5, 0.2]) + 0.5 * rng.standard_normal(25)
+    with pytest.warns(UndefinedScoreWarning, match="leave-one-out: use pooled_r"):
+        result = predict_behaviour(X, y, cv=LeaveOneOut(), alphas=[1.0], random_state=0)
+    assert np.isnan(result.statistic)
+    expected = np.corrcoef(result.predictions[0], result.observed[0])[0, 1]
+    assert result.pooled_r == pytest.approx(expected, rel=1e-12)
+    assert result.pooled_r > 0.8
