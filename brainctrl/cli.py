@@ -58,9 +58,25 @@ def _build_parser():
     status.add_argument("out", help="output folder of `brainctrl run`")
     status.set_defaults(func=_cmd_status)
 
-    validate = sub.add_parser("validate", help="check that every file of a manifest is readable")
-    validate.add_argument("manifest", help="path to a data manifest (YAML)")
+    validate = sub.add_parser(
+        "validate",
+        help="read every run of a manifest and check a config against the data",
+        description="Read every run through the loader `brainctrl run` uses (header, shape, "
+        "orientation, finite values, constant regions) and, with --config, check the config "
+        "against the data (control set, phenotype columns and subjects, design sizes, "
+        "windows and brain states). One line per problem; exit status 1 when any is an error.",
+    )
+    validate.add_argument(
+        "manifest",
+        nargs="?",
+        default=None,
+        help="path to a data manifest (YAML); default: the manifest of --config",
+    )
+    validate.add_argument("--config", default=None, help="pipeline config (YAML) to check too")
     validate.add_argument("--root", default=None, help="override the manifest's dataset root")
+    validate.add_argument(
+        "--n-jobs", type=int, default=1, help="runs read in parallel (default: %(default)s)"
+    )
     validate.set_defaults(func=_cmd_validate)
     return parser
 
@@ -112,6 +128,12 @@ def _cmd_run(args):
     return _exit_code(status)
 
 
+def _store_status(out):
+    from brainctrl.pipeline._store import read_status
+
+    return read_status(out)
+
+
 def _cmd_status(args):
     import pandas as pd
 
@@ -122,6 +144,12 @@ def _cmd_status(args):
         print(f"{args.out}: no units recorded yet.")
         return 0
     print(counts.to_string())
+    table = _store_status(args.out)
+    skipped = table[table["status"] == "skipped"] if len(table) else table
+    if len(skipped):
+        with pd.option_context("display.max_colwidth", 200, "display.width", 200):
+            print("\nSkipped:")
+            print(skipped[["stage", "unit", "reason"]].to_string(index=False))
     if len(failed):
         with pd.option_context("display.max_colwidth", 200, "display.width", 200):
             print("\nFailed units:")
@@ -131,22 +159,34 @@ def _cmd_status(args):
 
 
 def _cmd_validate(args):
-    from brainctrl.io import load_manifest, validate_manifest
+    from brainctrl.io import load_manifest
+    from brainctrl.pipeline import PipelineConfig, check_dataset
 
-    manifest = load_manifest(args.manifest, root=args.root)
-    problems = validate_manifest(manifest)
+    config = None
+    if args.config is not None:
+        config = PipelineConfig.from_yaml(args.config)
+    manifest_path = args.manifest or (config.manifest if config is not None else None)
+    if manifest_path is None:
+        print("brainctrl validate: give a MANIFEST, a --config, or both.", file=sys.stderr)
+        return 2
+    manifest = load_manifest(manifest_path, root=args.root)
+    problems, summaries = check_dataset(manifest, config, load="all", n_jobs=args.n_jobs)
     for problem in problems:
         print(problem)
-    if problems:
-        print(f"{len(problems)} problem(s) found in {args.manifest}.")
-        return 1
-    print(f"{args.manifest}: all {len(manifest.runs())} run(s) readable.")
-    return 0
+    errors = [p for p in problems if p.level == "error"]
+    readable = sum(s.error is None for s in summaries)
+    checked = f" and config {args.config}" if config is not None else ""
+    print(
+        f"{manifest_path}{checked}: {readable} of {len(summaries)} run(s) readable; "
+        f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s)."
+    )
+    return 1 if errors else 0
 
 
 def main(argv=None):
     """Entry point of the ``brainctrl`` command."""
     from brainctrl.exceptions import BrainctrlError
+    from brainctrl.pipeline._preflight import PreflightError
 
     parser = _build_parser()
     args = parser.parse_args(argv)
@@ -159,6 +199,14 @@ def main(argv=None):
     )
     try:
         return args.func(args)
+    except PreflightError as exc:
+        print(
+            f"brainctrl {args.command}: the config does not fit the data; nothing was computed:",
+            file=sys.stderr,
+        )
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
     except BrainctrlError as exc:
         print(f"brainctrl {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -7,12 +7,13 @@ from brainctrl.datasets import write_demo_dataset
 def test_validate_lists_missing_files_with_subject_and_run(tmp_path, capsys):
     manifest = write_demo_dataset(tmp_path / "data", n_subjects=4, n_regions=30, n_timepoints=60)
     assert main(["validate", str(manifest)]) == 0
-    assert "all 4 run(s) readable" in capsys.readouterr().out
+    assert "4 of 4 run(s) readable; 0 error(s), 0 warning(s)" in capsys.readouterr().out
     missing = sorted((tmp_path / "data").glob("sub-003/*_timeseries.tsv"))[0]
     missing.unlink()
     assert main(["validate", str(manifest)]) == 1
     out = capsys.readouterr().out
-    assert "'003'" in out and "1 problem(s) found" in out
+    assert "error: subject '003', run '1', file" in out and "does not exist" in out
+    assert "3 of 4 run(s) readable; 1 error(s)" in out
 
 
 def test_run_with_a_bad_config_exits_2_naming_the_key(tmp_path, capsys):
@@ -20,7 +21,7 @@ def test_run_with_a_bad_config_exits_2_naming_the_key(tmp_path, capsys):
     config.write_text(yaml.safe_dump({"manifest": "m.yaml", "control": {"horizon": -1}}))
     assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "config key 'control.horizon' must be > 0" in err
+    assert "config key 'control.horizon' must be a finite number > 0; got -1.0" in err
 
 
 def test_status_of_an_empty_folder(tmp_path, capsys):

@@ -8,6 +8,15 @@ Finished units are skipped on a rerun; failures are recorded, never fatal.
 
 from brainctrl.pipeline._config import PipelineConfig
 from brainctrl.pipeline._demo import run_demo
+from brainctrl.pipeline._preflight import PreflightError, Problem, check_dataset
 from brainctrl.pipeline._run import pipeline_status, run_pipeline
 
-__all__ = ["PipelineConfig", "pipeline_status", "run_demo", "run_pipeline"]
+__all__ = [
+    "PipelineConfig",
+    "PreflightError",
+    "Problem",
+    "check_dataset",
+    "pipeline_status",
+    "run_demo",
+    "run_pipeline",
+]

@@ -3,6 +3,7 @@
 import dataclasses
 import hashlib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -113,7 +114,11 @@ class ControlConfig:
     def _check(self, path):
         _one_of(self.system, ("continuous", "discrete"), f"{path}.system")
         _one_of(self.system_from, ("normalize", "signed_laplacian"), f"{path}.system_from")
-        _require(self.horizon > 0, f"{path}.horizon", "must be > 0")
+        _require(
+            math.isfinite(self.horizon) and self.horizon > 0,
+            f"{path}.horizon",
+            f"must be a finite number > 0; got {self.horizon!r}",
+        )
         _require(
             self.system_from != "signed_laplacian" or self.system == "continuous",
             f"{path}.system_from",
@@ -317,16 +322,21 @@ class PipelineConfig:
         return out
 
     def section_hash(self, *sections):
-        """Short hash of the named sections (all when none given).
+        """Short hash of the named sections or keys (all when none given).
 
         A finished unit is reused only while the sections it depends on keep
-        their hash.
+        their hash. A key inside a section is written with a dot
+        (``"control.horizon"``).
         """
         data = self.to_dict()
         data.pop("output_dir", None)
         data.pop("executor", None)
         if sections:
-            data = {key: data[key] for key in sorted(sections)}
+            picked = {}
+            for name in sorted(sections):
+                section, _, key = name.partition(".")
+                picked[name] = data[section][key] if key else data[section]
+            data = picked
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

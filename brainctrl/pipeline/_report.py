@@ -36,6 +36,37 @@ def _table_html(table, max_rows=40):
     return text
 
 
+def status_summary(status):
+    """Counts of done, failed and skipped units per stage (one row per stage)."""
+    import pandas as pd
+
+    outcomes = ["done", "failed", "skipped"]
+    if status.empty:
+        return pd.DataFrame(columns=["stage", *outcomes])
+    counts = pd.crosstab(status["stage"], status["status"])
+    counts = counts.reindex(columns=outcomes, fill_value=0)
+    order = {"run": 0, "energy": 1, "group": 2}
+    counts = counts.loc[sorted(counts.index, key=lambda stage: (order.get(stage, 9), stage))]
+    table = counts.reset_index()
+    table.columns = ["stage", *outcomes]
+    return table
+
+
+def _status_html(status):
+    """The report's Runs section, from the status records as they are now."""
+    parts = ["<h2>Runs</h2>"]
+    if status.empty:
+        return parts + ['<p class="note">No unit has been recorded.</p>']
+    parts.append(_table_html(status_summary(status)))
+    for outcome, column, css in (("failed", "error", "bad"), ("skipped", "reason", "note")):
+        rows = status[status["status"] == outcome]
+        if len(rows):
+            shown = rows[["stage", "unit", "subject", "session", "run", column]]
+            parts.append(f'<p class="{css}">{len(rows)} unit(s) {outcome}:</p>')
+            parts.append(_table_html(shown.dropna(axis=1, how="all")))
+    return parts
+
+
 def write_report(out_dir, config, results):
     """Write ``OUT/report.html`` from the group stage's results.
 
@@ -47,7 +78,14 @@ def write_report(out_dir, config, results):
     results : dict
         ``sections``: list of ``(title, text, figures, tables)`` where
         ``figures`` is a list of ``(png_path, caption)`` and ``tables`` a list
-        of ``(caption, DataFrame)``; ``summary``: headline numbers.
+        of ``(caption, DataFrame)``; ``summary``: headline numbers;
+        ``checks``: warnings of the checks made before the run.
+
+    Notes
+    -----
+    The Runs section is built from ``OUT/.status`` when the report is written,
+    so it shows each stage's current outcome (a group section recorded by this
+    run, not an earlier one).
     """
     out_dir = Path(out_dir)
     status = _store.read_status(out_dir)
@@ -58,16 +96,12 @@ def write_report(out_dir, config, results):
         f"<p>brainctrl {__version__} &middot; manifest <code>{html.escape(config.manifest)}</code>"
         f" &middot; config hash <code>{config.section_hash()}</code></p>",
     ]
-    if not status.empty:
-        counts = status.groupby(["stage", "status"]).size().unstack(fill_value=0).reset_index()
-        parts.append("<h2>Runs</h2>")
-        parts.append(_table_html(counts))
-        failed = status[status["status"] == "failed"][
-            ["stage", "subject", "session", "run", "error"]
-        ]
-        if len(failed):
-            parts.append(f'<p class="bad">{len(failed)} unit(s) failed:</p>')
-            parts.append(_table_html(failed))
+    parts += _status_html(status)
+    checks = results.get("checks") or []
+    if checks:
+        parts.append("<h2>Checks before the run</h2><ul>")
+        parts += [f"<li>{html.escape(str(problem))}</li>" for problem in checks]
+        parts.append("</ul>")
     for title, text, figures, tables in results.get("sections", []):
         parts.append(f"<h2>{html.escape(title)}</h2>")
         if text:

@@ -2,6 +2,7 @@
 
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import time
@@ -14,7 +15,7 @@ import pandas as pd
 import yaml
 
 from brainctrl import __version__
-from brainctrl.pipeline import _store
+from brainctrl.pipeline import _inputs, _store
 from brainctrl.pipeline._config import PipelineConfig
 from brainctrl.pipeline._executors import map_units
 from brainctrl.pipeline._stages import process_run, run_seed, transition_energies
@@ -23,8 +24,17 @@ __all__ = ["run_pipeline", "pipeline_status"]
 
 logger = logging.getLogger("brainctrl.pipeline")
 
-RUN_SECTIONS = ("clean", "connectivity", "control", "graph", "multilayer", "random_state")
-ENERGY_SECTIONS = ("clean", "connectivity", "control", "states", "random_state")
+# config keys each stage's results depend on: a change elsewhere keeps them
+RUN_KEYS = (
+    "clean",
+    "connectivity",
+    "control.horizon",
+    "control.per_window",
+    "graph",
+    "multilayer",
+    "random_state",
+)
+ENERGY_KEYS = ("connectivity", "control", "random_state")
 
 
 def _unit_key(spec):
@@ -90,7 +100,7 @@ def _summarise_warnings(stage, records):
         )
 
 
-def _record(out_dir, stage, spec, status, config_hash, seconds, error=None, caught=()):
+def _record(out_dir, stage, spec, status, config_hash, seconds, error=None, caught=(), **extra):
     record = {
         "unit": _unit_key(spec),
         "stage": stage,
@@ -102,6 +112,7 @@ def _record(out_dir, stage, spec, status, config_hash, seconds, error=None, caug
         "config_hash": config_hash,
         "seconds": round(seconds, 3),
         "warnings": " | ".join(caught) or None,
+        **extra,
     }
     _store.record_status(out_dir, record)
     return record
@@ -111,15 +122,50 @@ def _error_text(exc):
     return f"{type(exc).__name__}: {exc}"
 
 
-def _run_unit(spec, *, manifest, config, out_dir, config_hash):
+def _loader_identity(manifest, spec):
+    """Manifest settings that change what a run's loader returns (besides file contents)."""
+    return {
+        "layout": manifest.layout,
+        "t_r": manifest.t_r,
+        "strategy": (manifest.confounds or {}).get("strategy"),
+        "task": manifest.task,
+        "space": manifest.space,
+        "options": getattr(spec, "options", None),
+    }
+
+
+def _fingerprint(manifest, spec, known=None):
+    """Fingerprints of a run's input files and their combined hash."""
+    prints = _inputs.fingerprint(_inputs.input_files(spec), known)
+    return prints, _inputs.inputs_hash(prints, _loader_identity(manifest, spec))
+
+
+def _run_outputs(folder, key):
+    return {
+        folder / f"{key}_matrices.npz": ("static_fc", "dynamic_fc", "timeseries"),
+        folder / f"{key}_globals.parquet": None,
+        folder / f"{key}_measures.parquet": None,
+    }
+
+
+def _energy_outputs(folder, key):
+    return {folder / f"{key}_energy.parquet": None}
+
+
+def _run_unit(spec, *, manifest, config, out_dir, config_hash, reference):
     """Worker: load, compute and write one run; never raises."""
+    from brainctrl.pipeline._stages import conform_regions
+
     start = time.perf_counter()
     key = _unit_key(spec)
     folder = _store.unit_dir(out_dir, spec.subject)
     caught = []
+    prints = digest = None
     try:
         with _unit_context(key, caught, level=logging.DEBUG):
-            run = manifest.load_run(spec)
+            previous = _store.read_record(out_dir, "run", key) or {}
+            prints, digest = _fingerprint(manifest, spec, previous.get("inputs"))
+            run = conform_regions(manifest.load_run(spec), reference)
             tables, arrays = process_run(run, config, run_seed(config.random_state, key))
             _store.write_npz(folder / f"{key}_matrices.npz", **arrays)
             _store.write_table(tables["globals"], folder / f"{key}_globals.parquet")
@@ -136,13 +182,23 @@ def _run_unit(spec, *, manifest, config, out_dir, config_hash):
             time.perf_counter() - start,
             _error_text(exc),
             caught,
+            inputs=prints,
+            inputs_hash=digest,
         )
     return _record(
-        out_dir, "run", spec, "done", config_hash, time.perf_counter() - start, caught=caught
+        out_dir,
+        "run",
+        spec,
+        "done",
+        config_hash,
+        time.perf_counter() - start,
+        caught=caught,
+        inputs=prints,
+        inputs_hash=digest,
     )
 
 
-def _energy_unit(spec, *, config, out_dir, config_hash, states, control_mask):
+def _energy_unit(spec, *, config, out_dir, config_hash, run_keys, states, control_mask):
     """Worker: transition energies of one run; never raises."""
     start = time.perf_counter()
     key = _unit_key(spec)
@@ -172,22 +228,99 @@ def _energy_unit(spec, *, config, out_dir, config_hash, states, control_mask):
             time.perf_counter() - start,
             _error_text(exc),
             caught,
+            inputs_hash=run_keys[key],
         )
     return _record(
-        out_dir, "energy", spec, "done", config_hash, time.perf_counter() - start, caught=caught
+        out_dir,
+        "energy",
+        spec,
+        "done",
+        config_hash,
+        time.perf_counter() - start,
+        caught=caught,
+        inputs_hash=run_keys[key],
     )
 
 
-def _todo(specs, status, stage, config_hash, overwrite):
-    if overwrite or status.empty:
-        return list(specs)
-    done = status[
-        (status["stage"] == stage)
-        & (status["status"] == "done")
-        & (status["config_hash"] == config_hash)
-    ]["unit"]
-    done = set(done)
-    return [spec for spec in specs if _unit_key(spec) not in done]
+def _run_key(record):
+    """What a run's results depend on: its config sections and its inputs."""
+    return f"{record.get('config_hash')}:{record.get('inputs_hash')}"
+
+
+def _stale_runs(specs, manifest, out_dir, config_hash, overwrite):
+    """Split runs into (to do, reasons) and done; a done run must still be valid.
+
+    A finished run is redone when its config sections changed, when the content
+    of one of its input files changed (or the loader's settings), or when one of
+    its outputs is missing or unreadable.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    records = _store.read_records(out_dir, "run")
+
+    def check(spec):
+        key = _unit_key(spec)
+        record = records.get(key)
+        if overwrite:
+            return "--overwrite"
+        if record is None:
+            return "new"
+        if record.get("status") != "done":
+            return "failed before"
+        if record.get("config_hash") != config_hash:
+            return "config changed"
+        prints, digest = _fingerprint(manifest, spec, record.get("inputs"))
+        if digest != record.get("inputs_hash"):
+            old = record.get("inputs") or {}
+            changed = [
+                role
+                for role in sorted(set(prints) | set(old))
+                if (prints.get(role) or {}).get("digest") != (old.get(role) or {}).get("digest")
+            ]
+            return f"input changed: {', '.join(changed) or 'loader settings'}"
+        folder = _store.unit_dir(out_dir, spec.subject)
+        return _inputs.outputs_problem(_run_outputs(folder, key))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        reasons = list(pool.map(check, specs))
+    todo = [(spec, reason) for spec, reason in zip(specs, reasons) if reason]
+    return todo
+
+
+def _stale_energies(specs, out_dir, config_hash, run_keys, overwrite):
+    records = _store.read_records(out_dir, "energy")
+    todo = []
+    for spec in specs:
+        key = _unit_key(spec)
+        record = records.get(key)
+        if overwrite or record is None or record.get("status") != "done":
+            reason = "--overwrite" if overwrite else "new" if record is None else "failed before"
+        elif record.get("config_hash") != config_hash:
+            reason = "config or brain states changed"
+        elif record.get("inputs_hash") != run_keys[key]:
+            reason = "its run was recomputed"
+        else:
+            folder = _store.unit_dir(out_dir, spec.subject)
+            reason = _inputs.outputs_problem(_energy_outputs(folder, key))
+        if reason:
+            todo.append((spec, reason))
+    return todo
+
+
+def _log_todo(stage, todo, n_total):
+    counts = {}
+    for spec, reason in todo:
+        counts[reason] = counts.get(reason, 0) + 1
+        if reason not in ("new", "--overwrite"):
+            logger.info("%s: %s stage redone (%s)", _unit_key(spec), stage, reason)
+    detail = ", ".join(f"{n} {reason}" for reason, n in counts.items())
+    logger.info(
+        "%s stage: %d to do%s, %d already done",
+        stage,
+        len(todo),
+        f" ({detail})" if detail else "",
+        n_total - len(todo),
+    )
 
 
 def _setup_output(out_dir, config):
@@ -241,6 +374,10 @@ def run_pipeline(
 ):
     """Run every stage of the pipeline over the cohort of a manifest.
 
+    Before any computation the config is checked against the data (the
+    cohort's first run, its region table and the phenotype table; see
+    :func:`brainctrl.pipeline.check_dataset`): an error stops the run.
+
     Parameters
     ----------
     config : PipelineConfig or str or path-like
@@ -260,17 +397,27 @@ def run_pipeline(
     Returns
     -------
     status : DataFrame
-        One row per unit and stage with ``status`` ``done`` or ``failed``
-        (and its error); also written to ``OUT/status.parquet``.
+        One row per unit and stage with ``status`` ``done``, ``failed`` (and
+        its error) or ``skipped`` (and its reason); also written to
+        ``OUT/status.parquet``.
+
+    Raises
+    ------
+    PreflightError
+        When the config does not fit the data (nothing is computed); it lists
+        every problem found.
     """
     from brainctrl.io import load_manifest
+    from brainctrl.pipeline._preflight import preflight
 
     if not isinstance(config, PipelineConfig):
         config = PipelineConfig.from_yaml(config)
+    manifest = load_manifest(config.manifest)
+    checks, summaries = preflight(manifest, config, load="first")
+    reference, regions = summaries[0].names, summaries[0].regions
     out_dir = Path(out_dir if out_dir is not None else (config.output_dir or "brainctrl_out"))
     handler = _setup_output(out_dir, config)
     try:
-        manifest = load_manifest(config.manifest)
         specs = list(manifest.runs())
         if participant_labels:
             wanted = {str(label).removeprefix("sub-") for label in participant_labels}
@@ -279,23 +426,24 @@ def run_pipeline(
                 logger.warning("participant label(s) not in the manifest: %s", sorted(unknown))
             specs = [spec for spec in specs if str(spec.subject) in wanted]
 
-        status = _store.read_status(out_dir)
         if not group_only:
-            run_hash = config.section_hash(*RUN_SECTIONS)
-            todo = _todo(specs, status, "run", run_hash, overwrite)
-            logger.info(
-                "per-run stage: %d to do, %d already done", len(todo), len(specs) - len(todo)
-            )
+            run_hash = config.section_hash(*RUN_KEYS)
+            todo = _stale_runs(specs, manifest, out_dir, run_hash, overwrite)
+            _log_todo("per-run", todo, len(specs))
             worker = functools.partial(
                 _run_unit,
                 manifest=manifest,
                 config=config,
                 out_dir=out_dir,
                 config_hash=run_hash,
+                reference=reference,
             )
             records = list(
                 map_units(
-                    worker, todo, config.executor, progress=_progress(len(todo), "runs", verbose)
+                    worker,
+                    [spec for spec, _ in todo],
+                    config.executor,
+                    progress=_progress(len(todo), "runs", verbose),
                 )
             )
             _summarise_warnings("per-run", records)
@@ -303,76 +451,156 @@ def run_pipeline(
             return _store.write_status_table(out_dir)
 
         caught = []
-        with _unit_context("cohort stages", caught, single_thread=False):
-            _cohort_stages(manifest, config, out_dir, overwrite, verbose)
+        with _unit_context("cohort stages", caught):
+            _cohort_stages(manifest, config, out_dir, overwrite, verbose, regions, checks)
         return _store.write_status_table(out_dir)
     finally:
         logging.getLogger("brainctrl").removeHandler(handler)
         handler.close()
 
 
-def _done_specs(manifest, out_dir, config):
-    status = _store.read_status(out_dir)
-    run_hash = config.section_hash(*RUN_SECTIONS)
-    done = set(
-        status[
-            (status["stage"] == "run")
-            & (status["status"] == "done")
-            & (status["config_hash"] == run_hash)
-        ]["unit"]
+def _done_runs(manifest, out_dir, config):
+    """Runs finished under the current config, with their keys."""
+    records = _store.read_records(out_dir, "run")
+    run_hash = config.section_hash(*RUN_KEYS)
+    done = {}
+    for spec in manifest.runs():
+        record = records.get(_unit_key(spec))
+        if record and record.get("status") == "done" and record.get("config_hash") == run_hash:
+            done[_unit_key(spec)] = (spec, _run_key(record))
+    return [spec for spec, _ in done.values()], {key: k for key, (_, k) in done.items()}
+
+
+def _group_key(manifest, config, run_keys, out_dir, states_hash):
+    """What the group stage depends on: every input it reads and the whole config."""
+    phenotype = None
+    if manifest.phenotype:
+        path = manifest.resolve(manifest.phenotype["path"], what="phenotype.path")
+        prints = _inputs.fingerprint({"phenotype": path})
+        phenotype = [prints["phenotype"]["digest"], manifest.phenotype]
+    energies = sorted(
+        (unit, record.get("status"), record.get("config_hash"), record.get("inputs_hash"))
+        for unit, record in _store.read_records(out_dir, "energy").items()
+        if unit in run_keys
     )
-    return [spec for spec in manifest.runs() if _unit_key(spec) in done]
+    text = json.dumps(
+        [
+            __version__,
+            config.section_hash(),
+            sorted(run_keys.items()),
+            energies,
+            phenotype,
+            states_hash,
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _cohort_stages(manifest, config, out_dir, overwrite, verbose):
-    from brainctrl.pipeline._group import fit_states, group_statistics, regions_in_run_order
+def _cohort_stages(manifest, config, out_dir, overwrite, verbose, regions, checks=()):
+    from brainctrl.pipeline._group import Sections, fit_states, group_statistics
     from brainctrl.pipeline._report import write_report
 
-    specs = _done_specs(manifest, out_dir, config)
+    specs, run_keys = _done_runs(manifest, out_dir, config)
+    group_dir = out_dir / "group"
+    start = time.perf_counter()
+    sections = Sections()
     if not specs:
         logger.error("no run finished; skipping the cohort stages")
+        with sections.guard("cohort stages"):
+            sections.skip("no run finished (see the failed runs)")
+        _record_sections(out_dir, sections, None, start)
+        write_report(
+            out_dir, config, {"sections": sections.report, "summary": {}, "checks": checks}
+        )
         return
-    group_dir = out_dir / "group"
-    regions = regions_in_run_order(manifest, specs)
-    states = fit_states(specs, manifest, config, out_dir, _unit_key)
-    if config.control.energy:
-        from brainctrl.control import control_set
-
-        mask = np.asarray(_control_mask(regions, config.control.control_set, control_set))
-        energy_hash = config.section_hash(*ENERGY_SECTIONS) + states["hash"]
-        status = _store.read_status(out_dir)
-        todo = _todo(specs, status, "energy", energy_hash, overwrite)
-        worker = functools.partial(
-            _energy_unit,
-            config=config,
-            out_dir=out_dir,
-            config_hash=energy_hash,
-            states=states["activity_centroids"],
-            control_mask=mask,
-        )
-        records = list(
-            map_units(
-                worker, todo, config.executor, progress=_progress(len(todo), "energies", verbose)
-            )
-        )
-        _summarise_warnings("energy", records)
-    start = time.perf_counter()
-    tables = group_statistics(specs, manifest, config, out_dir, _unit_key, states, regions)
-    write_report(out_dir, config, tables)
+    states = energy_error = None
+    with sections.guard("brain states"):
+        states = fit_states(specs, manifest, config, out_dir, _unit_key, run_keys)
+    if config.control.energy and states is not None:
+        try:
+            _energy_stage(specs, run_keys, states, regions, config, out_dir, overwrite, verbose)
+        except Exception as exc:  # recorded as the 'transition energy' section's failure
+            energy_error = f"{type(exc).__name__}: {exc}"
+            logger.error("energy stage failed: %s", energy_error)
+    group_key = _group_key(
+        manifest, config, run_keys, out_dir, None if states is None else states["hash"]
+    )
+    previous = _store.read_records(out_dir, "group")
+    if (
+        not overwrite
+        and previous
+        and all(record.get("config_hash") == group_key for record in previous.values())
+        and (out_dir / "report.html").is_file()
+        and (group_dir / "summary.json").is_file()
+    ):
+        logger.info("group stage: inputs and config unchanged; reusing its results")
+        return
+    tables = group_statistics(
+        specs,
+        manifest,
+        config,
+        out_dir,
+        _unit_key,
+        states,
+        regions,
+        sections,
+        energy_error=energy_error,
+    )
     with _store.atomic_path(group_dir / "summary.json") as tmp:
         Path(tmp).write_text(json.dumps(tables.get("summary", {}), indent=2, default=str))
-    errors = tables.get("summary", {}).get("errors", {})
-    _store.record_status(
-        out_dir,
-        {
-            "unit": "cohort",
-            "stage": "group",
-            "status": "failed" if errors else "done",
-            "error": " | ".join(f"{k}: {v}" for k, v in errors.items()) or None,
-            "config_hash": config.section_hash(),
-            "seconds": round(time.perf_counter() - start, 3),
-        },
+    _record_sections(out_dir, sections, group_key, start)
+    write_report(out_dir, config, {**tables, "checks": checks})
+
+
+def _energy_stage(specs, run_keys, states, regions, config, out_dir, overwrite, verbose):
+    """Transition energies of every finished run whose energies are missing or stale."""
+    from brainctrl.control import control_set
+
+    mask = np.asarray(_control_mask(regions, config.control.control_set, control_set))
+    energy_hash = config.section_hash(*ENERGY_KEYS) + states["hash"]
+    todo = _stale_energies(specs, out_dir, energy_hash, run_keys, overwrite)
+    _log_todo("energy", todo, len(specs))
+    worker = functools.partial(
+        _energy_unit,
+        config=config,
+        out_dir=out_dir,
+        config_hash=energy_hash,
+        run_keys=run_keys,
+        states=states["activity_centroids"],
+        control_mask=mask,
     )
+    records = list(
+        map_units(
+            worker,
+            [spec for spec, _ in todo],
+            config.executor,
+            progress=_progress(len(todo), "energies", verbose),
+        )
+    )
+    _summarise_warnings("energy", records)
+
+
+def _record_sections(out_dir, sections, group_key, start):
+    """One status record per group section: done, failed (error) or skipped (reason)."""
+    _store.remove_records(out_dir, "group")
+    seconds = round(time.perf_counter() - start, 3)
+    for outcome in sections.outcomes:
+        _store.record_status(
+            out_dir,
+            {
+                "unit": outcome["slug"],
+                "stage": "group",
+                "subject": None,
+                "status": outcome["status"],
+                "error": outcome.get("error"),
+                "reason": outcome.get("reason"),
+                "warnings": " | ".join(outcome.get("warnings", ())) or None,
+                "config_hash": group_key,
+                "seconds": seconds,
+            },
+        )
 
 
 def _control_mask(regions, control, control_set):

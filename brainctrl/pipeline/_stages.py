@@ -19,7 +19,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-__all__ = ["clean_run", "run_seed", "process_run", "transition_energies"]
+__all__ = ["clean_run", "conform_regions", "process_run", "run_seed", "transition_energies"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,46 @@ def clean_run(run, clean):
         ensure_finite=False,
     )
     return check_timeseries(cleaned, context=context)
+
+
+def conform_regions(run, reference):
+    """Put a run's regions in the cohort's order (``reference``: region names).
+
+    Every run of a cohort must have the same regions; their column order may
+    differ (e.g. tables written by different tools), and is made the
+    reference's so that matrices, control sets and group maps line up.
+
+    Raises
+    ------
+    DataError
+        If the run's regions are not those of the reference.
+    """
+    from brainctrl.exceptions import DataError
+    from brainctrl.io import RunData
+
+    names = run.regions["name"].astype(str).tolist()
+    if names == list(reference):
+        return run
+    if sorted(names) != sorted(reference):
+        missing = sorted(set(reference) - set(names))
+        extra = sorted(set(names) - set(reference))
+        raise DataError(
+            f"its {len(names)} regions differ from the cohort's {len(reference)} (those of its "
+            f"first run): missing {missing[:5]}, extra {extra[:5]}.",
+            **run._ids(),
+        )
+    order = [names.index(name) for name in reference]
+    return RunData(
+        timeseries=run.timeseries[:, order],
+        t_r=run.t_r,
+        regions=run.regions.iloc[order].reset_index(drop=True),
+        confounds=run.confounds,
+        subject=run.subject,
+        session=run.session,
+        run=run.run,
+        source=run.source,
+        metadata={**run.metadata, "reordered_to_cohort": True},
+    )
 
 
 def _tidy(run, region_names, measures, windowed=()):
@@ -143,6 +183,14 @@ def process_run(run, config, seed):
     rng = np.random.default_rng(seed)
     cc = config.connectivity
     ts = clean_run(run, config.clean)
+    if len(ts) < cc.window_length:
+        from brainctrl.exceptions import DataError
+
+        raise DataError(
+            f"{len(ts)} frames (after clean.discard_initial = {config.clean.discard_initial}) "
+            f"are fewer than connectivity.window_length = {cc.window_length}.",
+            **run._ids(),
+        )
     names = run.regions["name"].astype(str).to_numpy()
     n = ts.shape[1]
 

@@ -25,11 +25,17 @@ STATUS_COLUMNS = [
     "run",
     "status",
     "error",
+    "reason",
     "warnings",
     "config_hash",
+    "inputs_hash",
     "seconds",
     "finished",
 ]
+
+# kept in the per-unit JSON records only (not in status.parquet): the inputs'
+# fingerprints that let a rerun tell whether a finished unit is still valid
+_RECORD_ONLY = ["inputs"]
 
 
 @contextmanager
@@ -88,15 +94,45 @@ def read_status(out_dir):
                 rows.append(json.loads(file.read_text()))
             except (OSError, json.JSONDecodeError):  # pragma: no cover - atomic writes
                 continue
+            rows[-1].pop("inputs", None)
     return pd.DataFrame(rows, columns=STATUS_COLUMNS)
+
+
+def _record_path(out_dir, stage, unit):
+    return Path(out_dir) / ".status" / f"{stage}__{unit}.json"
 
 
 def record_status(out_dir, record):
     """Store one unit's status record (atomic, one file per unit and stage)."""
-    record = {key: record.get(key) for key in STATUS_COLUMNS}
+    record = {key: record.get(key) for key in STATUS_COLUMNS + _RECORD_ONLY}
     record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    name = f"{record['stage']}__{record['unit']}.json"
-    write_json(record, Path(out_dir) / ".status" / name)
+    write_json(record, _record_path(out_dir, record["stage"], record["unit"]))
+
+
+def read_records(out_dir, stage):
+    """Full status records of one stage (fingerprints included), keyed by unit."""
+    records = {}
+    for file in sorted((Path(out_dir) / ".status").glob(f"{stage}__*.json")):
+        try:
+            record = json.loads(file.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue  # an unreadable record counts as no record: the unit is redone
+        records[record.get("unit")] = record
+    return records
+
+
+def read_record(out_dir, stage, unit):
+    """One unit's full status record, or None."""
+    try:
+        return json.loads(_record_path(out_dir, stage, unit).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def remove_records(out_dir, stage):
+    """Forget every record of a stage (e.g. the group sections before a new group run)."""
+    for file in (Path(out_dir) / ".status").glob(f"{stage}__*.json"):
+        file.unlink(missing_ok=True)
 
 
 def write_status_table(out_dir):

@@ -135,11 +135,11 @@ def test_cli_validate_exit_status(rng, tmp_path, capsys):
 
     _write_dataset(tmp_path / "data", rng)
     assert main(["validate", str(_manifest(tmp_path))]) == 0
-    assert "all 3 run(s) readable" in capsys.readouterr().out
+    assert "3 of 3 run(s) readable; 0 error(s)" in capsys.readouterr().out
     (tmp_path / "data" / "sub-007" / "sub-007_run-1_timeseries.tsv").unlink()
     assert main(["validate", str(_manifest(tmp_path, subjects="['007']"))]) == 1
     out = capsys.readouterr().out
-    assert "subject '007', run '1': timeseries file" in out and "missing" in out
+    assert "error: subject '007', run '1', file" in out and "does not exist" in out
 
 
 def test_root_override_and_absolute_paths(rng, tmp_path):

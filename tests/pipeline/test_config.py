@@ -32,7 +32,14 @@ def test_defaults_and_coercion():
             {"manifest": "m", "control": {"horizon": "long"}},
             r"'control.horizon' must be a number; got 'long'",
         ),
-        ({"manifest": "m", "control": {"horizon": -1}}, r"'control.horizon' must be > 0"),
+        (
+            {"manifest": "m", "control": {"horizon": -1}},
+            r"'control.horizon' must be a finite number > 0; got -1.0",
+        ),
+        (
+            {"manifest": "m", "control": {"horizon": float("inf")}},
+            r"'control.horizon' must be a finite number > 0; got inf",
+        ),
         (
             {"manifest": "m", "control": {"system": "discrt"}},
             r"'control.system' must be one of \('continuous', 'discrete'\); got 'discrt'",

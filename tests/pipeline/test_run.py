@@ -41,9 +41,27 @@ def reference_run(small_dataset, tmp_path_factory, run):
 
 def test_outputs_and_status(reference_run):
     out, status = reference_run
-    assert set(status["status"]) == {"done"}
     assert sorted(status["stage"].unique()) == ["energy", "group", "run"]
     assert len(status[status["stage"] == "run"]) == 6
+    # the config turns sparse CCA and prediction off: recorded as skipped, with why
+    skipped = status[status["status"] == "skipped"].set_index("unit")["reason"].to_dict()
+    assert skipped == {
+        "sparse_cca": "stats.cca is false",
+        "behaviour_prediction": "stats.prediction is false",
+    }
+    assert set(status.loc[status["status"] != "skipped", "status"]) == {"done"}
+    group = status[status["stage"] == "group"].set_index("unit")["status"].to_dict()
+    assert group == {
+        "brain_states": "done",
+        "connectivity_and_brain_states": "done",
+        "controllability": "done",
+        "transition_energy": "done",
+        "multilayer_communities": "done",
+        "state_switch_recovery": "done",
+        "group_comparison": "done",
+        "sparse_cca": "skipped",
+        "behaviour_prediction": "skipped",
+    }
     for name in (
         "dataset_description.json",
         "config.yaml",
@@ -154,9 +172,12 @@ def test_failed_runs_are_recorded_and_the_rest_finish(
     # the cohort stages ran on the three good runs
     assert (out / "report.html").exists()
     assert (out / "group" / "energy_static_vs_dynamic.parquet").exists()
-    group = status[status["stage"] == "group"].iloc[0]
-    assert group["status"] == "failed"
-    assert "group comparison: " in group["error"] and "need more subjects" in group["error"]
+    group = status[status["stage"] == "group"].set_index("unit")
+    assert group.loc["group_comparison", "status"] == "failed"
+    assert "need more subjects" in group.loc["group_comparison", "error"]
+    # the other sections ran on the three good runs
+    assert group.loc["controllability", "status"] == "done"
+    assert group.loc["transition_energy", "status"] == "done"
     assert "group comparison (failed)" in (out / "report.html").read_text()
     capsys.readouterr()
     assert main(["status", str(out)]) == 1
@@ -258,7 +279,7 @@ def test_dask_worker_killed_midrun(
         assert not thread.is_alive()
         assert not errors
         status = pd.read_parquet(out / "status.parquet")
-        assert set(status["status"]) == {"done"}
+        assert set(status.loc[status["stage"] != "group", "status"]) == {"done"}
         assert_same_results(reference_run[0], out)
     finally:
         cluster.close()
@@ -275,7 +296,9 @@ def test_options_per_window_density_and_signed_laplacian(
         graph={"density": 0.2},
         stats={"group": None},
     )
-    assert set(status["status"]) == {"done"}
+    assert set(status.loc[status["stage"] != "group", "status"]) == {"done"}
+    skipped = status[status["status"] == "skipped"].set_index("unit")["reason"]
+    assert skipped["group_comparison"] == "stats.group is not set"
     measures = read_unit_tables(out, "measures")
     windowed = measures[measures["window"] >= 0]
     assert set(windowed["measure"]) == {"average_controllability", "modal_controllability"}
@@ -336,26 +359,21 @@ def test_unit_warnings_are_kept_in_the_status_table(reference_run):
     assert energy["warnings"].str.contains("IllConditionedWarning").all()
 
 
-def test_unknown_cca_measure_is_reported_with_the_available_ones(
-    small_dataset, reference_run, tmp_path, small_config
-):
+def test_unknown_cca_measure_stops_the_run_before_computing(small_dataset, tmp_path, small_config):
+    from brainctrl.pipeline import PreflightError
+
     out = tmp_path / "out"
-    shutil.copytree(reference_run[0], out)
     settings = small_config(
         small_dataset,
         stats={"cca": True, "cca_measure": "strenght", "cca_scores": ["symptom_1", "symptom_2"]},
     )
-    status = run_pipeline(
-        PipelineConfig.from_dict(settings), out_dir=out, group_only=True, verbose=False
-    )
-    group = status[status["stage"] == "group"].iloc[0]
-    assert group["status"] == "failed"
-    summary = json.loads((out / "group" / "summary.json").read_text())
-    message = summary["errors"]["sparse CCA"]
-    assert "stats.cca_measure: 'strenght' is not a measure" in message
-    assert "strength_positive" in message and "within_module_z" in message
-    # the other sections still ran
-    assert (out / "group" / "group_comparison.parquet").exists()
+    with pytest.raises(
+        PreflightError, match="'stats.cca_measure' is 'strenght', not a measure"
+    ) as info:
+        run_pipeline(PipelineConfig.from_dict(settings), out_dir=out, verbose=False)
+    (problem,) = [p for p in info.value.problems if p.level == "error"]
+    assert "'strength_positive'" in problem.message and "'within_module_z'" in problem.message
+    assert not out.exists()  # nothing computed, nothing written
 
 
 @pytest.mark.slow
