@@ -388,6 +388,9 @@ class Manifest:
     def load_phenotype(self, **kwargs):
         """Read the phenotype table, restricted to the manifest's subjects if listed.
 
+        ``subjects=None`` reads every row instead (a listed subject without a row
+        is then not an error); other keywords go to :func:`~brainctrl.io.load_phenotype`.
+
         Returns
         -------
         phenotype : pandas.DataFrame
@@ -402,11 +405,9 @@ class Manifest:
         if not self.phenotype:
             raise DataError("the manifest has no 'phenotype' section.", path=self.path)
         path = self.resolve(self.phenotype["path"], what="phenotype.path")
+        kwargs.setdefault("subjects", self.subject_ids)
         table = load_phenotype(
-            path,
-            id_column=self.phenotype.get("id_column", "subject"),
-            subjects=self.subject_ids,
-            **kwargs,
+            path, id_column=self.phenotype.get("id_column", "subject"), **kwargs
         )
         wanted = self.phenotype_columns()
         absent = [column for column in wanted if column not in table.columns]

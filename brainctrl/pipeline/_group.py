@@ -613,7 +613,7 @@ def _load_phenotype(manifest):
     """The phenotype table indexed by subject ID (str), or None without one."""
     if not getattr(manifest, "phenotype", None):
         return None
-    phenotype = manifest.load_phenotype().copy()
+    phenotype = manifest.load_phenotype(subjects=None).copy()
     if "subject" in phenotype.columns:
         phenotype["subject"] = phenotype["subject"].astype(str)
         phenotype = phenotype.set_index("subject")

@@ -226,7 +226,7 @@ def _with_run(spec, message):
 def _phenotype(manifest, problems):
     """The phenotype table indexed by subject, or None (with the reason in problems)."""
     try:
-        table = manifest.load_phenotype()
+        table = manifest.load_phenotype(subjects=None)
     except (BrainctrlError, OSError, ValueError) as exc:
         problems.append(Problem("error", f"phenotype: {exc}"))
         return None
