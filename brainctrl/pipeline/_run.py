@@ -347,7 +347,7 @@ def _setup_output(out_dir, config):
 
 
 def _progress(total, label, verbose):
-    if not verbose:
+    if not verbose or not total:
         return None
     from tqdm.auto import tqdm
 
