@@ -460,15 +460,36 @@ def run_pipeline(
 
 
 def _done_runs(manifest, out_dir, config):
-    """Runs finished under the current config, with their keys."""
+    """Runs finished under the current config and still valid, with their keys.
+
+    A run recorded as done whose inputs changed since (or whose outputs are
+    gone) is left out with a warning: after ``--participant-label`` jobs, a
+    ``--group`` job never mixes in stale results.
+    """
     records = _store.read_records(out_dir, "run")
     run_hash = config.section_hash(*RUN_KEYS)
-    done = {}
-    for spec in manifest.runs():
-        record = records.get(_unit_key(spec))
-        if record and record.get("status") == "done" and record.get("config_hash") == run_hash:
-            done[_unit_key(spec)] = (spec, _run_key(record))
-    return [spec for spec, _ in done.values()], {key: k for key, (_, k) in done.items()}
+    specs = manifest.runs()
+    stale = dict(
+        (_unit_key(spec), reason)
+        for spec, reason in _stale_runs(specs, manifest, out_dir, run_hash, overwrite=False)
+    )
+    done, keys = [], {}
+    for spec in specs:
+        key = _unit_key(spec)
+        record = records.get(key)
+        if record is None or record.get("status") != "done":
+            continue
+        if key in stale:
+            logger.warning(
+                "%s: left out of the cohort stages (%s since it was computed); run its "
+                "per-run stage again",
+                key,
+                stale[key],
+            )
+            continue
+        done.append(spec)
+        keys[key] = _run_key(record)
+    return done, keys
 
 
 def _group_key(manifest, config, run_keys, out_dir, states_hash):

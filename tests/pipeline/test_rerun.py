@@ -167,3 +167,20 @@ def test_swapping_the_dataset_recomputes_everything(dataset, tmp_path, run):
     series = pd.read_csv(next((other.parent / "sub-001").glob("*_timeseries.tsv")), sep="\t")
     cleaned = detrend(series.to_numpy(float), axis=0)
     np.testing.assert_allclose(stored, cleaned / cleaned.std(axis=0, ddof=1), atol=1e-5)
+
+
+def test_a_group_job_leaves_out_runs_whose_inputs_changed(dataset, tmp_path, small_config, caplog):
+    out = tmp_path / "out"
+    config = PipelineConfig.from_dict(small_config(dataset))
+    run_pipeline(config, out_dir=out, participant_labels=["001", "002", "003"], verbose=False)
+    run_pipeline(config, out_dir=out, participant_labels=["004", "005", "006"], verbose=False)
+    file = sorted(dataset.parent.glob("sub-006/*_timeseries.tsv"))[0]
+    file.write_text(file.read_text().replace("\t1", "\t2", 1))
+    with caplog.at_level("WARNING", logger="brainctrl"):
+        run_pipeline(config, out_dir=out, group_only=True, verbose=False)
+    assert any(
+        "sub-006_run-1: left out of the cohort stages (input changed: timeseries" in message
+        for message in caplog.messages
+    )
+    results = pd.read_parquet(out / "group" / "group_comparison.parquet")
+    assert (results["n"] == 5).all()
