@@ -277,6 +277,7 @@ def _looks_like_header(first, rest):
 DELIMITERS = {"tab": "\t", "comma": ",", "whitespace": None}
 
 _WHITESPACE_FIELD = re.compile(r'"([^"]*)"|(\S+)')
+_LINE_END = re.compile(r"\r\n?|\n")
 
 
 def check_delimiter(delimiter):
@@ -343,8 +344,7 @@ def _tokenize(text, separator, path, ids):
     """
     rows, lines = [], []
     if separator is None:
-        for number, line in enumerate(text.split("\n"), start=1):
-            line = line.rstrip("\r")
+        for number, line in enumerate(_LINE_END.split(text), start=1):
             if '"' in line:
                 fields = [
                     quoted if quoted else plain
@@ -356,7 +356,7 @@ def _tokenize(text, separator, path, ids):
                 rows.append(fields)
                 lines.append(number)
         return rows, lines
-    reader = csv.reader(io.StringIO(text), delimiter=separator)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     try:
         for fields in reader:
             if not fields or (len(fields) == 1 and not fields[0].strip()):

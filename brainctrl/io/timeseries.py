@@ -143,7 +143,12 @@ def _orient(values, column_labels, row_labels, table, orientation, path, ids):
         )
     if n_rows > n_columns:
         return values, column_labels
-    labels = "rows and columns are labelled" if named_rows else "no region names"
+    if named_rows:
+        labels = "rows and columns are labelled"
+    elif column_labels is not None:
+        labels = f"the column labels are the numbers {column_labels[0]} … {column_labels[-1]}"
+    else:
+        labels = "no region names"
     raise DataError(
         f"cannot tell which axis is time ({shape}; {labels} and no region table, and a "
         f"run usually has more timepoints than regions). {_ADVICE}",

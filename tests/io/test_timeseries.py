@@ -495,3 +495,26 @@ def test_gzipped_tsv_and_blank_lines(rng, tmp_path):
     (tmp_path / "bad.tsv").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"non-numeric value 'x1' at line 6, column 2"):
         load_timeseries(tmp_path / "bad.tsv", t_r=1.0)
+
+
+def test_wide_table_with_positional_header_is_ambiguous(rng, tmp_path):
+    # pandas writes the columns 0 … n-1 of a regions-by-time frame as the header
+    values = rng.standard_normal((6, 40))
+    pd.DataFrame(values).to_csv(tmp_path / "run.csv", index=False)
+    with pytest.raises(
+        DataError,
+        match=r"cannot tell which axis is time \(6 rows x 40 columns; the column labels are "
+        r"the numbers 0 … 39 and no region table",
+    ):
+        load_timeseries(tmp_path / "run.csv", t_r=1.0)
+    run_data = load_timeseries(tmp_path / "run.csv", t_r=1.0, orientation="region_by_time")
+    np.testing.assert_array_equal(run_data.timeseries, values.T)
+
+
+@pytest.mark.parametrize("line_end", ["\r\n", "\r"])
+def test_windows_and_old_mac_line_ends(rng, tmp_path, line_end):
+    values = rng.standard_normal((15, 3))
+    for name, separator in (("run.txt", " "), ("run.csv", ",")):
+        lines = [separator.join(f"{v:.17g}" for v in row) for row in values]
+        (tmp_path / name).write_bytes((line_end.join(lines) + line_end).encode())
+        np.testing.assert_array_equal(load_timeseries(tmp_path / name, t_r=1.0).timeseries, values)
