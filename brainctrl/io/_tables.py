@@ -258,8 +258,11 @@ def _looks_like_header(first, rest):
     if rest.size and len(first) > 1 and _is_label_column(rest[:, 0]):
         first = first[1:]  # the first column holds row labels
         rest = rest[:, 1:]
-    if not all(_is_number(token) for token in first):
-        return True
+    numeric = [token for token in first if _is_number(token)]
+    if len(numeric) < len(first):
+        # Labels, unless the row reads as numbers with a few bad cells (a data row with
+        # a corrupted cell): a header's numeric labels are integers such as parcel keys.
+        return 2 * len(numeric) <= len(first) or all(_INTEGER.match(t) for t in numeric)
     if not all(_INTEGER.match(token) for token in first):
         return False
     values = [int(token) for token in first]

@@ -518,3 +518,18 @@ def test_windows_and_old_mac_line_ends(rng, tmp_path, line_end):
         lines = [separator.join(f"{v:.17g}" for v in row) for row in values]
         (tmp_path / name).write_bytes((line_end.join(lines) + line_end).encode())
         np.testing.assert_array_equal(load_timeseries(tmp_path / name, t_r=1.0).timeseries, values)
+
+
+def test_bad_cell_in_first_line_is_not_a_header(rng, tmp_path):
+    values = rng.standard_normal((30, 6))
+    rows = [[f"{v:.6f}" for v in row] for row in values]
+    rows[0][2] = "1.2.3"
+    _write_rows(tmp_path / "run.tsv", rows)
+    with pytest.raises(DataError, match=r"non-numeric value '1\.2\.3' at line 1, column 3 "):
+        load_timeseries(tmp_path / "run.tsv", t_r=1.0)
+    # a header with one name among integer labels (parcel keys) is still a header
+    _write_rows(tmp_path / "keys.tsv", [["global", "1", "2", "3", "4", "5"], *rows[1:]])
+    run_data = load_timeseries(tmp_path / "keys.tsv", t_r=1.0)
+    assert list(run_data.regions["name"]) == ["global", "1", "2", "3", "4", "5"]
+    expected = [[float(cell) for cell in row] for row in rows[1:]]
+    np.testing.assert_array_equal(run_data.timeseries, expected)
