@@ -14,6 +14,7 @@ __all__ = [
     "InvalidParameterError",
     "MissingDataError",
     "NumericalAccuracyWarning",
+    "OrientationWarning",
     "UndefinedScoreWarning",
     "UnreachableTargetWarning",
 ]
@@ -82,6 +83,10 @@ class UnreachableTargetWarning(UserWarning):
 
 class NumericalAccuracyWarning(UserWarning):
     """A computed result misses its own accuracy check (e.g. a residual)."""
+
+
+class OrientationWarning(UserWarning):
+    """An array's shape suggests swapped axes (e.g. regions by time, not time by region)."""
 
 
 class ConvergenceWarning(UserWarning):

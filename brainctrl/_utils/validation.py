@@ -59,8 +59,24 @@ def check_positive(name, value, *, strict=True, integer=False, allow_inf=False):
     return value
 
 
+def _is_complex(array):
+    try:
+        return np.iscomplexobj(array)
+    except (TypeError, ValueError):  # ragged input; the conversion below reports it
+        return False
+
+
 def check_array(name, array, *, ndim=None, min_ndim=None, dtype=float, context=None):
-    """Convert ``array`` to a NumPy array and check its number of dimensions."""
+    """Convert ``array`` to a NumPy array and check its number of dimensions.
+
+    Complex input is refused when ``dtype`` is real (NumPy would drop the imaginary
+    part with only a ``ComplexWarning``).
+    """
+    if dtype is not None and np.dtype(dtype).kind in "fiub" and _is_complex(array):
+        raise DataError(
+            f"{_prefix(context)}{name} must be real-valued; got complex values (dtype "
+            f"{np.asarray(array).dtype})."
+        )
     try:
         out = np.asarray(array, dtype=dtype)
     except (TypeError, ValueError) as exc:

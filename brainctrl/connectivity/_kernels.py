@@ -1,12 +1,17 @@
 """Private kernels shared by the static and dynamic connectivity functions."""
 
+import warnings
+
 import numpy as np
+
+from brainctrl.exceptions import OrientationWarning
 
 __all__ = [
     "as_timeseries",
     "fisher_z_inplace",
     "upper_triangle",
     "vector_to_matrix",
+    "warn_if_wide",
     "windowed_gram",
 ]
 
@@ -26,6 +31,27 @@ def as_timeseries(data):
         context = describe() if callable(describe) else None
         return data.timeseries, data.t_r, context
     return data, None, None
+
+
+def warn_if_wide(timeseries, name, context, *, stacklevel):
+    """Warn (:class:`OrientationWarning`) if a run has more columns than rows.
+
+    A ``(n_timepoints, n_regions)`` run with more regions than frames is possible (a
+    short run on a fine parcellation) but is more often a regions-by-time array.
+    """
+    n_rows, n_columns = timeseries.shape
+    if n_columns <= n_rows:
+        return
+    prefix = f"{context}: " if context else ""
+    warnings.warn(
+        f"{prefix}{name} has more columns than rows (shape {timeseries.shape}), so it is "
+        f"read as {n_rows} timepoints of {n_columns} regions; brainctrl expects "
+        "(n_timepoints, n_regions). If its rows are regions, pass its transpose "
+        "(timeseries.T, or orientation='region_by_time' when loading); if it really has "
+        "fewer frames than regions, its covariance is singular.",
+        OrientationWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def upper_triangle(matrices):

@@ -23,6 +23,7 @@ from brainctrl.connectivity._kernels import (
     as_timeseries,
     fisher_z_inplace,
     upper_triangle,
+    warn_if_wide,
     windowed_gram,
 )
 from brainctrl.exceptions import DataError, InvalidParameterError
@@ -288,14 +289,17 @@ default="rectangular"
     Raises
     ------
     DataError
-        If the time series is not 2-D, has fewer than 3 frames, holds NaN or
-        infinite values, or has a region constant over the whole run.
+        If the time series is not 2-D, is complex, has fewer than 3 frames, holds
+        NaN or infinite values, or has a region constant over the whole run.
     InvalidParameterError
         If ``window_length`` exceeds the run (or is too short for the method),
         ``step < 1``, or an option is unknown.
 
     Warns
     -----
+    OrientationWarning
+        If the run has more columns than rows: it may be regions by time (the
+        message gives its shape and the transpose to pass).
     ConstantWindowWarning
         If a region is constant within some window (but not over the run): its
         row and column of those windows are NaN (Pearson is 0/0 there).
@@ -371,6 +375,7 @@ default="rectangular"
     check_positive("window_length", window_length, integer=True)
     check_positive("step", step, integer=True)
     ts = check_timeseries(timeseries, min_timepoints=3, context=context)
+    warn_if_wide(ts, "timeseries", context, stacklevel=2)
     n_timepoints, n_regions = ts.shape
     n_samples = n_timepoints - 1 if method == "mtd" else n_timepoints
     if window_length > n_samples:

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from brainctrl._utils.validation import check_option, check_timeseries
-from brainctrl.connectivity._kernels import as_timeseries, fisher_z_inplace
+from brainctrl.connectivity._kernels import as_timeseries, fisher_z_inplace, warn_if_wide
 from brainctrl.connectivity.threshold import (
     threshold_absolute,
     threshold_proportional,
@@ -170,15 +170,18 @@ def functional_connectivity(
     Raises
     ------
     DataError
-        If a run is not 2-D, has fewer than 3 frames, holds NaN/inf or a constant
-        region, if runs differ in their number of regions, or if an inverse is
-        asked of a singular covariance (more regions than frames).
+        If a run is not 2-D, is complex, has fewer than 3 frames, holds NaN/inf or a
+        constant region, if runs differ in their number of regions, or if an inverse
+        is asked of a singular covariance (more regions than frames).
     InvalidParameterError
         For an unknown option or a combination that is not defined (Fisher z of
         a covariance, significance of a tangent matrix, tangent of one run).
 
     Warns
     -----
+    OrientationWarning
+        If a run has more columns than rows: it may be regions by time (the
+        message gives its shape and the transpose to pass).
     IllConditionedWarning
         If the covariance to invert has a condition number above 1e10.
 
@@ -248,6 +251,7 @@ def functional_connectivity(
         array, _, context = as_timeseries(run)
         name = "timeseries" if single else f"timeseries[{i}]"
         checked.append(check_timeseries(array, name=name, context=context))
+        warn_if_wide(checked[-1], name, context, stacklevel=2)
     runs = checked
     n_regions = {run.shape[1] for run in runs}
     if len(n_regions) > 1:

@@ -3,9 +3,13 @@
 Nothing here is public API; the loaders in :mod:`brainctrl.io` call these.
 """
 
+import csv
+import gzip
+import io
 import json
 import logging
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +19,12 @@ from brainctrl._utils.validation import check_timeseries
 from brainctrl.exceptions import DataError, InvalidParameterError, MissingDataError
 
 __all__ = [
+    "IMAGE_READ_ERRORS",
     "NA_TOKENS",
     "YEO7_NETWORKS",
+    "DELIMITERS",
+    "check_delimiter",
+    "check_image_size",
     "check_run_timeseries",
     "network_from_label",
     "read_confounds",
@@ -25,6 +33,7 @@ __all__ = [
     "read_sidecar",
     "require_file",
     "separator_for",
+    "short_image_note",
     "strip_suffixes",
 ]
 
@@ -122,6 +131,56 @@ def require_file(path, *, what="file", subject=None, session=None, run=None):
     return path
 
 
+#: Errors nibabel raises when an image's data end early or do not decompress.
+IMAGE_READ_ERRORS = (OSError, EOFError, ValueError, zlib.error)
+
+
+def check_image_size(image, path, what, ids):
+    """Raise if an uncompressed NIfTI/CIFTI file is shorter than its header promises.
+
+    Parameters
+    ----------
+    image : nibabel image
+        Loaded (lazily) from ``path``.
+    path : pathlib.Path
+        The file; gzip-compressed files are not checked here (their size does not tell).
+    what : str
+        Name of the file in messages (e.g. ``'BOLD image'``).
+    ids : dict
+        ``subject``/``session``/``run`` used in messages.
+    """
+    if Path(path).name.lower().endswith(".gz"):
+        return
+    proxy = image.dataobj
+    try:
+        offset, dtype, shape = int(proxy.offset), np.dtype(proxy.dtype), tuple(proxy.shape)
+    except (AttributeError, TypeError, ValueError):
+        return  # not a file-backed array proxy
+    expected = offset + dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+    size = Path(path).stat().st_size
+    if size < expected:
+        raise DataError(
+            f"{what} is truncated: the file has {size} bytes but its header (data of shape "
+            f"{shape}, {dtype}, from byte {offset}) needs {expected}.",
+            path=path,
+            **ids,
+        )
+
+
+def short_image_note(path, minimum=348):
+    """A note for read errors of an uncompressed image shorter than a NIfTI header."""
+    path = Path(path)
+    if path.name.lower().endswith(".gz") or not path.is_file():
+        return ""
+    size = path.stat().st_size
+    if size >= minimum:
+        return ""
+    return (
+        f" The file has {size} bytes, fewer than a NIfTI header needs ({minimum}); it is "
+        "truncated or empty."
+    )
+
+
 def strip_suffixes(path):
     """Path without its (possibly double) data suffix, e.g. ``x.dtseries.nii`` -> ``x``."""
     path = Path(path)
@@ -180,14 +239,30 @@ def _is_number(token):
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
+# A first column becomes row labels only when at least this fraction of its cells is
+# non-numeric; a numeric column with a few bad cells is reported cell by cell instead.
+_LABEL_FRACTION = 0.9
+
+
+def _is_label_column(tokens):
+    """Whether a column of cells holds labels (non-numeric throughout, or nearly)."""
+    tokens = list(tokens)
+    if not tokens:
+        return False
+    non_numeric = sum(not _is_number(token) for token in tokens)
+    return non_numeric >= _LABEL_FRACTION * len(tokens)
+
 
 def _looks_like_header(first, rest):
     """Decide whether the first row of a table holds column labels."""
-    if rest.size and len(first) > 1 and not all(_is_number(token) for token in rest[:, 0]):
+    if rest.size and len(first) > 1 and _is_label_column(rest[:, 0]):
         first = first[1:]  # the first column holds row labels
         rest = rest[:, 1:]
-    if not all(_is_number(token) for token in first):
-        return True
+    numeric = [token for token in first if _is_number(token)]
+    if len(numeric) < len(first):
+        # Labels, unless the row reads as numbers with a few bad cells (a data row with
+        # a corrupted cell): a header's numeric labels are integers such as parcel keys.
+        return 2 * len(numeric) <= len(first) or all(_INTEGER.match(t) for t in numeric)
     if not all(_INTEGER.match(token) for token in first):
         return False
     values = [int(token) for token in first]
@@ -201,7 +276,140 @@ def _looks_like_header(first, rest):
     return False
 
 
-def read_delimited(path, *, header="auto", ids=None):
+#: Column separators a user can name (``delimiter=``); None means runs of whitespace.
+DELIMITERS = {"tab": "\t", "comma": ",", "whitespace": None}
+
+_WHITESPACE_FIELD = re.compile(r'"([^"]*)"|(\S+)')
+_LINE_END = re.compile(r"\r\n?|\n")
+
+
+def check_delimiter(delimiter):
+    r"""Return the separator a ``delimiter`` option names: one character, or None (whitespace).
+
+    Parameters
+    ----------
+    delimiter : {'tab', 'comma', 'whitespace'} or str of length 1
+        A name, or the separating character itself (e.g. ``';'``, ``'|'``, ``'\t'``).
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``delimiter`` is neither a known name nor a single usable character.
+    """
+    if isinstance(delimiter, str) and delimiter in DELIMITERS:
+        return DELIMITERS[delimiter]
+    if (
+        not isinstance(delimiter, str)
+        or len(delimiter) != 1
+        or delimiter in ('"', "\n", "\r")
+        or delimiter.isalnum()
+        or delimiter in "+-."
+    ):
+        raise InvalidParameterError(
+            f"'delimiter' must be one of {tuple(DELIMITERS)} or a single separator character "
+            f"such as ';' or '|' (not a letter, digit, sign, point, quote or line break); "
+            f"got {delimiter!r}."
+        )
+    return delimiter
+
+
+def _read_text(path, ids):
+    """The whole text of a (possibly gzip-compressed) file, with friendly errors."""
+    gzipped = Path(path).name.lower().endswith(".gz")
+    try:
+        if gzipped:
+            with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as handle:
+                return handle.read()
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return handle.read()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataError(
+            f"gzip-compressed file is truncated or corrupt ({type(exc).__name__}: {exc}).",
+            path=path,
+            **ids,
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"file is not a readable delimited table: it is not UTF-8 text ({exc}).",
+            path=path,
+            **ids,
+        ) from None
+
+
+def _tokenize(text, separator, path, ids):
+    """Split text into rows of fields, skipping blank lines.
+
+    Returns
+    -------
+    rows : list of list of str
+    lines : list of int
+        The (1-based) line of the file each row ends on.
+    """
+    rows, lines = [], []
+    if separator is None:
+        for number, line in enumerate(_LINE_END.split(text), start=1):
+            if '"' in line:
+                fields = [
+                    quoted if quoted else plain
+                    for quoted, plain in _WHITESPACE_FIELD.findall(line)
+                ]
+            else:
+                fields = line.split()
+            if fields:
+                rows.append(fields)
+                lines.append(number)
+        return rows, lines
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    try:
+        for fields in reader:
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            rows.append(fields)
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise DataError(
+            f"file is not a readable delimited table (line {reader.line_num}: {exc}).",
+            path=path,
+            **ids,
+        ) from None
+    return rows, lines
+
+
+def _describe_separator(separator):
+    return {None: "whitespace", "\t": "tab", ",": "comma"}.get(separator, repr(separator))
+
+
+def _check_widths(rows, lines, ends_with_newline, separator, path, ids):
+    """Raise if the rows do not all have the same number of fields."""
+    widths = np.array([len(row) for row in rows])
+    values, counts = np.unique(widths, return_counts=True)
+    if values.size == 1:
+        return
+    expected = int(values[np.argmax(counts)])
+    reference = lines[int(np.flatnonzero(widths == expected)[0])]
+    odd = np.flatnonzero(widths != expected)
+    first = int(odd[0])
+    width, line = int(widths[first]), lines[first]
+    where = f"line {line} has {width} field(s) but line {reference} has {expected}"
+    if first == len(rows) - 1 and width < expected:
+        ending = "ends mid-line" if not ends_with_newline else "ends with a short line"
+        raise DataError(
+            f"the file {ending}: {where} ({_describe_separator(separator)}-separated); it "
+            "looks truncated (e.g. an interrupted copy or download).",
+            path=path,
+            **ids,
+        )
+    raise DataError(
+        f"ragged table: {where} ({_describe_separator(separator)}-separated; "
+        f"{odd.size} line(s) differ from the {int(counts.max())} with {expected} fields). "
+        "Every line must have the same number of fields; the file may be truncated, "
+        "wrongly joined, or use another delimiter (pass delimiter=...).",
+        path=path,
+        **ids,
+    )
+
+
+def read_delimited(path, *, header="auto", delimiter=None, ids=None):
     """Read a numeric delimited table with optional column labels and row labels.
 
     Parameters
@@ -210,6 +418,9 @@ def read_delimited(path, *, header="auto", ids=None):
         TSV, CSV or whitespace-separated text file (optionally gzip-compressed).
     header : {'auto', True, False}
         Whether the first row holds column labels; 'auto' detects it.
+    delimiter : {'tab', 'comma', 'whitespace'} or str of length 1, optional
+        Column separator; by default from the file name (``.csv`` comma, ``.tsv`` tab,
+        anything else runs of whitespace). Fields may be quoted (``"name"``).
     ids : dict, optional
         ``subject``/``session``/``run`` used in error messages.
 
@@ -220,70 +431,113 @@ def read_delimited(path, *, header="auto", ids=None):
     column_labels : list of str or None
         Column labels when the file has a header row.
     row_labels : list of str or None
-        Row labels when the first column is not numeric.
+        Row labels when the first column holds labels: non-numeric in at least 90% of
+        its cells. A mostly numeric first column with a few non-numeric cells is an
+        error naming the first such cell.
+
+    Raises
+    ------
+    DataError
+        If the file is empty, not UTF-8 text, a truncated gzip stream, ragged (lines with
+        different numbers of fields, e.g. a last line cut short) or has non-numeric cells
+        in its body.
     """
     ids = ids or {}
-    try:
-        raw = pd.read_csv(
-            path,
-            sep=separator_for(path),
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            engine="python" if separator_for(path) == r"\s+" else "c",
-            skip_blank_lines=True,
-        )
-    except pd.errors.EmptyDataError:
-        raise DataError("file is empty.", path=path, **ids) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(
-            f"file is not a readable delimited table ({exc}).", path=path, **ids
-        ) from None
-    cells = raw.to_numpy(dtype=object)
-    cells = np.where(pd.isna(cells), "", cells).astype(str)
-    cells = np.char.strip(cells)
-    if header == "auto":
-        has_header = cells.shape[0] > 1 and _looks_like_header(list(cells[0]), cells[1:])
-    elif header in (True, False):
-        has_header = bool(header)
-    else:
+    if not (isinstance(header, bool) or header == "auto"):
         raise InvalidParameterError(
             f"'header' must be one of ('auto', True, False); got {header!r}."
         )
+    separator = separator_for(path) if delimiter is None else check_delimiter(delimiter)
+    if separator == r"\s+":
+        separator = None
+    text = _read_text(path, ids)
+    rows, lines = _tokenize(text, separator, path, ids)
+    if not rows:
+        raise DataError("file is empty.", path=path, **ids)
+    rows = [[field.strip() for field in row] for row in rows]
+    if len(rows) > 1 and all(len(row) > 1 and row[-1] == "" for row in rows):
+        rows = [row[:-1] for row in rows]  # every line ends with the separator
+    short_header = (
+        len(rows) > 2
+        and header is not False
+        and len({len(row) for row in rows[1:]}) == 1
+        and len(rows[0]) == len(rows[1]) - 1
+        and (header is True or not all(_is_number(token) for token in rows[0]))
+    )
+    if short_header:
+        # A header without a label over the row names (R's write.table).
+        rows[0] = ["", *rows[0]]
+    _check_widths(rows, lines, text.endswith(("\n", "\r")), separator, path, ids)
+    cells = np.array(rows, dtype=str)
+    if header == "auto":
+        has_header = cells.shape[0] > 1 and _looks_like_header(list(cells[0]), cells[1:])
+    else:
+        has_header = bool(header)
     column_labels = None
     if has_header:
-        column_labels = list(cells[0])
+        column_labels = [str(label) for label in cells[0]]
         cells = cells[1:]
+        lines = lines[1:]
     if cells.shape[0] == 0:
         raise DataError("table has no data rows.", path=path, **ids)
     row_labels = None
     if column_labels is not None and column_labels[0] in ("", "Unnamed: 0", "index"):
         # An index column written by pandas (``DataFrame.to_csv``) without a name.
-        row_labels = list(cells[:, 0])
+        row_labels = [str(label) for label in cells[:, 0]]
         cells = cells[:, 1:]
         column_labels = column_labels[1:]
-    first_column_numeric = all(_is_number(token) for token in cells[:, 0])
-    if row_labels is None and not first_column_numeric and cells.shape[1] > 1:
-        row_labels = list(cells[:, 0])
+    if row_labels is None and cells.shape[1] > 1 and _is_label_column(cells[:, 0]):
+        row_labels = [str(label) for label in cells[:, 0]]
         cells = cells[:, 1:]
         if column_labels is not None:
             column_labels = column_labels[1:]
+    try:
+        values = cells.astype(float)
+    except ValueError:
+        values = None
+    if values is None:
+        values = _parse_cells(cells, lines, row_labels is not None, separator, path, ids)
+    return values, column_labels, row_labels
+
+
+# Separators a wrongly split cell may hold: (name, character, delimiter option).
+_OTHER_SEPARATORS = (("comma", ",", "comma"), ("semicolon", ";", ";"), ("tab", "\t", "tab"))
+
+
+def _parse_cells(cells, lines, shifted, separator, path, ids):
+    """Numbers of a table body with missing-value tokens as NaN, or a DataError."""
     bad = ~np.vectorize(_is_number, otypes=[bool])(cells)
     if bad.any():
         row, column = (int(i) for i in np.argwhere(bad)[0])
-        line = row + 1 + int(has_header)
-        column += int(row_labels is not None)
-        token = str(cells[row, column - int(row_labels is not None)])
-        raise DataError(
-            f"non-numeric value {token!r} at line {line}, column {column + 1} "
-            f"({int(bad.sum())} non-numeric cell(s) in all).",
-            path=path,
-            **ids,
+        token = str(cells[row, column])
+        shown = token if len(token) <= 40 else token[:40] + "…"
+        message = (
+            f"non-numeric value {shown!r} at line {lines[row]}, column "
+            f"{column + 1 + int(shifted)} ({int(bad.sum())} non-numeric cell(s) in all)."
         )
+        if column == 0 and not shifted and cells.shape[1] > 1:
+            message += (
+                f" The first column has {int(bad[:, 0].sum())} non-numeric cell(s) of "
+                f"{cells.shape[0]}, too few to be row labels, so it is read as data."
+            )
+        other = next(
+            (
+                (name, option)
+                for name, char, option in _OTHER_SEPARATORS
+                if char != separator and char in token
+            ),
+            None,
+        )
+        if other is not None:
+            message += (
+                f" The cell holds a {other[0]}: if that separates the columns, pass "
+                f"delimiter={other[1]!r}."
+            )
+        raise DataError(message, path=path, **ids)
     values = np.full(cells.shape, np.nan)
     present = ~np.isin(cells, NA_TOKENS)
     values[present] = cells[present].astype(float)
-    return values, column_labels, row_labels
+    return values
 
 
 def _find_column(columns, aliases, accept):

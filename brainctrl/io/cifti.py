@@ -7,17 +7,21 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 from nibabel import cifti2
+from nibabel.spatialimages import HeaderDataError
 from scipy import sparse
 
 from brainctrl._utils.validation import check_positive
 from brainctrl.exceptions import DataError
 from brainctrl.io._rundata import RunData
 from brainctrl.io._tables import (
+    IMAGE_READ_ERRORS,
+    check_image_size,
     check_run_timeseries,
     network_from_label,
     read_confounds,
     read_region_table,
     require_file,
+    short_image_note,
 )
 
 __all__ = ["load_cifti_timeseries", "parcellate_cifti"]
@@ -43,8 +47,16 @@ def _load_cifti2(path, *, what, ids):
                 **ids,
             ) from None
         raise DataError(f"{what} could not be read ({exc}).", path=path, **ids) from None
-    except (OSError, nib.filebasedimages.ImageFileError) as exc:
-        raise DataError(f"{what} could not be read ({exc}).", path=path, **ids) from None
+    except (OSError, EOFError, nib.filebasedimages.ImageFileError) as exc:
+        raise DataError(
+            f"{what} could not be read ({exc}).{short_image_note(path, 540)}", path=path, **ids
+        ) from None
+    except HeaderDataError as exc:
+        raise DataError(
+            f"{what} could not be read: its header is truncated or corrupt ({exc}).",
+            path=path,
+            **ids,
+        ) from None
     if not isinstance(image, cifti2.Cifti2Image):
         raise DataError(
             f"{what} is not a CIFTI-2 file (nibabel reads it as {type(image).__name__}); "
@@ -52,7 +64,21 @@ def _load_cifti2(path, *, what, ids):
             path=path,
             **ids,
         )
+    check_image_size(image, path, what, ids)
     return path, image
+
+
+def _read_block(image, index, path, what, ids):
+    """``image.dataobj[index]`` as float64, or a DataError if the data cannot be read."""
+    try:
+        return np.asarray(image.dataobj[index], dtype=np.float64)
+    except IMAGE_READ_ERRORS as exc:
+        raise DataError(
+            f"{what} data cannot be read: the file is truncated or corrupt "
+            f"({type(exc).__name__}: {exc}).",
+            path=path,
+            **ids,
+        ) from None
 
 
 def _axes(image, path, expected, what, ids):
@@ -365,7 +391,7 @@ def load_cifti_timeseries(
                 **ids,
             )
     label_table = label_names_axis.label[map_index]
-    raw_values = np.asarray(label_image.dataobj[map_index], dtype=np.float64)
+    raw_values = _read_block(label_image, map_index, label_path, "label file", ids)
     if not np.all(np.isfinite(raw_values)) or np.any(raw_values != np.round(raw_values)):
         raise DataError("label values must be integer keys.", path=label_path, **ids)
     label_values = raw_values.astype(np.int64)
@@ -437,7 +463,9 @@ def load_cifti_timeseries(
         part = weights[:, start:stop]
         if part.nnz == 0:
             continue
-        values = np.asarray(series_image.dataobj[:, start:stop], dtype=np.float64)
+        values = _read_block(
+            series_image, (slice(None), slice(start, stop)), series_path, "dense time series", ids
+        )
         timeseries += (part @ values.T).T
 
     region_table = _label_regions(label_table, keys.tolist(), regions, label_path, ids)

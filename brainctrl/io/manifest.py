@@ -15,12 +15,12 @@ import yaml
 
 from brainctrl._utils.validation import check_positive
 from brainctrl.exceptions import DataError, InvalidParameterError, MissingDataError
-from brainctrl.io._tables import read_region_table
+from brainctrl.io._tables import check_delimiter, read_region_table
 from brainctrl.io.cifti import load_cifti_timeseries
 from brainctrl.io.layouts import HCP_VARIANTS, find_fmriprep_runs, find_hcp_runs, hcp_run_path
 from brainctrl.io.nifti import CONFOUND_STRATEGIES, load_nifti_timeseries
 from brainctrl.io.phenotype import load_phenotype
-from brainctrl.io.timeseries import load_timeseries
+from brainctrl.io.timeseries import ORIENTATIONS, load_timeseries
 
 __all__ = ["LAYOUTS", "Manifest", "RunSpec", "load_manifest", "validate_manifest"]
 
@@ -50,6 +50,8 @@ _SECTION_KEYS = {
     "phenotype": ("path", "id_column", "group", "covariates", "scores"),
 }
 _TEMPLATE_FIELDS = ("subject", "session", "run")
+# Keys of a ``timeseries`` mapping; all but ``path`` are options of load_timeseries.
+_TIMESERIES_KEYS = ("path", "orientation", "key", "delimiter", "header")
 
 
 @dataclass
@@ -65,12 +67,17 @@ class RunSpec:
     paths : dict of str to pathlib.Path
         ``timeseries`` and, where the layout uses them, ``confounds``, ``regions``,
         ``dlabel`` or ``atlas``.
+    read_options : dict
+        How to read the time series file: the manifest's ``timeseries`` options
+        (``orientation``, ``key``, ``delimiter``, ``header``), passed on to
+        :func:`~brainctrl.io.load_timeseries` by :meth:`Manifest.load_run`.
     """
 
     subject: str
     session: str | None
     run: str | None
     paths: dict = field(default_factory=dict)
+    read_options: dict = field(default_factory=dict)
 
     @property
     def key(self):
@@ -112,6 +119,9 @@ class Manifest:
         The manifest's ``subjects``, ``sessions`` and ``runs`` (None: all found).
     timeseries : str or None
         Path template with ``{subject}``, ``{session}``, ``{run}`` fields.
+    timeseries_options : dict
+        Reading options of the time series files (``orientation``, ``key``,
+        ``delimiter``, ``header``), from a ``timeseries`` mapping in the manifest.
     confounds : dict or None
         ``path`` (template) and/or ``strategy``.
     phenotype : dict or None
@@ -132,6 +142,7 @@ class Manifest:
     session_ids: list | None = None
     run_ids: list | None = None
     timeseries: str | None = None
+    timeseries_options: dict = field(default_factory=dict)
     confounds: dict | None = None
     phenotype: dict | None = None
     task: str | None = None
@@ -218,6 +229,7 @@ class Manifest:
                     session=values.get("session"),
                     run=values.get("run"),
                     paths=paths,
+                    read_options=dict(self.timeseries_options),
                 )
             )
         return sorted(specs, key=lambda spec: (spec.subject, spec.session or "", spec.run or ""))
@@ -313,18 +325,41 @@ class Manifest:
         spec : RunSpec
             A run from :meth:`runs`.
         **kwargs
-            Passed on to the loader (e.g. ``min_timepoints``).
+            Passed on to the loader (e.g. ``min_timepoints``); for tables and arrays
+            they override the run's :attr:`RunSpec.read_options`.
 
         Returns
         -------
         run_data : RunData
+
+        Raises
+        ------
+        DataError
+            If the manifest gives ``timeseries`` reading options (``orientation``,
+            ``key``, ``delimiter``, ``header``) for a CIFTI or NIfTI run, or the
+            loader rejects the run's files.
         """
         paths = spec.paths
         ids = {"subject": spec.subject, "session": spec.session, "run": spec.run}
         regions = paths.get("regions")
         timeseries = paths["timeseries"]
         name = timeseries.name.lower()
+        options = dict(spec.read_options)
+        image = None
         if name.endswith(".dtseries.nii"):
+            image = "CIFTI"
+        elif name.endswith((".nii", ".nii.gz")):
+            image = "NIfTI"
+        if image is not None and options:
+            key, value = next(iter(options.items()))
+            raise DataError(
+                f"'timeseries.{key}' applies to tables and arrays read by load_timeseries "
+                f"(text, NumPy, MATLAB, HDF5, Parquet), not to {image} time series; got "
+                f"{value!r}. Remove it from the manifest.",
+                path=self.path,
+                **ids,
+            )
+        if image == "CIFTI":
             if "dlabel" not in paths:
                 raise DataError(
                     "CIFTI time series need parcellation.dlabel in the manifest.", path=self.path
@@ -338,7 +373,7 @@ class Manifest:
                 **ids,
                 **kwargs,
             )
-        if name.endswith((".nii", ".nii.gz")):
+        if image == "NIfTI":
             if "atlas" not in paths:
                 raise DataError(
                     "NIfTI time series need parcellation.atlas in the manifest.", path=self.path
@@ -362,7 +397,7 @@ class Manifest:
             regions=regions,
             confounds=paths.get("confounds"),
             **ids,
-            **kwargs,
+            **{**options, **kwargs},
         )
 
     def regions(self):
@@ -496,6 +531,43 @@ def _check_string(name, value, path, *, required=False):
     return value
 
 
+def _check_timeseries(value, path):
+    """The ``timeseries`` template and its reading options (a string or a mapping)."""
+    if value is None or isinstance(value, str):
+        return _check_string("timeseries", value, path), {}
+    if not isinstance(value, dict):
+        raise DataError(
+            f"'timeseries' must be a path template or a mapping with keys "
+            f"{list(_TIMESERIES_KEYS)}; got {value!r}.",
+            path=path,
+        )
+    template = _check_string("timeseries.path", value.get("path"), path, required=True)
+    options = {key: value[key] for key in _TIMESERIES_KEYS[1:] if key in value}
+    if "orientation" in options and options["orientation"] not in ORIENTATIONS:
+        raise DataError(
+            f"'timeseries.orientation' must be one of {ORIENTATIONS}; got "
+            f"{options['orientation']!r}.",
+            path=path,
+        )
+    if "key" in options:
+        _check_string("timeseries.key", options["key"], path, required=True)
+    if "delimiter" in options:
+        try:
+            check_delimiter(options["delimiter"])
+        except InvalidParameterError as exc:
+            message = str(exc).replace("'delimiter'", "'timeseries.delimiter'", 1)
+            raise DataError(message, path=path) from None
+    if "header" in options and not (
+        isinstance(options["header"], bool) or options["header"] == "auto"
+    ):
+        raise DataError(
+            f"'timeseries.header' must be one of ('auto', true, false); got "
+            f"{options['header']!r}.",
+            path=path,
+        )
+    return template, options
+
+
 def load_manifest(path, root=None):
     r"""Read a data manifest (YAML) describing a dataset.
 
@@ -555,9 +627,18 @@ def load_manifest(path, root=None):
                 path=path,
             )
         unknown += [f"{section}.{key}" for key in value if key not in allowed]
+    raw_timeseries = content.get("timeseries")
+    if isinstance(raw_timeseries, dict):
+        unknown += [f"timeseries.{key}" for key in raw_timeseries if key not in _TIMESERIES_KEYS]
     if unknown:
+        sections = {key.split(".")[0] for key in unknown if "." in key}
+        allowed = {**_SECTION_KEYS, "timeseries": _TIMESERIES_KEYS}
+        inside = "".join(
+            f"; allowed in '{section}': {list(allowed[section])}" for section in sorted(sections)
+        )
         raise DataError(
-            f"unknown manifest key(s) {unknown}; allowed top-level keys: {list(_TOP_KEYS)}.",
+            f"unknown manifest key(s) {unknown}; allowed top-level keys: {list(_TOP_KEYS)}"
+            f"{inside}.",
             path=path,
         )
     name = _check_string("name", content.get("name"), path, required=True)
@@ -574,7 +655,7 @@ def load_manifest(path, root=None):
     parcellation = dict(content.get("parcellation") or {})
     for key in ("name", "regions", "dlabel", "atlas"):
         _check_string(f"parcellation.{key}", parcellation.get(key), path)
-    template = _check_string("timeseries", content.get("timeseries"), path)
+    template, timeseries_options = _check_timeseries(raw_timeseries, path)
     if template is not None:
         fields = [n for _, n, _, _ in string.Formatter().parse(template) if n is not None]
         bad = [n for n in fields if n not in _TEMPLATE_FIELDS]
@@ -644,6 +725,7 @@ def load_manifest(path, root=None):
         ),
         run_ids=_check_ids("runs", _raw_scalars(node, "runs"), content.get("runs"), path),
         timeseries=template,
+        timeseries_options=timeseries_options,
         confounds=confounds,
         phenotype=phenotype,
         task=_check_string("task", content.get("task"), path),

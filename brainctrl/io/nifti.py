@@ -3,6 +3,7 @@
 import json
 import logging
 import warnings
+import zlib
 
 import nibabel as nib
 import nilearn
@@ -13,11 +14,14 @@ from brainctrl._utils.validation import check_option, check_positive
 from brainctrl.exceptions import DataError, InvalidParameterError, MissingDataError
 from brainctrl.io._rundata import RunData
 from brainctrl.io._tables import (
+    IMAGE_READ_ERRORS,
+    check_image_size,
     check_run_timeseries,
     read_confounds,
     read_region_table,
     read_sidecar,
     require_file,
+    short_image_note,
 )
 
 __all__ = ["CONFOUND_STRATEGIES", "load_nifti_timeseries"]
@@ -35,9 +39,22 @@ def _nilearn_no_standardize():
 
 def _load_image(path, what, ids):
     try:
-        return nib.load(path)
+        image = nib.load(path)
     except Exception as exc:  # nibabel raises several types for unreadable images
-        raise DataError(f"{what} could not be read ({exc}).", path=path, **ids) from None
+        raise DataError(
+            f"{what} could not be read ({exc}).{short_image_note(path)}", path=path, **ids
+        ) from None
+    check_image_size(image, path, what, ids)
+    return image
+
+
+def _truncated(what, exc, path, ids):
+    return DataError(
+        f"{what} data cannot be read: the file is truncated or corrupt "
+        f"({type(exc).__name__}: {exc}).",
+        path=path,
+        **ids,
+    )
 
 
 def _image_t_r(image, t_r, path, ids):
@@ -238,7 +255,16 @@ def load_nifti_timeseries(
             f"atlas image must be 3-D; got shape {atlas_image.shape}.", path=atlas_path, **ids
         )
     t_r = _image_t_r(bold_image, t_r, bold_path, ids)
-    atlas_values = np.asarray(atlas_image.dataobj)
+    try:
+        atlas_values = np.asarray(atlas_image.dataobj)
+    except IMAGE_READ_ERRORS as exc:
+        raise _truncated("atlas image", exc, atlas_path, ids) from None
+    if mask_img is not None:
+        mask_path = require_file(mask_img, what="mask image", **ids)
+        try:
+            np.asarray(_load_image(mask_path, "mask image", ids).dataobj)
+        except IMAGE_READ_ERRORS as exc:
+            raise _truncated("mask image", exc, mask_path, ids) from None
     if np.any(atlas_values != np.round(atlas_values)):
         raise DataError("atlas values must be integer labels.", path=atlas_path, **ids)
     atlas_keys = sorted(int(key) for key in np.unique(atlas_values) if key != 0)
@@ -270,9 +296,13 @@ def load_nifti_timeseries(
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        timeseries = _extract(
-            masker, bold_image, confound_table, sample_mask, denoise, bold_path, ids
-        )
+        try:
+            timeseries = _extract(
+                masker, bold_image, confound_table, sample_mask, denoise, bold_path, ids
+            )
+        except (OSError, EOFError, zlib.error) as exc:
+            # Raised by nibabel while nilearn reads the voxels (a cut .nii.gz stream).
+            raise _truncated("BOLD image", exc, bold_path, ids) from None
     for warning in caught:
         if "Non-finite values" in str(warning.message):
             raise DataError(

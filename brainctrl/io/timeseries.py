@@ -1,4 +1,4 @@
-"""Region time series from delimited text and NumPy files."""
+"""Region time series from text tables and array files (NumPy, MATLAB, HDF5, Parquet)."""
 
 import logging
 from pathlib import Path
@@ -8,8 +8,10 @@ import pandas as pd
 
 from brainctrl._utils.validation import check_option, check_positive
 from brainctrl.exceptions import DataError, InvalidParameterError
+from brainctrl.io._arrays import ARRAY_SUFFIXES, KEYED_SUFFIXES, read_array_file
 from brainctrl.io._rundata import RunData, default_regions
 from brainctrl.io._tables import (
+    check_delimiter,
     check_run_timeseries,
     network_from_label,
     read_confounds,
@@ -23,46 +25,11 @@ __all__ = ["load_timeseries"]
 
 logger = logging.getLogger(__name__)
 
-_ORIENTATIONS = ("auto", "time_by_region", "region_by_time")
+#: Values of ``orientation``: how a stored array's axes map to time and regions.
+ORIENTATIONS = ("auto", "time_by_region", "region_by_time")
 
-
-def _read_numpy(path, key, ids):
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise DataError(
-            f"NumPy file could not be read without pickle ({exc}); object arrays are not "
-            "accepted.",
-            path=path,
-            **ids,
-        ) from None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            names = list(loaded.files)
-            if key is None:
-                if len(names) != 1:
-                    raise InvalidParameterError(
-                        f"'key' must name one of the arrays {names} in '{path}'; got None."
-                    )
-                key = names[0]
-            if key not in names:
-                raise InvalidParameterError(
-                    f"'key' must be one of {names} for '{path}'; got {key!r}."
-                )
-            array = loaded[key]
-    else:
-        if key is not None:
-            raise InvalidParameterError(f"'key' only applies to .npz files; got {key!r}.")
-        array = loaded
-    if array.ndim != 2:
-        raise DataError(
-            f"array must be 2-dimensional (time by region); got shape {array.shape}.",
-            path=path,
-            **ids,
-        )
-    if not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
-        raise DataError(f"array must be real-valued; got dtype {array.dtype}.", path=path, **ids)
-    return np.asarray(array, dtype=float)
+#: Text table extensions (each also gzip-compressed, e.g. ``.tsv.gz``).
+TEXT_SUFFIXES = (".tsv", ".csv", ".txt", ".1d")
 
 
 def _match_labels(labels, table):
@@ -89,54 +56,102 @@ def _positional_labels(labels):
     return values == list(range(len(values)))
 
 
+def _informative(labels):
+    """Labels that name things (not None and not merely ``0 … n-1`` or ``1 … n``)."""
+    return labels is not None and not _positional_labels(labels)
+
+
+def _first(labels, count=3):
+    shown = ", ".join(repr(label) for label in labels[:count])
+    return shown + (", …" if len(labels) > count else "")
+
+
+_ADVICE = (
+    "Pass orientation='time_by_region' if each row is a timepoint, or "
+    "orientation='region_by_time' if each row is a region."
+)
+
+
 def _orient(values, column_labels, row_labels, table, orientation, path, ids):
-    """Return (timeseries, labels) after applying or checking the orientation."""
+    """Return (timeseries, labels) after applying or checking the orientation.
+
+    With ``orientation='auto'`` a table is accepted as time-by-region only on
+    evidence (region-table length or labels matching the columns, column names without
+    row names, or, with no labels either way, more rows than columns); otherwise the
+    error states the evidence found, so the user can judge which axis is time.
+    """
     n_rows, n_columns = values.shape
     if orientation == "time_by_region":
         return values, column_labels
     if orientation == "region_by_time":
         return values.T, row_labels
-    n_regions = None if table is None else len(table)
-    column_match = (
-        column_labels is not None and table is not None and _match_labels(column_labels, table)
-    )
-    row_match = row_labels is not None and table is not None and _match_labels(row_labels, table)
-    by_time = bool(column_match) or (
-        n_regions is not None and n_columns == n_regions and n_rows != n_regions
-    )
-    by_region = bool(row_match) or (
-        n_regions is not None and n_rows == n_regions and n_columns != n_regions
-    )
-    if n_regions is None:
-        by_time = column_labels is not None and row_labels is None
-        by_region = row_labels is not None and column_labels is None
-        if not by_time and not by_region and n_rows > n_columns:
-            by_time = True
     shape = f"{n_rows} rows x {n_columns} columns"
-    if by_time and not by_region:
+    if table is not None:
+        n_regions = len(table)
+        column_match = column_labels is not None and _match_labels(column_labels, table)
+        row_match = row_labels is not None and _match_labels(row_labels, table)
+        by_time = bool(column_match) or (n_columns == n_regions and n_rows != n_regions)
+        by_region = bool(row_match) or (n_rows == n_regions and n_columns != n_regions)
+        if by_time and not by_region:
+            return values, column_labels
+        if by_region and not by_time:
+            evidence = (
+                f"its row labels ({_first(row_labels)}) match the region table"
+                if row_match
+                else f"the region table has {n_regions} rows, matching the rows, not the columns"
+            )
+            raise DataError(
+                f"the table looks regions-by-time ({shape}; {evidence}); brainctrl expects "
+                "time-by-region. If each row is a region, pass orientation='region_by_time' "
+                "to transpose it; if each row is a timepoint, the region table does not fit "
+                "this file.",
+                path=path,
+                **ids,
+            )
+        if not (by_time or by_region or n_regions in (n_rows, n_columns)):
+            raise DataError(
+                f"the region table has {n_regions} rows but the data have {shape}; neither "
+                "dimension matches.",
+                path=path,
+                **ids,
+            )
+        raise DataError(
+            f"cannot tell which axis is time ({shape}; the region table has {n_regions} "
+            f"rows, which fits both). {_ADVICE}",
+            path=path,
+            **ids,
+        )
+    named_columns, named_rows = _informative(column_labels), _informative(row_labels)
+    if named_columns and not named_rows:
         return values, column_labels
-    if by_region and not by_time:
-        reason = (
-            f"the region table has {n_regions} rows"
-            if n_regions is not None
-            else "its rows are labelled and its columns are not"
-        )
+    if named_rows and not named_columns:
+        rows = f"the rows are labelled ({_first(row_labels)}) and the columns are not"
+        if n_rows < n_columns:
+            raise DataError(
+                f"the table looks regions-by-time ({shape}; {rows}, and there are fewer "
+                "rows than columns); brainctrl expects time-by-region. If the row labels "
+                "are region names, pass orientation='region_by_time' to transpose it; if "
+                "they are timepoints, pass orientation='time_by_region'.",
+                path=path,
+                **ids,
+            )
         raise DataError(
-            f"the table looks regions-by-time ({shape}; {reason}); brainctrl expects "
-            "time-by-region. Pass orientation='region_by_time' to transpose it.",
+            f"cannot tell which axis is time ({shape}; {rows}, but there are more rows than "
+            f"columns). {_ADVICE}",
             path=path,
             **ids,
         )
-    if n_regions is not None and n_rows != n_regions and n_columns != n_regions:
-        raise DataError(
-            f"the region table has {n_regions} rows but the data have {shape}; neither "
-            "dimension matches.",
-            path=path,
-            **ids,
-        )
+    if n_rows > n_columns:
+        return values, column_labels
+    if named_rows:
+        labels = "rows and columns are labelled"
+    elif column_labels is not None:
+        labels = f"the column labels are the numbers {column_labels[0]} … {column_labels[-1]}"
+    else:
+        labels = "no region names"
     raise DataError(
-        f"cannot tell which axis is time ({shape}). Pass orientation='time_by_region' "
-        "(rows are timepoints) or orientation='region_by_time'.",
+        f"cannot tell which axis is time ({shape}; {labels} and no region table, and a "
+        f"run usually has more timepoints than regions). {_ADVICE}",
         path=path,
         **ids,
     )
@@ -163,6 +178,36 @@ def _resolve_t_r(t_r, path, ids):
     return float(t_r), sidecar
 
 
+def _file_format(path):
+    """'text', 'array' or None (unsupported) for a time series file name."""
+    name = path.name.lower()
+    if name.endswith(ARRAY_SUFFIXES):
+        return "array"
+    if name.removesuffix(".gz").endswith(TEXT_SUFFIXES):
+        return "text"
+    return None
+
+
+def _unsupported(path, ids):
+    if path.name.lower().endswith((".gz", ".nii")) and len(path.suffixes) > 1:
+        suffix = "".join(path.suffixes[-2:])
+    else:
+        suffix = path.suffix or "(none)"
+    advice = ""
+    if path.name.lower().endswith((".nii", ".nii.gz")):
+        advice = (
+            " CIFTI dense time series are read with load_cifti_timeseries and NIfTI images "
+            "with load_nifti_timeseries."
+        )
+    return DataError(
+        f"unsupported time series file type {suffix!r}; supported: text tables "
+        f"{', '.join(TEXT_SUFFIXES)} (optionally .gz) and arrays {', '.join(ARRAY_SUFFIXES)}. "
+        f"A text table with another extension is read when delimiter= is given.{advice}",
+        path=path,
+        **ids,
+    )
+
+
 def load_timeseries(
     path,
     *,
@@ -171,6 +216,7 @@ def load_timeseries(
     confounds=None,
     orientation="auto",
     header="auto",
+    delimiter=None,
     key=None,
     subject=None,
     session=None,
@@ -178,13 +224,16 @@ def load_timeseries(
     min_timepoints=3,
     allow_constant=False,
 ):
-    r"""Load a region time series from a TSV/CSV/text table or a NumPy file.
+    r"""Load a region time series from a text table or an array file.
 
     Parameters
     ----------
     path : str or path-like
-        ``.tsv``, ``.csv``, ``.txt`` (whitespace-separated), optionally ``.gz``;
-        or ``.npy`` / ``.npz`` (read with ``allow_pickle=False``).
+        A text table ``.tsv`` (tab), ``.csv`` (comma), ``.txt`` or ``.1D`` (whitespace),
+        optionally gzip-compressed (``.tsv.gz``); or an array file: ``.npy``, ``.npz``
+        (read with ``allow_pickle=False``), MATLAB ``.mat`` (v4 to v7 through
+        :func:`scipy.io.loadmat`, v7.3 through h5py), HDF5 ``.h5``/``.hdf5``, or
+        ``.parquet`` (one column per region, column names as region labels).
     t_r : float, optional
         Repetition time in seconds. If omitted, ``RepetitionTime`` is read from a
         BIDS JSON sidecar next to the file (``timeseries.tsv`` -> ``timeseries.json``).
@@ -200,16 +249,28 @@ def load_timeseries(
     confounds : path-like or pandas.DataFrame, optional
         Nuisance regressors, one row per timepoint (fMRIPrep style, ``n/a`` read as NaN).
     orientation : {'auto', 'time_by_region', 'region_by_time'}, default='auto'
-        Layout of the stored array. 'auto' accepts time-by-region when the evidence is
-        clear (region table length or labels match the columns, or, with no region
-        information, more rows than columns), rejects tables that are unambiguously
-        regions-by-time, and asks for this parameter otherwise.
+        Layout of the stored array. 'region_by_time' transposes it (e.g. a 100 x 1200
+        array of 100 regions and 1200 frames). 'auto' accepts time-by-region when the
+        evidence is clear (region table length or labels match the columns; column names
+        without row names; or, with neither, more rows than columns), rejects tables
+        that look regions-by-time, and otherwise asks for this parameter; its errors
+        state the evidence (shape, region table length, labels) so you can judge.
     header : {'auto', True, False}, default='auto'
         Whether the first row of a text table holds column labels. 'auto' treats a row
         as a header if it has non-numeric cells, or distinct integer labels over a
-        non-integer body, or the labels ``0 … n-1`` / ``1 … n``.
+        non-integer body, or the labels ``0 … n-1`` / ``1 … n``. Text tables only.
+    delimiter : {'tab', 'comma', 'whitespace'} or str of length 1, optional
+        Column separator of a text table, by name or as the character itself (e.g.
+        ``';'``). By default it follows the extension (``.csv`` comma, ``.tsv`` tab,
+        ``.txt``/``.1D`` runs of whitespace). Given, any other extension is read as
+        text. Text tables only.
     key : str, optional
-        Array name inside an ``.npz`` file holding several arrays.
+        Which array to read from a file holding several: an array of an ``.npz``, a
+        variable of a ``.mat``, a dataset path of an ``.h5`` (``'group/ts'``). Without
+        it, the file's only array is read, else its only numeric matrix (2-D, both
+        dimensions above 1, so a scalar ``TR`` beside it does not count). MATLAB arrays
+        keep MATLAB's shape (``size()``), also from v7.3 files, which HDF5 stores with
+        the axes reversed.
     subject, session, run : str, optional
         Identifiers stored in the result and used in error messages.
     min_timepoints : int, default=3
@@ -229,10 +290,16 @@ def load_timeseries(
     MissingDataError
         If a file does not exist.
     DataError
-        If the content is unusable (non-numeric cells, NaN, constant regions, too few
-        frames, a region table that does not fit, a regions-by-time table).
+        If the file type is not supported, the file is truncated or corrupt (a cut
+        ``.npz``, ``.npy``, ``.mat``, ``.parquet`` or gzip stream; a text table whose
+        lines have different numbers of fields or that ends mid-line, reported with
+        the line), or the content is unusable (non-numeric cells, NaN, constant
+        regions, too few frames, a region table that does not fit, a table that looks
+        regions-by-time).
     InvalidParameterError
-        If a parameter is invalid or ``t_r`` is missing and there is no sidecar.
+        If a parameter is invalid, does not apply to the file's format (``key`` for a
+        text table, ``delimiter`` or ``header`` for an array file), ``key`` is needed
+        or names nothing in the file, or ``t_r`` is missing and there is no sidecar.
 
     Examples
     --------
@@ -242,21 +309,49 @@ def load_timeseries(
     >>> run_data = load_timeseries(folder / "run.tsv", t_r=2.0, subject="01")
     >>> run_data.timeseries.shape, list(run_data.regions["name"])
     ((4, 3), ['region_000', 'region_001', 'region_002'])
+
+    A regions-by-time array (3 regions, 5 frames) in an ``.npz`` beside a scalar:
+
+    >>> np.savez(folder / "run.npz", ts=np.arange(15.0).reshape(3, 5) ** 2, tr=0.72)
+    >>> run_data = load_timeseries(folder / "run.npz", t_r=0.72, orientation="region_by_time")
+    >>> run_data.timeseries.shape
+    (5, 3)
     """
-    check_option("orientation", orientation, _ORIENTATIONS)
+    check_option("orientation", orientation, ORIENTATIONS)
     check_positive("min_timepoints", min_timepoints, integer=True)
+    if not (isinstance(header, bool) or header == "auto"):
+        raise InvalidParameterError(
+            f"'header' must be one of ('auto', True, False); got {header!r}."
+        )
+    if delimiter is not None:
+        check_delimiter(delimiter)
     ids = {"subject": None if subject is None else str(subject), "session": session, "run": run}
     path = require_file(path, what="time series file", **ids)
+    kind = _file_format(path)
+    if kind is None and delimiter is not None:
+        kind = "text"
+    if kind is None:
+        raise _unsupported(path, ids)
+    if kind == "array":
+        for name, value, default in (("delimiter", delimiter, None), ("header", header, "auto")):
+            if value != default:
+                raise InvalidParameterError(
+                    f"'{name}' applies to text tables {TEXT_SUFFIXES}; got {value!r} for '{path}'."
+                )
+    elif key is not None:
+        raise InvalidParameterError(
+            f"'key' applies to files holding several arrays {KEYED_SUFFIXES}; got {key!r} "
+            f"for the text table '{path}'."
+        )
     t_r, sidecar = _resolve_t_r(t_r, path, ids)
 
     table = None if regions is None else read_region_table(regions, ids=ids)
-    name = path.name.lower()
-    if name.endswith((".npy", ".npz")):
-        values, column_labels, row_labels = _read_numpy(path, key, ids), None, None
+    if kind == "array":
+        values, column_labels, row_labels = read_array_file(path, key=key, ids=ids)
     else:
-        if key is not None:
-            raise InvalidParameterError(f"'key' only applies to .npz files; got {key!r}.")
-        values, column_labels, row_labels = read_delimited(path, header=header, ids=ids)
+        values, column_labels, row_labels = read_delimited(
+            path, header=header, delimiter=delimiter, ids=ids
+        )
 
     timeseries, labels = _orient(values, column_labels, row_labels, table, orientation, path, ids)
     n_regions = timeseries.shape[1]

@@ -308,3 +308,30 @@ def test_rundata_input_supplies_t_r_and_context(rng):
     bad = RunData(timeseries=flat, t_r=2.0, subject="01", run="1")
     with pytest.raises(DataError, match=r"subject '01', run '1': timeseries has 1 constant"):
         sliding_window_connectivity(bad, 10)
+
+
+def test_more_columns_than_rows_warns_with_shape(rng):
+    from brainctrl.exceptions import OrientationWarning
+    from brainctrl.io import RunData
+
+    wide = rng.standard_normal((20, 30))
+    with pytest.warns(
+        OrientationWarning,
+        match=r"^timeseries has more columns than rows \(shape \(20, 30\)\), so it is read as "
+        r"20 timepoints of 30 regions",
+    ):
+        windows = sliding_window_connectivity(wide, 10, 5)
+    np.testing.assert_allclose(windows, corrcoef_loop(wide, 10, 5), atol=1e-12)
+    run = RunData(timeseries=wide, t_r=2.0, subject="01", run="1")
+    with pytest.warns(
+        OrientationWarning, match=r"^subject '01', run '1': timeseries has more columns than rows"
+    ):
+        sliding_window_connectivity([run], 10, 5)
+
+
+def test_complex_timeseries_rejected(rng):
+    ts = rng.standard_normal((40, 3)) * (1 + 2j)
+    with pytest.raises(
+        DataError, match=r"^timeseries must be real-valued; got complex values \(dtype complex128"
+    ):
+        sliding_window_connectivity(ts, 10)

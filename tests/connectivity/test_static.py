@@ -4,7 +4,12 @@ import pytest
 from scipy import stats
 
 from brainctrl.connectivity import functional_connectivity, threshold_significance
-from brainctrl.exceptions import DataError, IllConditionedWarning, InvalidParameterError
+from brainctrl.exceptions import (
+    DataError,
+    IllConditionedWarning,
+    InvalidParameterError,
+    OrientationWarning,
+)
 
 
 @pytest.fixture
@@ -69,7 +74,8 @@ def test_shrunk_correlation_is_uniformly_shrunk_pearson(rng):
     np.testing.assert_allclose(np.diag(shrunk), 1.0)
     # shrunk partial correlation exists where the empirical one does not (T < N).
     wide = rng.standard_normal((8, 12))
-    partial = functional_connectivity(wide, "shrunk partial correlation")
+    with pytest.warns(OrientationWarning, match=r"shape \(8, 12\)"):
+        partial = functional_connectivity(wide, "shrunk partial correlation")
     assert np.all(np.abs(partial) <= 1) and np.allclose(partial, partial.T)
 
 
@@ -137,7 +143,10 @@ def test_partial_significance_uses_controlled_variables(rng):
 
 
 def test_singular_and_ill_conditioned_covariance(rng):
-    with pytest.raises(DataError, match=r"covariance of 10 regions from 6 frames is singular"):
+    with (
+        pytest.warns(OrientationWarning, match=r"shape \(6, 10\)"),
+        pytest.raises(DataError, match=r"covariance of 10 regions from 6 frames is singular"),
+    ):
         functional_connectivity(rng.standard_normal((6, 10)), "partial correlation")
     ts = rng.standard_normal((50, 3))
     ts[:, 2] = ts[:, 0] + ts[:, 1] + 1e-7 * rng.standard_normal(50)
@@ -233,3 +242,50 @@ def test_tangent_with_concatenate_is_rejected(rng):
     runs = [rng.standard_normal((20, 3)) for _ in range(2)]
     with pytest.raises(InvalidParameterError, match=r"got 2 run\(s\) with concatenate=True"):
         functional_connectivity(runs, "tangent", concatenate=True)
+
+
+def test_more_columns_than_rows_warns_with_shape(rng):
+    wide = rng.standard_normal((8, 12))  # e.g. a regions-by-time array passed as is
+    with pytest.warns(
+        OrientationWarning,
+        match=r"^timeseries has more columns than rows \(shape \(8, 12\)\), so it is read as 8 "
+        r"timepoints of 12 regions; .*If its rows are regions, pass its transpose",
+    ):
+        fc = functional_connectivity(wide)
+    # the warning changes nothing: Pearson of the 12 columns
+    np.testing.assert_allclose(fc, np.corrcoef(wide.T), atol=1e-12)
+
+
+def test_wide_run_in_a_list_and_run_data_named(rng):
+    from brainctrl.io import RunData
+
+    tall = rng.standard_normal((50, 6))
+    wide = RunData(timeseries=rng.standard_normal((6, 50)), t_r=2.0, subject="07", run="2")
+    with pytest.warns(
+        OrientationWarning,
+        match=r"^subject '07', run '2': timeseries\[1\] has more columns than rows "
+        r"\(shape \(6, 50\)\)",
+    ) as caught:
+        with pytest.raises(DataError, match=r"same number of regions; got \[6, 50\]"):
+            functional_connectivity([tall, wide])
+    assert len(caught) == 1
+    # a tall run or RunData gives no warning (pytest turns warnings into errors)
+    functional_connectivity(RunData(timeseries=tall, t_r=2.0))
+
+
+def test_complex_timeseries_rejected(rng):
+    ts = rng.standard_normal((30, 4)) + 1j * rng.standard_normal((30, 4))
+    with pytest.raises(
+        DataError, match=r"^timeseries must be real-valued; got complex values \(dtype complex128"
+    ):
+        functional_connectivity(ts)
+    with pytest.raises(DataError, match=r"^timeseries\[1\] must be real-valued; got complex"):
+        functional_connectivity([ts.real, ts], concatenate=True)
+    # complex with a zero imaginary part is still refused: the dtype says complex
+    with pytest.raises(DataError, match=r"must be real-valued"):
+        functional_connectivity(ts.real.astype(complex))
+    # nor can a run record hold one
+    from brainctrl.io import RunData
+
+    with pytest.raises(DataError, match=r"subject '3': timeseries must be real-valued"):
+        RunData(timeseries=ts, t_r=2.0, subject="3")

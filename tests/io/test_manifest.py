@@ -8,6 +8,7 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.io
 from nibabel import cifti2
 
 from brainctrl.exceptions import DataError, MissingDataError
@@ -363,3 +364,186 @@ def test_demo_manifest_matches_demo_writer(tmp_path):
     assert "Default" in set(run_data.regions["network"])
     phenotype = manifest.load_phenotype()
     assert set(phenotype["subject"]) >= {spec.subject for spec in specs}
+
+
+# -- timeseries as a mapping: per-file reading options ------------------------------------
+
+MAPPING_MANIFEST = """
+name: formats
+layout: timeseries
+t_r: 0.72
+subjects: [s01, s02]
+timeseries:
+{timeseries}
+"""
+
+
+def _write_npz_region_by_time(path, ts, write_mat_v73):
+    np.savez(path, ts=ts.T, tr=np.float64(0.72))
+
+
+def _write_mat_v5(path, ts, write_mat_v73):
+    scipy.io.savemat(path, {"ts": ts, "TR": 0.72})
+
+
+def _write_mat_v5_region_by_time(path, ts, write_mat_v73):
+    scipy.io.savemat(path, {"ts": ts.T, "TR": 0.72})
+
+
+def _write_mat_v73(path, ts, write_mat_v73):
+    write_mat_v73(path, ts=ts, TR=0.72)
+
+
+def _write_mat_v73_region_by_time(path, ts, write_mat_v73):
+    write_mat_v73(path, ts=ts.T, TR=0.72)
+
+
+def _write_parquet(path, ts, write_mat_v73):
+    pd.DataFrame(ts, columns=[f"parcel_{i}" for i in range(ts.shape[1])]).to_parquet(path)
+
+
+def _write_semicolon_text(path, ts, write_mat_v73):
+    np.savetxt(path, ts, delimiter=";", fmt="%.17g")
+
+
+@pytest.mark.parametrize(
+    ("name", "write", "options"),
+    [
+        ("ts.npz", _write_npz_region_by_time, {"orientation": "region_by_time", "key": "ts"}),
+        ("ts.mat", _write_mat_v5, {"key": "ts"}),
+        ("ts.mat", _write_mat_v5_region_by_time, {"orientation": "region_by_time", "key": "ts"}),
+        ("ts.mat", _write_mat_v73, {"key": "ts"}),
+        ("ts.mat", _write_mat_v73_region_by_time, {"orientation": "region_by_time"}),
+        ("ts.parquet", _write_parquet, {}),
+        ("ts.txt", _write_semicolon_text, {"delimiter": "';'", "header": "false"}),
+    ],
+)
+def test_timeseries_mapping_reads_real_formats(rng, tmp_path, write_mat_v73, name, write, options):
+    expected = {}
+    for subject in ("s01", "s02"):
+        (tmp_path / f"sub-{subject}").mkdir()
+        expected[subject] = rng.standard_normal((1200, 100))  # 1200 frames of 100 regions
+        write(
+            tmp_path / f"sub-{subject}" / f"sub-{subject}_{name}", expected[subject], write_mat_v73
+        )
+    lines = [f'  path: "sub-{{subject}}/sub-{{subject}}_{name}"']
+    lines += [f"  {key}: {value}" for key, value in options.items()]
+    (tmp_path / "m.yaml").write_text(MAPPING_MANIFEST.format(timeseries="\n".join(lines)))
+    manifest = load_manifest(tmp_path / "m.yaml")
+    assert manifest.timeseries == f"sub-{{subject}}/sub-{{subject}}_{name}"
+    specs = manifest.runs()
+    assert [spec.subject for spec in specs] == ["s01", "s02"]
+    for spec in specs:
+        assert spec.read_options == {
+            key: {"';'": ";", "false": False}.get(value, value) for key, value in options.items()
+        }
+        run_data = manifest.load_run(spec)
+        assert run_data.subject == spec.subject and run_data.t_r == 0.72
+        np.testing.assert_array_equal(run_data.timeseries, expected[spec.subject])
+    assert validate_manifest(manifest) == []
+
+
+def test_load_run_keywords_override_manifest_options(rng, tmp_path):
+    (tmp_path / "sub-s01").mkdir()
+    ts = rng.standard_normal((30, 4))
+    np.savez(tmp_path / "sub-s01" / "run.npz", raw=ts, clean=ts[:, :3])
+    (tmp_path / "m.yaml").write_text(
+        "name: x\nlayout: timeseries\nt_r: 2\n"
+        "timeseries:\n  path: 'sub-{subject}/run.npz'\n  key: raw\n"
+    )
+    manifest = load_manifest(tmp_path / "m.yaml")
+    [spec] = manifest.runs()
+    np.testing.assert_array_equal(manifest.load_run(spec).timeseries, ts)
+    np.testing.assert_array_equal(manifest.load_run(spec, key="clean").timeseries, ts[:, :3])
+
+
+def test_timeseries_mapping_errors_name_the_run(rng, tmp_path):
+    # a regions-by-time file without the option fails naming subject and file
+    (tmp_path / "sub-s01").mkdir()
+    np.savez(tmp_path / "sub-s01" / "run.npz", ts=rng.standard_normal((100, 1200)))
+    (tmp_path / "m.yaml").write_text(
+        "name: x\nlayout: timeseries\nt_r: 2\ntimeseries:\n  path: 'sub-{subject}/run.npz'\n"
+    )
+    manifest = load_manifest(tmp_path / "m.yaml")
+    with pytest.raises(
+        DataError,
+        match=r"subject 's01', file '.*run\.npz': cannot tell which axis is time \(100 rows x "
+        r"1200 columns",
+    ):
+        manifest.load_run(manifest.runs()[0])
+
+
+@pytest.mark.parametrize(
+    ("timeseries", "message"),
+    [
+        (
+            "  path: 'sub-{subject}.npz'\n  orient: region_by_time",
+            r"unknown manifest key\(s\) \['timeseries\.orient'\]; allowed top-level keys: .*; "
+            r"allowed in 'timeseries': \['path', 'orientation', 'key', 'delimiter', 'header'\]",
+        ),
+        (
+            "  path: 'sub-{subject}.npz'\n  orientation: regions_by_time",
+            r"'timeseries\.orientation' must be one of \('auto', 'time_by_region', "
+            r"'region_by_time'\); got 'regions_by_time'",
+        ),
+        (
+            "  path: 'sub-{subject}.txt'\n  delimiter: semicolon",
+            r"'timeseries\.delimiter' must be one of \('tab', 'comma', 'whitespace'\) or a "
+            r"single separator character .*got 'semicolon'",
+        ),
+        (
+            "  path: 'sub-{subject}.txt'\n  header: maybe",
+            r"'timeseries\.header' must be one of \('auto', true, false\); got 'maybe'",
+        ),
+        (
+            "  path: 'sub-{subject}.txt'\n  header: 1",
+            r"'timeseries\.header' must be one of \('auto', true, false\); got 1",
+        ),
+        ("  path: 'sub-{subject}.mat'\n  key: [ts]", r"'timeseries\.key' must be a non-empty"),
+        ("  key: ts", r"'timeseries\.path' is required"),
+        ("  path: 'run-{run}.mat'", r"'timeseries' template must contain '\{subject\}'"),
+        ("  - a.tsv", r"'timeseries' must be a path template or a mapping with keys \['path'"),
+    ],
+)
+def test_timeseries_mapping_rejected_at_load(tmp_path, timeseries, message):
+    (tmp_path / "m.yaml").write_text(MAPPING_MANIFEST.format(timeseries=timeseries))
+    with pytest.raises(DataError, match=r"m\.yaml.*" + message):
+        load_manifest(tmp_path / "m.yaml")
+
+
+def test_reading_options_rejected_for_cifti_and_nifti_runs(rng, tmp_path):
+    root = tmp_path / "HCP"
+    root.mkdir()
+    _write_hcp(root, rng, ["100206"])
+    template = "{subject}/MNINonLinear/Results/rfMRI_{run}/rfMRI_{run}_Atlas_MSMAll_hp2000_clean"
+    (tmp_path / "hcp.yaml").write_text(
+        f"name: h\nlayout: hcp\nroot: {root}\nparcellation:\n  dlabel: atlas.dlabel.nii\n"
+        f"runs: [REST1_LR]\ntimeseries:\n  path: '{template}.dtseries.nii'\n"
+        "  orientation: region_by_time\n"
+    )
+    manifest = load_manifest(tmp_path / "hcp.yaml")
+    [spec] = manifest.runs()
+    with pytest.raises(
+        DataError,
+        match=r"subject '100206', run 'REST1_LR', file '.*hcp\.yaml': 'timeseries\.orientation' "
+        r"applies to tables and arrays read by load_timeseries .*not to CIFTI time series; got "
+        r"'region_by_time'",
+    ):
+        manifest.load_run(spec)
+    folder = tmp_path / "bids" / "sub-01"
+    folder.mkdir(parents=True)
+    nib.Nifti1Image(np.ones((2, 2, 2), np.int16), np.eye(4)).to_filename(
+        tmp_path / "bids" / "atlas.nii.gz"
+    )
+    bold = rng.normal(size=(2, 2, 2, 10)).astype(np.float32)
+    nib.Nifti1Image(bold, np.eye(4)).to_filename(folder / "bold.nii.gz")
+    (tmp_path / "f.yaml").write_text(
+        f"name: f\nlayout: timeseries\nroot: {tmp_path / 'bids'}\nt_r: 2\n"
+        "parcellation:\n  atlas: atlas.nii.gz\n"
+        "timeseries:\n  path: 'sub-{subject}/bold.nii.gz'\n  key: ts\n"
+    )
+    manifest = load_manifest(tmp_path / "f.yaml")
+    with pytest.raises(
+        DataError, match=r"'timeseries\.key' applies to .*not to NIfTI time series; got 'ts'"
+    ):
+        manifest.load_run(manifest.runs()[0])

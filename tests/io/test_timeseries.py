@@ -1,6 +1,8 @@
 """Tests of brainctrl.io.load_timeseries on the real sample and on small written files."""
 
+import gzip
 import json
+import re
 import shutil
 
 import numpy as np
@@ -332,5 +334,202 @@ def test_header_option(tmp_path):
     assert forced.timeseries.shape == (4, 2)
     with pytest.raises(InvalidParameterError, match=r"'header' must be one of .*got 'yes'"):
         load_timeseries(tmp_path / "run.tsv", t_r=1.0, header="yes")
-    with pytest.raises(InvalidParameterError, match=r"'key' only applies to \.npz files"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"'key' applies to files holding several arrays \('\.npz', '\.mat'.*got 'data' "
+        r"for the text table '.*run\.tsv'",
+    ):
         load_timeseries(tmp_path / "run.tsv", t_r=1.0, key="data")
+
+
+def _write_rows(path, rows, separator="\t"):
+    path.write_text("\n".join(separator.join(row) for row in rows) + "\n")
+
+
+@pytest.mark.parametrize("token", ["1.2.3", "abc"])
+def test_one_bad_cell_in_first_column_is_not_row_labels(rng, tmp_path, token):
+    values = rng.standard_normal((150, 8))
+    rows = [[f"{v:.6f}" for v in row] for row in values]
+    rows[41][0] = token
+    _write_rows(tmp_path / "run.tsv", rows)
+    # Reading the column as row labels would leave a 150 x 7 table with labelled rows,
+    # and the advice would then be to transpose a time-by-region run.
+    with pytest.raises(
+        DataError,
+        match=rf"subject 's1', file '.*run\.tsv': non-numeric value '{re.escape(token)}' at "
+        r"line 42, column 1 \(1 non-numeric cell\(s\) in all\)\. The first column has 1 "
+        r"non-numeric cell\(s\) of 150, too few to be row labels",
+    ) as caught:
+        load_timeseries(tmp_path / "run.tsv", t_r=1.0, subject="s1")
+    assert "region_by_time" not in str(caught.value)
+    # the same with a header of region names
+    _write_rows(tmp_path / "named.tsv", [[f"r{i}" for i in range(8)], *rows])
+    with pytest.raises(DataError, match=rf"'{re.escape(token)}' at line 43, column 1 "):
+        load_timeseries(tmp_path / "named.tsv", t_r=1.0)
+
+
+def test_bad_cell_in_a_later_column_after_row_labels(rng, tmp_path):
+    values = rng.standard_normal((5, 40))
+    rows = [[f"r{i}"] + [f"{v:.4f}" for v in row] for i, row in enumerate(values)]
+    rows[2][7] = "1.2.3"
+    _write_rows(tmp_path / "run.tsv", rows)
+    with pytest.raises(DataError, match=r"non-numeric value '1\.2\.3' at line 3, column 8 "):
+        load_timeseries(tmp_path / "run.tsv", t_r=1.0, orientation="region_by_time")
+
+
+def test_label_column_of_region_names_is_row_labels(rng, tmp_path):
+    values = rng.standard_normal((120, 10))  # time by region, stored region by time
+    names = [f"7Networks_LH_Default_Temp_{i}" for i in range(1, 11)]
+    rows = [[name] + [f"{v:.17g}" for v in column] for name, column in zip(names, values.T)]
+    _write_rows(tmp_path / "run.csv", rows, ",")
+    with pytest.raises(
+        DataError,
+        match=r"looks regions-by-time \(10 rows x 120 columns; the rows are labelled "
+        r"\('7Networks_LH_Default_Temp_1', '7Networks_LH_Default_Temp_2', "
+        r"'7Networks_LH_Default_Temp_3', …\) and the columns are not, and there are fewer rows "
+        r"than columns\).*If the row labels are region names, pass "
+        r"orientation='region_by_time'.*if they are timepoints, pass "
+        r"orientation='time_by_region'",
+    ):
+        load_timeseries(tmp_path / "run.csv", t_r=1.0)
+    run_data = load_timeseries(tmp_path / "run.csv", t_r=1.0, orientation="region_by_time")
+    np.testing.assert_array_equal(run_data.timeseries, values)
+    assert list(run_data.regions["name"]) == names
+    assert set(run_data.regions["network"]) == {"Default"}
+
+
+def test_labelled_rows_with_more_rows_than_columns_are_ambiguous(rng, tmp_path):
+    values = rng.standard_normal((30, 4))
+    rows = [[f"TR{i:03d}"] + [f"{v:.17g}" for v in row] for i, row in enumerate(values)]
+    _write_rows(tmp_path / "run.tsv", rows)
+    with pytest.raises(
+        DataError,
+        match=r"cannot tell which axis is time \(30 rows x 4 columns; the rows are labelled "
+        r"\('TR000', 'TR001', 'TR002', …\) and the columns are not, but there are more rows "
+        r"than columns\)\. Pass orientation='time_by_region' if each row is a timepoint",
+    ):
+        load_timeseries(tmp_path / "run.tsv", t_r=1.0)
+    run_data = load_timeseries(tmp_path / "run.tsv", t_r=1.0, orientation="time_by_region")
+    np.testing.assert_array_equal(run_data.timeseries, values)
+
+
+def test_region_table_matching_both_axes_is_ambiguous(rng, tmp_path):
+    np.savetxt(tmp_path / "square.tsv", rng.normal(size=(6, 6)), delimiter="\t")
+    with pytest.raises(
+        DataError,
+        match=r"\(6 rows x 6 columns; the region table has 6 rows, which fits both\)\. Pass "
+        r"orientation='time_by_region' if each row is a timepoint, or "
+        r"orientation='region_by_time' if each row is a region",
+    ):
+        load_timeseries(tmp_path / "square.tsv", t_r=1.0, regions=[f"r{i}" for i in range(6)])
+
+
+@pytest.mark.parametrize(
+    ("name", "separator", "delimiter"),
+    [
+        ("run.txt", ";", ";"),
+        ("run.txt", ",", "comma"),
+        ("run.csv", "\t", "tab"),
+        ("run.tsv", " ", "whitespace"),
+        ("run.txt", "|", "|"),
+    ],
+)
+def test_delimiter_option(rng, tmp_path, name, separator, delimiter):
+    values = rng.standard_normal((25, 5))
+    _write_rows(tmp_path / name, [[f"{v:.17g}" for v in row] for row in values], separator)
+    run_data = load_timeseries(tmp_path / name, t_r=1.0, delimiter=delimiter)
+    np.testing.assert_array_equal(run_data.timeseries, values)
+
+
+def test_wrong_delimiter_is_hinted(rng, tmp_path):
+    values = rng.standard_normal((25, 5))
+    _write_rows(tmp_path / "run.txt", [[f"{v:.6f}" for v in row] for row in values], ";")
+    with pytest.raises(
+        DataError,
+        match=r"non-numeric value '.*;.*…' at line 1, column 1 .*The cell holds a semicolon: "
+        r"if that separates the columns, pass delimiter=';'",
+    ):
+        load_timeseries(tmp_path / "run.txt", t_r=1.0, header=False)
+
+
+@pytest.mark.parametrize("delimiter", ["x", "7", "", ";;", '"', 3])
+def test_bad_delimiter_value(tmp_path, sample_dir, delimiter):
+    with pytest.raises(
+        InvalidParameterError,
+        match=rf"'delimiter' must be one of \('tab', 'comma', 'whitespace'\) or a single "
+        rf"separator character .*got {re.escape(repr(delimiter))}\.",
+    ):
+        load_timeseries(sample_dir / "timeseries.tsv", delimiter=delimiter)
+
+
+def test_r_write_table_layout(rng, tmp_path):
+    # R's write.table: quoted names, a header without a label over the row names
+    values = rng.standard_normal((20, 3))
+    lines = ['"a" "b" "c"'] + [
+        f'"{i + 1}" ' + " ".join(f"{v:.17g}" for v in row) for i, row in enumerate(values)
+    ]
+    (tmp_path / "run.txt").write_text("\n".join(lines) + "\n")
+    run_data = load_timeseries(tmp_path / "run.txt", t_r=1.0)
+    np.testing.assert_array_equal(run_data.timeseries, values)
+    assert list(run_data.regions["name"]) == ["a", "b", "c"]
+
+
+def test_trailing_separator_on_every_line(rng, tmp_path):
+    values = rng.standard_normal((20, 3))
+    lines = ["\t".join(f"{v:.17g}" for v in row) + "\t" for row in values]
+    (tmp_path / "run.tsv").write_text("\n".join(lines) + "\n")
+    run_data = load_timeseries(tmp_path / "run.tsv", t_r=1.0)
+    np.testing.assert_array_equal(run_data.timeseries, values)
+
+
+def test_gzipped_tsv_and_blank_lines(rng, tmp_path):
+    values = rng.standard_normal((20, 3))
+    text = "a\tb\tc\n\n" + "\n".join("\t".join(f"{v:.17g}" for v in row) for row in values)
+    with gzip.open(tmp_path / "run.tsv.gz", "wt") as handle:
+        handle.write(text + "\n\n")
+    run_data = load_timeseries(tmp_path / "run.tsv.gz", t_r=1.0)
+    np.testing.assert_array_equal(run_data.timeseries, values)
+    # line numbers count the blank line
+    lines = text.splitlines()
+    lines[5] = lines[5].replace(lines[5].split("\t")[1], "x1")
+    (tmp_path / "bad.tsv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"non-numeric value 'x1' at line 6, column 2"):
+        load_timeseries(tmp_path / "bad.tsv", t_r=1.0)
+
+
+def test_wide_table_with_positional_header_is_ambiguous(rng, tmp_path):
+    # pandas writes the columns 0 … n-1 of a regions-by-time frame as the header
+    values = rng.standard_normal((6, 40))
+    pd.DataFrame(values).to_csv(tmp_path / "run.csv", index=False)
+    with pytest.raises(
+        DataError,
+        match=r"cannot tell which axis is time \(6 rows x 40 columns; the column labels are "
+        r"the numbers 0 … 39 and no region table",
+    ):
+        load_timeseries(tmp_path / "run.csv", t_r=1.0)
+    run_data = load_timeseries(tmp_path / "run.csv", t_r=1.0, orientation="region_by_time")
+    np.testing.assert_array_equal(run_data.timeseries, values.T)
+
+
+@pytest.mark.parametrize("line_end", ["\r\n", "\r"])
+def test_windows_and_old_mac_line_ends(rng, tmp_path, line_end):
+    values = rng.standard_normal((15, 3))
+    for name, separator in (("run.txt", " "), ("run.csv", ",")):
+        lines = [separator.join(f"{v:.17g}" for v in row) for row in values]
+        (tmp_path / name).write_bytes((line_end.join(lines) + line_end).encode())
+        np.testing.assert_array_equal(load_timeseries(tmp_path / name, t_r=1.0).timeseries, values)
+
+
+def test_bad_cell_in_first_line_is_not_a_header(rng, tmp_path):
+    values = rng.standard_normal((30, 6))
+    rows = [[f"{v:.6f}" for v in row] for row in values]
+    rows[0][2] = "1.2.3"
+    _write_rows(tmp_path / "run.tsv", rows)
+    with pytest.raises(DataError, match=r"non-numeric value '1\.2\.3' at line 1, column 3 "):
+        load_timeseries(tmp_path / "run.tsv", t_r=1.0)
+    # a header with one name among integer labels (parcel keys) is still a header
+    _write_rows(tmp_path / "keys.tsv", [["global", "1", "2", "3", "4", "5"], *rows[1:]])
+    run_data = load_timeseries(tmp_path / "keys.tsv", t_r=1.0)
+    assert list(run_data.regions["name"]) == ["global", "1", "2", "3", "4", "5"]
+    expected = [[float(cell) for cell in row] for row in rows[1:]]
+    np.testing.assert_array_equal(run_data.timeseries, expected)
