@@ -32,6 +32,18 @@ class CleanConfig:
 
     ``confounds`` lists confound columns to regress out (``None``: none; an
     empty list also means none). Filtering is off unless a cut-off is given.
+
+    ``global_signal`` adds the global signal, the mean over regions, to the
+    regressed confounds: ``false`` (default), ``true``, or ``"derivative"``
+    for the global signal and its first difference (two regressors). It is
+    detrended and filtered like every confound, so it is the mean of the
+    detrended (and filtered) regional signals. Without it, FC of real
+    resting-state data is dominated by one global component (HCP: mean r
+    0.2-0.4, single-layer modularity Q 0.07-0.24 with 2-3 communities; with
+    it Q is around 0.58). It shifts the distribution of FC towards zero and
+    creates negative correlations, so negative weights then need care
+    (``graph.negative``, ``multilayer.negative``) and FC values are not
+    comparable with those of runs cleaned without it.
     """
 
     detrend: bool = True
@@ -40,9 +52,15 @@ class CleanConfig:
     high_pass: float | None = None
     low_pass: float | None = None
     discard_initial: int = 0
+    global_signal: bool | str = False
 
     def _check(self, path):
         _require(self.discard_initial >= 0, f"{path}.discard_initial", "must be >= 0")
+        _require(
+            isinstance(self.global_signal, bool) or self.global_signal == "derivative",
+            f"{path}.global_signal",
+            f"must be false, true or 'derivative'; got {self.global_signal!r}",
+        )
         for name in ("high_pass", "low_pass"):
             value = getattr(self, name)
             _require(value is None or value > 0, f"{path}.{name}", "must be > 0 Hz")

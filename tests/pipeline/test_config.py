@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -133,3 +135,34 @@ def test_section_hash_tracks_only_named_sections():
     assert a.section_hash() != b.section_hash()
     # where work runs never changes what it computes
     assert a.section_hash() == d.section_hash()
+
+
+def test_shipped_hcp_config_suits_real_resting_state_data():
+    from importlib import resources
+
+    path = resources.files("brainctrl").joinpath("data/hcp_config.yaml")
+    config = PipelineConfig.from_yaml(path)
+    manifest = yaml.safe_load(Path(config.manifest).read_text())
+    t_r = manifest["t_r"]
+    assert t_r == 0.72
+    # windows at least 1 / f_min of the high-pass (Leonardi & Van De Ville 2015)
+    assert config.clean.high_pass is not None
+    assert config.connectivity.window_length * t_r >= 1 / config.clean.high_pass
+    # non-overlapping multilayer layers that tile the run
+    assert config.multilayer.window_stride is None
+    assert config.connectivity.window_length % config.connectivity.step == 0
+    # global-signal regression is an explicit, valid choice; not the demo's planted-effect
+    # sparse-CCA measure
+    assert config.clean.global_signal in (False, True, "derivative")
+    assert config.stats.cca_measure == "average_controllability"
+    demo = PipelineConfig.from_dict(demo_config())
+    assert config.stats.cca_measure != demo.stats.cca_measure
+    assert config.states.n_states != demo.states.n_states
+    # a workstation executor
+    assert config.executor.kind == "processes" and config.executor.n_jobs > 1
+    # the phenotype columns the stats name are those of the manifest
+    phenotype = manifest["phenotype"]
+    assert config.stats.group == phenotype["group"]
+    assert set(config.stats.covariates) <= set(phenotype["covariates"])
+    named = set(config.stats.scores) | set(config.stats.cca_scores)
+    assert named <= set(phenotype["scores"])
