@@ -16,7 +16,7 @@ import yaml
 from brainctrl import __version__
 from brainctrl.pipeline import _store
 from brainctrl.pipeline._config import PipelineConfig
-from brainctrl.pipeline._executors import map_units
+from brainctrl.pipeline._executors import map_units, single_threaded
 from brainctrl.pipeline._stages import process_run, run_seed, transition_energies
 
 __all__ = ["run_pipeline", "pipeline_status"]
@@ -37,19 +37,18 @@ def _unit_key(spec):
 
 
 @contextlib.contextmanager
-def _unit_context(key, caught, *, single_thread=True, level=logging.WARNING):
-    """Single-threaded BLAS and recorded warnings for one unit of work.
+def _unit_context(key, caught, *, level=logging.WARNING):
+    """Single-threaded BLAS and OpenMP, and recorded warnings, for one unit of work.
 
-    One BLAS thread per unit makes numbers independent of the executor (the
-    order of floating-point reductions never changes) and leaves parallelism
-    to the executor. Warnings (e.g. ill-conditioned Gramians) are logged at
-    ``level`` with the unit's name and kept in its status record instead of
-    being printed; :func:`_summarise_warnings` reports them once per stage.
+    One thread per unit (:func:`single_threaded`) makes numbers independent of
+    the executor (the order of floating-point reductions never changes) and
+    leaves parallelism to the executor; the cohort stages run so too, since
+    the energies of every run depend on the brain states they fit. Warnings
+    (e.g. ill-conditioned Gramians) are logged at ``level`` with the unit's
+    name and kept in its status record instead of being printed;
+    :func:`_summarise_warnings` reports them once per stage.
     """
-    from threadpoolctl import threadpool_limits
-
-    limits = threadpool_limits(limits=1) if single_thread else contextlib.nullcontext()
-    with limits, warnings.catch_warnings(record=True) as records:
+    with single_threaded(), warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         try:
             yield
@@ -109,6 +108,18 @@ def _record(out_dir, stage, spec, status, config_hash, seconds, error=None, caug
 
 def _error_text(exc):
     return f"{type(exc).__name__}: {exc}"
+
+
+def _crash_record(spec, reason, *, out_dir, stage, config_hash):
+    """Failed record of a unit that ended without one (``map_units``'s ``on_crash``).
+
+    Its worker process died (killed, out of memory, a crash in compiled code)
+    or its Dask task failed; how long it ran is not known (``seconds`` NaN).
+    """
+    key = _unit_key(spec)
+    error = f"{reason} while running {key.replace('_', ' ')}"
+    logger.error("%s %sfailed: %s", key, "" if stage == "run" else f"{stage} ", error)
+    return _record(out_dir, stage, spec, "failed", config_hash, float("nan"), error)
 
 
 def _run_unit(spec, *, manifest, config, out_dir, config_hash):
@@ -293,9 +304,16 @@ def run_pipeline(
                 out_dir=out_dir,
                 config_hash=run_hash,
             )
+            crashed = functools.partial(
+                _crash_record, out_dir=out_dir, stage="run", config_hash=run_hash
+            )
             records = list(
                 map_units(
-                    worker, todo, config.executor, progress=_progress(len(todo), "runs", verbose)
+                    worker,
+                    todo,
+                    config.executor,
+                    progress=_progress(len(todo), "runs", verbose),
+                    on_crash=crashed,
                 )
             )
             _summarise_warnings("per-run", records)
@@ -303,7 +321,7 @@ def run_pipeline(
             return _store.write_status_table(out_dir)
 
         caught = []
-        with _unit_context("cohort stages", caught, single_thread=False):
+        with _unit_context("cohort stages", caught):
             _cohort_stages(manifest, config, out_dir, overwrite, verbose)
         return _store.write_status_table(out_dir)
     finally:
@@ -350,9 +368,16 @@ def _cohort_stages(manifest, config, out_dir, overwrite, verbose):
             states=states["activity_centroids"],
             control_mask=mask,
         )
+        crashed = functools.partial(
+            _crash_record, out_dir=out_dir, stage="energy", config_hash=energy_hash
+        )
         records = list(
             map_units(
-                worker, todo, config.executor, progress=_progress(len(todo), "energies", verbose)
+                worker,
+                todo,
+                config.executor,
+                progress=_progress(len(todo), "energies", verbose),
+                on_crash=crashed,
             )
         )
         _summarise_warnings("energy", records)
