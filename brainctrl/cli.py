@@ -2,7 +2,7 @@
 
 Exit codes: 0 when everything finished, 1 when some unit failed or a file is
 missing (details in ``OUT/status.parquet`` and ``brainctrl status OUT``), 2 for
-a usage or configuration error.
+a usage or configuration error, or an output folder in use by another run.
 """
 
 import argparse

@@ -203,9 +203,6 @@ def _todo(specs, status, stage, config_hash, overwrite):
 
 def _setup_output(out_dir, config):
     out_dir.mkdir(parents=True, exist_ok=True)
-    # temporary files of a killed run are never under a final name; remove them
-    for stale in out_dir.rglob(".*.tmp"):
-        stale.unlink(missing_ok=True)
     (out_dir / "logs").mkdir(exist_ok=True)
     handler = logging.FileHandler(out_dir / "logs" / "brainctrl.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -273,13 +270,27 @@ def run_pipeline(
     status : DataFrame
         One row per unit and stage with ``status`` ``done`` or ``failed``
         (and its error); also written to ``OUT/status.parquet``.
+
+    Raises
+    ------
+    LockedOutputError
+        When another run uses ``out_dir``: a run of every stage (or of the
+        cohort stages) needs it alone; runs with ``participant_labels`` share
+        it, each holding its subjects alone. The message names the other run
+        (host, pid, command, since when).
     """
     from brainctrl.io import load_manifest
 
     if not isinstance(config, PipelineConfig):
         config = PipelineConfig.from_yaml(config)
     out_dir = Path(out_dir if out_dir is not None else (config.output_dir or "brainctrl_out"))
-    handler = _setup_output(out_dir, config)
+    # the folder alone, or shared by per-subject runs; removes stale temporary files
+    lock = _store.lock_output(out_dir, subjects=None if group_only else participant_labels)
+    try:
+        handler = _setup_output(out_dir, config)
+    except BaseException:
+        lock.release()
+        raise
     try:
         manifest = load_manifest(config.manifest)
         specs = list(manifest.runs())
@@ -327,6 +338,7 @@ def run_pipeline(
     finally:
         logging.getLogger("brainctrl").removeHandler(handler)
         handler.close()
+        lock.release()
 
 
 def _done_specs(manifest, out_dir, config):
