@@ -124,7 +124,7 @@ def test_a_failed_dask_task_fails_only_its_unit(dying):
     }
     with dask.config.set(settings):
         cluster = LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
     try:
         worker = functools.partial(dying.square_or_die, deaths={3: "SIGKILL", 5: "raise"})
