@@ -10,6 +10,7 @@ array), which share it, each holding its own subjects.
 """
 
 import errno
+import glob
 import json
 import os
 import secrets
@@ -348,7 +349,8 @@ class OutputLock:
             files = []
             for subject in self.subjects:
                 files.extend(unit_dir(self.out_dir, subject).rglob(".*.tmp"))
-                for pattern in (f".*__sub-{subject}_*.tmp", f".*__sub-{subject}.json.*.tmp"):
+                unit = f"sub-{glob.escape(subject)}"
+                for pattern in (f".*__{unit}_*.tmp", f".*__{unit}.json.*.tmp"):
                     files.extend((self.out_dir / ".status").glob(pattern))
         for file in files:
             file.unlink(missing_ok=True)
