@@ -14,7 +14,6 @@ import logging
 import multiprocessing
 import os
 import signal
-import time
 from collections import deque
 from multiprocessing.connection import wait
 
@@ -74,8 +73,8 @@ def map_units(func, items, executor, *, progress=None, on_crash=None):
     Parameters
     ----------
     func : callable
-        A picklable function of one item that never raises (failures are
-        returned as records).
+        A picklable function of one item. It should return its failures as
+        results; an exception it raises goes to ``on_crash``.
     items : list
         The units of work.
     executor : ExecutorConfig
@@ -190,10 +189,9 @@ class _Worker:
         self.process.start()
         child.close()
         self.item = None
-        self.started = None
 
     def give(self, item):
-        self.item, self.started = item, time.monotonic()
+        self.item = item
         try:
             self.connection.send(item)
         except (BrokenPipeError, ConnectionResetError):
