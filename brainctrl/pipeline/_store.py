@@ -168,10 +168,13 @@ def _stale(holder):
 def _describe(holder):
     if not holder:
         return "a run that has not recorded itself yet"
-    return (
+    text = (
         f"host {holder.get('host')}, pid {holder.get('pid')}, "
         f"command {holder.get('command')!r}, since {holder.get('since')}"
     )
+    if holder.get("method") == "files" and "file" in holder:
+        text += f"; if that run is gone, remove {holder['file']}"
+    return text
 
 
 def _read_json(path):
@@ -252,7 +255,7 @@ class OutputLock:
                 continue
             if exclusive_only and holder.get("mode") != "exclusive":
                 continue
-            found.append(holder)
+            found.append(holder | {"file": str(file)})
         return found
 
     def _refuse(self, holders, subject=None):
@@ -323,7 +326,7 @@ class OutputLock:
                     if holder is not None and _stale(holder):
                         path.unlink(missing_ok=True)
                         continue
-                    self._refuse([holder] if holder else [], subject)
+                    self._refuse([holder | {"file": str(path)}] if holder else [], subject)
                 with os.fdopen(fd, "w") as handle:
                     handle.write(json.dumps(self.holder, indent=2))
                 self._own.append(path)
