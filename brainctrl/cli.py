@@ -2,7 +2,7 @@
 
 Exit codes: 0 when everything finished, 1 when some unit failed or a file is
 missing (details in ``OUT/status.parquet`` and ``brainctrl status OUT``), 2 for
-a usage or configuration error.
+a usage or configuration error, or an output folder in use by another run.
 """
 
 import argparse
@@ -153,7 +153,7 @@ def _cmd_status(args):
     if len(failed):
         with pd.option_context("display.max_colwidth", 200, "display.width", 200):
             print("\nFailed units:")
-            print(failed[["stage", "subject", "session", "run", "error"]].to_string(index=False))
+            print(failed[["stage", "unit", "error"]].to_string(index=False))
         return 1
     return 0
 

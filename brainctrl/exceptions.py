@@ -10,8 +10,10 @@ __all__ = [
     "ConfigError",
     "ConvergenceWarning",
     "DataError",
+    "ExecutorError",
     "IllConditionedWarning",
     "InvalidParameterError",
+    "LockedOutputError",
     "MissingDataError",
     "NumericalAccuracyWarning",
     "OrientationWarning",
@@ -56,6 +58,14 @@ class DataError(BrainctrlError, ValueError):
 
 class MissingDataError(DataError, FileNotFoundError):
     """A file the dataset description promises does not exist."""
+
+
+class ExecutorError(BrainctrlError, RuntimeError):
+    """A unit of work ended without a result (its worker died or its task failed)."""
+
+
+class LockedOutputError(BrainctrlError, RuntimeError):
+    """An output folder (or one of its subjects) is in use by another brainctrl run."""
 
 
 def _with_context(message, path=None, subject=None, session=None, run=None):

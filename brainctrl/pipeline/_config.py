@@ -250,7 +250,7 @@ class StatsConfig:
 class ExecutorConfig:
     """Where per-run work runs.
 
-    ``kind``: ``serial``, ``processes`` (joblib, ``n_jobs`` workers) or
+    ``kind``: ``serial``, ``processes`` (``n_jobs`` local worker processes) or
     ``dask`` (``address`` of a running scheduler, a ``cluster`` description
     for dask-jobqueue such as ``{"kind": "slurm", "cores": 4, "memory": "8GB",
     "jobs": 10}``, or neither for a ``LocalCluster`` of ``n_jobs`` workers).

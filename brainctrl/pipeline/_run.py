@@ -17,7 +17,7 @@ import yaml
 from brainctrl import __version__
 from brainctrl.pipeline import _inputs, _store
 from brainctrl.pipeline._config import PipelineConfig
-from brainctrl.pipeline._executors import map_units
+from brainctrl.pipeline._executors import map_units, single_threaded
 from brainctrl.pipeline._stages import process_run, run_seed, transition_energies
 
 __all__ = ["run_pipeline", "pipeline_status"]
@@ -47,19 +47,18 @@ def _unit_key(spec):
 
 
 @contextlib.contextmanager
-def _unit_context(key, caught, *, single_thread=True, level=logging.WARNING):
-    """Single-threaded BLAS and recorded warnings for one unit of work.
+def _unit_context(key, caught, *, level=logging.WARNING):
+    """Single-threaded BLAS and OpenMP, and recorded warnings, for one unit of work.
 
-    One BLAS thread per unit makes numbers independent of the executor (the
-    order of floating-point reductions never changes) and leaves parallelism
-    to the executor. Warnings (e.g. ill-conditioned Gramians) are logged at
-    ``level`` with the unit's name and kept in its status record instead of
-    being printed; :func:`_summarise_warnings` reports them once per stage.
+    One thread per unit (:func:`single_threaded`) makes numbers independent of
+    the executor (the order of floating-point reductions never changes) and
+    leaves parallelism to the executor; the cohort stages run so too, since
+    the energies of every run depend on the brain states they fit. Warnings
+    (e.g. ill-conditioned Gramians) are logged at ``level`` with the unit's
+    name and kept in its status record instead of being printed;
+    :func:`_summarise_warnings` reports them once per stage.
     """
-    from threadpoolctl import threadpool_limits
-
-    limits = threadpool_limits(limits=1) if single_thread else contextlib.nullcontext()
-    with limits, warnings.catch_warnings(record=True) as records:
+    with single_threaded(), warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
         try:
             yield
@@ -120,6 +119,18 @@ def _record(out_dir, stage, spec, status, config_hash, seconds, error=None, caug
 
 def _error_text(exc):
     return f"{type(exc).__name__}: {exc}"
+
+
+def _crash_record(spec, reason, *, out_dir, stage, config_hash):
+    """Failed record of a unit that ended without one (``map_units``'s ``on_crash``).
+
+    Its worker process died (killed, out of memory, a crash in compiled code)
+    or its Dask task failed; how long it ran is not known (``seconds`` NaN).
+    """
+    key = _unit_key(spec)
+    error = f"{reason} while running {key.replace('_', ' ')}"
+    logger.error("%s %sfailed: %s", key, "" if stage == "run" else f"{stage} ", error)
+    return _record(out_dir, stage, spec, "failed", config_hash, float("nan"), error)
 
 
 def _loader_identity(manifest, spec):
@@ -325,9 +336,6 @@ def _log_todo(stage, todo, n_total):
 
 def _setup_output(out_dir, config):
     out_dir.mkdir(parents=True, exist_ok=True)
-    # temporary files of a killed run are never under a final name; remove them
-    for stale in out_dir.rglob(".*.tmp"):
-        stale.unlink(missing_ok=True)
     (out_dir / "logs").mkdir(exist_ok=True)
     handler = logging.FileHandler(out_dir / "logs" / "brainctrl.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -406,6 +414,11 @@ def run_pipeline(
     PreflightError
         When the config does not fit the data (nothing is computed); it lists
         every problem found.
+    LockedOutputError
+        When another run uses ``out_dir``: a run of every stage (or of the
+        cohort stages) needs it alone; runs with ``participant_labels`` share
+        it, each holding its subjects alone. The message names the other run
+        (host, pid, command, since when).
     """
     from brainctrl.io import load_manifest
     from brainctrl.pipeline._preflight import preflight
@@ -416,7 +429,13 @@ def run_pipeline(
     checks, summaries = preflight(manifest, config, load="first")
     reference, regions = summaries[0].names, summaries[0].regions
     out_dir = Path(out_dir if out_dir is not None else (config.output_dir or "brainctrl_out"))
-    handler = _setup_output(out_dir, config)
+    # the folder alone, or shared by per-subject runs; removes stale temporary files
+    lock = _store.lock_output(out_dir, subjects=None if group_only else participant_labels)
+    try:
+        handler = _setup_output(out_dir, config)
+    except BaseException:
+        lock.release()
+        raise
     try:
         specs = list(manifest.runs())
         if participant_labels:
@@ -438,12 +457,16 @@ def run_pipeline(
                 config_hash=run_hash,
                 reference=reference,
             )
+            crashed = functools.partial(
+                _crash_record, out_dir=out_dir, stage="run", config_hash=run_hash
+            )
             records = list(
                 map_units(
                     worker,
                     [spec for spec, _ in todo],
                     config.executor,
                     progress=_progress(len(todo), "runs", verbose),
+                    on_crash=crashed,
                 )
             )
             _summarise_warnings("per-run", records)
@@ -457,6 +480,7 @@ def run_pipeline(
     finally:
         logging.getLogger("brainctrl").removeHandler(handler)
         handler.close()
+        lock.release()
 
 
 def _done_runs(manifest, out_dir, config):
@@ -592,12 +616,16 @@ def _energy_stage(specs, run_keys, states, regions, config, out_dir, overwrite, 
         states=states["activity_centroids"],
         control_mask=mask,
     )
+    crashed = functools.partial(
+        _crash_record, out_dir=out_dir, stage="energy", config_hash=energy_hash
+    )
     records = list(
         map_units(
             worker,
             [spec for spec, _ in todo],
             config.executor,
             progress=_progress(len(todo), "energies", verbose),
+            on_crash=crashed,
         )
     )
     _summarise_warnings("energy", records)

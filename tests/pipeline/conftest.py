@@ -1,5 +1,9 @@
 """A small synthetic dataset and config shared by the pipeline tests."""
 
+import contextlib
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import yaml
@@ -78,17 +82,36 @@ def _read_unit_tables(out_dir, suffix):
     return table.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
+def _assert_same_npz(file, other):
+    with np.load(file) as x, np.load(other) as y:
+        assert sorted(x.files) == sorted(y.files), (file, other)
+        for key in x.files:
+            np.testing.assert_array_equal(x[key], y[key], err_msg=f"{file.name}: {key}")
+
+
 def _assert_same_results(a, b):
+    import json
+
     import pandas as pd
 
     for suffix in ("measures", "globals", "energy"):
         pd.testing.assert_frame_equal(_read_unit_tables(a, suffix), _read_unit_tables(b, suffix))
-    for file in sorted(a.glob("sub-*/*_matrices.npz")):
-        other = b / file.relative_to(a)
-        with np.load(file) as x, np.load(other) as y:
-            assert sorted(x.files) == sorted(y.files)
-            for key in x.files:
-                np.testing.assert_array_equal(x[key], y[key])
+    matrices = sorted(a.glob("sub-*/*_matrices.npz"))
+    assert [f.relative_to(a) for f in matrices] == [
+        f.relative_to(b) for f in sorted(b.glob("sub-*/*_matrices.npz"))
+    ]
+    for file in matrices:
+        _assert_same_npz(file, b / file.relative_to(a))
+    # cohort outputs: brain states, every group table and the summary
+    _assert_same_npz(a / "group" / "states.npz", b / "group" / "states.npz")
+    tables = sorted(f.name for f in (a / "group").glob("*.parquet"))
+    assert tables and tables == sorted(f.name for f in (b / "group").glob("*.parquet"))
+    for name in tables:
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(a / "group" / name), pd.read_parquet(b / "group" / name), obj=name
+        )
+    summary = [json.loads((out / "group" / "summary.json").read_text()) for out in (a, b)]
+    assert summary[0] == summary[1]
 
 
 @pytest.fixture(scope="session")
@@ -104,5 +127,45 @@ def read_unit_tables():
 
 @pytest.fixture(scope="session")
 def assert_same_results():
-    """Compare every per-run table and matrix of two output folders exactly."""
+    """Compare every per-run table and matrix, and the group outputs, of two folders exactly."""
     return _assert_same_results
+
+
+# a second process holding an output folder's lock until its stdin closes
+_HOLD = """
+import sys
+from brainctrl.pipeline._store import lock_output
+out, method, subjects = sys.argv[1], sys.argv[2], sys.argv[3:]
+lock = lock_output(out, subjects=subjects, use_flock=method == "flock")
+print("held", flush=True)
+sys.stdin.read()
+lock.release()
+"""
+
+
+@contextlib.contextmanager
+def _hold_output(out, method="flock", subjects=()):
+    process = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(out), method, *subjects],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline() == "held\n"
+        yield process
+    finally:
+        if process.poll() is None:
+            process.stdin.close()
+        process.wait(timeout=60)
+        process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def hold_output():
+    """``with hold_output(out, method, subjects) as process``: another process holds ``out``.
+
+    ``method`` is ``"flock"`` or ``"files"``; with ``subjects`` the lock is a
+    per-subject run's (shared folder, exclusive subjects).
+    """
+    return _hold_output

@@ -2,6 +2,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -80,6 +81,11 @@ def test_outputs_and_status(reference_run):
     assert "Transition energy" in report and "data:image/png;base64" in report
     # no temporary file is left behind
     assert not list(out.rglob("*.tmp"))
+    # every file has the permissions the umask gives new files
+    umask = os.umask(0o022)
+    os.umask(umask)
+    modes = {oct(stat.S_IMODE(f.stat().st_mode)) for f in out.rglob("*") if f.is_file()}
+    assert modes == {oct(0o666 & ~umask)}
 
 
 def test_stored_matrices_match_an_independent_computation(reference_run, read_unit_tables):
@@ -188,12 +194,22 @@ def test_failed_runs_are_recorded_and_the_rest_finish(
 @pytest.mark.slow
 @pytest.mark.distributed
 def test_executors_give_identical_results(
-    small_dataset, reference_run, tmp_path, run, assert_same_results
+    small_dataset, reference_run, tmp_path, run, write_config, assert_same_results
 ):
-    for kind in ("processes", "dask"):
-        out = tmp_path / kind
-        run(small_dataset, out, executor={"kind": kind, "n_jobs": 2})
-        assert_same_results(reference_run[0], out)
+    out = tmp_path / "processes"
+    run(small_dataset, out, executor={"kind": "processes", "n_jobs": 2})
+    assert_same_results(reference_run[0], out)
+    # Dask from a fresh `brainctrl run`, as users start it: its nanny sets
+    # OMP_NUM_THREADS=1 in this process before scikit-learn is first loaded
+    out = tmp_path / "dask"
+    config = write_config(small_dataset)
+    command = ["run", str(config), "--out", str(out), "--executor", "dask", "--n-jobs", "2"]
+    subprocess.run(
+        [sys.executable, "-m", "brainctrl.cli", *command, "--quiet"],
+        check=True,
+        capture_output=True,
+    )
+    assert_same_results(reference_run[0], out)
 
 
 def _wait_for(condition, timeout=120):
@@ -237,6 +253,45 @@ def test_killed_run_resumes_without_redoing_or_corrupting(
     assert_same_results(reference_run[0], out)
 
 
+def test_a_run_on_a_folder_in_use_is_refused(
+    small_dataset, tmp_path, write_config, hold_output, capsys
+):
+    config = write_config(small_dataset)
+    out = tmp_path / "out"
+    with hold_output(out) as other:
+        assert main(["run", str(config), "--out", str(out), "--quiet"]) == 2
+        assert main(["run", str(config), "--out", str(out), "--group", "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert f"brainctrl run: error: output folder '{out}' is in use by another" in err
+        assert f"pid {other.pid}, command '" in err and ", since " in err
+    assert not list(out.glob("sub-*"))  # nothing was computed
+
+
+@pytest.mark.slow
+def test_participant_runs_share_an_output_folder(
+    small_dataset, reference_run, tmp_path, write_config, assert_same_results
+):
+    # two tasks of a SLURM array at once, then the group job
+    config = write_config(small_dataset)
+    out = tmp_path / "out"
+    subjects = sorted(p.name for p in small_dataset.parent.glob("sub-*"))
+    command = [sys.executable, "-m", "brainctrl.cli", "run", str(config), "--out", str(out)]
+    tasks = [
+        subprocess.Popen(
+            [*command, "--quiet", "--participant-label", *labels],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for labels in (subjects[:3], subjects[3:])
+    ]
+    for task in tasks:
+        _, err = task.communicate(timeout=300)
+        assert task.returncode == 0, err
+    assert main(["run", str(config), "--out", str(out), "--group", "--quiet"]) == 0
+    assert_same_results(reference_run[0], out)
+
+
 @pytest.mark.slow
 @pytest.mark.distributed
 def test_dask_worker_killed_midrun(
@@ -245,7 +300,7 @@ def test_dask_worker_killed_midrun(
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     out = tmp_path / "out"
     errors = []
@@ -404,3 +459,15 @@ def test_cohort_statistics_with_covariates(tmp_path, small_config):
     report = (out / "report.html").read_text()
     assert "covariates age, sex, motion removed within the permutation scheme" in report
     assert "regressed out of features and score inside each training fold" in report
+
+
+def test_a_failed_group_section_alone_makes_status_fail(tmp_path, capsys):
+    from brainctrl.pipeline import _store
+
+    for unit, status in (("controllability", "done"), ("sparse_cca", "failed")):
+        _store.record_status(
+            tmp_path,
+            {"unit": unit, "stage": "group", "status": status, "error": "ValueError: x"},
+        )
+    assert main(["status", str(tmp_path)]) == 1
+    assert "sparse_cca" in capsys.readouterr().out
