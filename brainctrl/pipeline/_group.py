@@ -58,22 +58,30 @@ def fit_states(specs, manifest, config, out_dir, unit_key, run_keys):
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             logger.warning("%s is unreadable (%s); fitting the brain states again", cached, exc)
 
-    dynamic, frames, n_windows = [], [], []
+    # k-means on at most max_windows_per_run evenly spaced windows of each run,
+    # read one run at a time (bounded memory at HCP scale), then every window
+    # gets its nearest state, again one run at a time.
+    subsets, frames, n_windows = [], [], []
     for spec in specs:
         arrays = _load_npz(out_dir, spec, unit_key, ("dynamic_fc", "timeseries"))
-        dynamic.append(arrays["dynamic_fc"].astype(float))
+        windows = arrays["dynamic_fc"]
+        keep = np.unique(np.linspace(0, len(windows) - 1, sc.max_windows_per_run).round())
+        subsets.append(windows[keep.astype(int)].astype(float))
         frames.append(arrays["timeseries"].astype(float))
-        n_windows.append(len(arrays["dynamic_fc"]))
-    # k-means on at most max_windows_per_run evenly spaced windows of each run
-    # (bounded memory at HCP scale), then every window gets its nearest state.
-    subsets = [
-        d[np.unique(np.linspace(0, len(d) - 1, sc.max_windows_per_run).round().astype(int))]
-        for d in dynamic
-    ]
+        n_windows.append(len(windows))
+        del arrays, windows
     connectivity_states = BrainStates(
         sc.n_states, kind="connectivity", random_state=config.random_state
     ).fit(subsets)
-    labels = [np.asarray(connectivity_states.predict([d])[0]) for d in dynamic]
+    del subsets
+    labels = [
+        np.asarray(
+            connectivity_states.predict(
+                [_load_npz(out_dir, spec, unit_key, ("dynamic_fc",))["dynamic_fc"].astype(float)]
+            )[0]
+        )
+        for spec in specs
+    ]
     activity_states = BrainStates(
         sc.n_activity_states, kind="activity", random_state=config.random_state
     ).fit(frames)
@@ -189,6 +197,18 @@ def _collect(specs, out_dir, unit_key, suffix):
         if path.exists():
             tables.append(pd.read_parquet(path))
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def _fc_label(connectivity):
+    """Colour-bar label of a static FC matrix under the config's connectivity section."""
+    if connectivity.fisher_z:
+        return "Fisher z"
+    return {
+        "correlation": "Pearson r",
+        "partial correlation": "partial correlation",
+        "covariance": "covariance",
+        "shrunk correlation": "shrunk correlation (Ledoit-Wolf)",
+    }[connectivity.kind]
 
 
 def _savefig(fig, path):
@@ -401,6 +421,7 @@ def group_statistics(
                         mean_fc[np.ix_(order, order)],
                         networks=networks[order],
                         title="mean static FC",
+                        label=_fc_label(config.connectivity),
                     ),
                     fig_dir / "mean_fc.png",
                 ),
@@ -461,7 +482,9 @@ def group_statistics(
             figures.append(
                 (
                     _savefig(
-                        plotting.plot_region_values(values, regions, title=f"mean {label}"),
+                        plotting.plot_region_values(
+                            values, regions, title=f"mean {label}", label=label
+                        ),
                         fig_dir / f"{measure}.png",
                     ),
                     f"Mean {label} (discrete time, Gu et al. 2015) of each region over subjects.",
@@ -560,7 +583,12 @@ def group_statistics(
         figures = [
             (
                 _savefig(
-                    plotting.plot_network_values(values, regions, title="flexibility per network"),
+                    plotting.plot_network_values(
+                        values,
+                        regions,
+                        title="flexibility per network",
+                        label="flexibility (fraction of layer changes)",
+                    ),
                     fig_dir / "flexibility.png",
                 ),
                 "Mean flexibility (fraction of consecutive windows in which a region changes "
@@ -906,11 +934,13 @@ def _phenotype_sections(measures, manifest, regions, config, group_dir, fig_dir,
             confounds=confounds,
             random_state=config.random_state,
         )
+        # the same splits as the comparison, so its mean r is the table's
         best = predict_behaviour(
             sets["combined"],
             y,
             model="ridge",
             cv=sc.cv_folds,
+            n_repeats=sc.cv_repeats,
             confounds=confounds,
             random_state=config.random_state,
         )
@@ -925,7 +955,11 @@ def _phenotype_sections(measures, manifest, regions, config, group_dir, fig_dir,
                     plotting.plot_prediction(
                         best.observed[0],
                         best.predictions[0],
-                        title=f"{target_name}: r = {best.mean_r:.2f}",
+                        title=f"{target_name}: graph and control features combined",
+                        label=target_name,
+                        mean_r=best.mean_r,
+                        n_folds=sc.cv_folds,
+                        n_repeats=sc.cv_repeats,
                     ),
                     fig_dir / "prediction.png",
                 ),

@@ -141,7 +141,7 @@ def _loader_identity(manifest, spec):
         "strategy": (manifest.confounds or {}).get("strategy"),
         "task": manifest.task,
         "space": manifest.space,
-        "options": getattr(spec, "options", None),
+        "options": getattr(spec, "read_options", None),
     }
 
 
