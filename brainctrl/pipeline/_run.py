@@ -318,6 +318,23 @@ def _stale_energies(specs, out_dir, config_hash, run_keys, overwrite):
     return todo
 
 
+def _map_stage(stage, worker, todo, config, out_dir, config_hash, verbose):
+    """Run one stage's units on the configured executor; a lost unit is recorded failed."""
+    crashed = functools.partial(
+        _crash_record, out_dir=out_dir, stage=stage, config_hash=config_hash
+    )
+    records = list(
+        map_units(
+            worker,
+            [spec for spec, _ in todo],
+            config.executor,
+            progress=_progress(len(todo), "runs" if stage == "run" else "energies", verbose),
+            on_crash=crashed,
+        )
+    )
+    _summarise_warnings("per-run" if stage == "run" else stage, records)
+
+
 def _log_todo(stage, todo, n_total):
     counts = {}
     for spec, reason in todo:
@@ -457,19 +474,7 @@ def run_pipeline(
                 config_hash=run_hash,
                 reference=reference,
             )
-            crashed = functools.partial(
-                _crash_record, out_dir=out_dir, stage="run", config_hash=run_hash
-            )
-            records = list(
-                map_units(
-                    worker,
-                    [spec for spec, _ in todo],
-                    config.executor,
-                    progress=_progress(len(todo), "runs", verbose),
-                    on_crash=crashed,
-                )
-            )
-            _summarise_warnings("per-run", records)
+            _map_stage("run", worker, todo, config, out_dir, run_hash, verbose)
         if participant_labels and not group_only:
             return _store.write_status_table(out_dir)
 
@@ -616,19 +621,7 @@ def _energy_stage(specs, run_keys, states, regions, config, out_dir, overwrite, 
         states=states["activity_centroids"],
         control_mask=mask,
     )
-    crashed = functools.partial(
-        _crash_record, out_dir=out_dir, stage="energy", config_hash=energy_hash
-    )
-    records = list(
-        map_units(
-            worker,
-            [spec for spec, _ in todo],
-            config.executor,
-            progress=_progress(len(todo), "energies", verbose),
-            on_crash=crashed,
-        )
-    )
-    _summarise_warnings("energy", records)
+    _map_stage("energy", worker, todo, config, out_dir, energy_hash, verbose)
 
 
 def _record_sections(out_dir, sections, group_key, start):

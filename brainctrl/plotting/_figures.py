@@ -119,36 +119,24 @@ def _leader_lines(ax, axis, centres, positions, leader, box):
     for line in [line for line in ax.lines if line.get_gid() == f"network-leader-{axis}"]:
         line.remove()
     fig = ax.figure
+    size = box.height if axis == "x" else box.width
+    depth = leader * fig.dpi / 72 / size  # points -> axes fraction
     if axis == "x":
-        depth = leader * fig.dpi / 72 / box.height  # points -> axes fraction
         transform = blended(ax.transData, ax.transAxes)
-        for centre, position in zip(centres, positions):
-            ax.plot(
-                [centre, centre, position],
-                [0.0, -depth / 3, -depth],
-                color="k",
-                lw=0.5,
-                transform=transform,
-                clip_on=False,
-                scalex=False,
-                scaley=False,
-                gid="network-leader-x",
-            )
     else:
-        depth = leader * fig.dpi / 72 / box.width
         transform = blended(ax.transAxes, ax.transData)
-        for centre, position in zip(centres, positions):
-            ax.plot(
-                [0.0, -depth / 3, -depth],
-                [centre, centre, position],
-                color="k",
-                lw=0.5,
-                transform=transform,
-                clip_on=False,
-                scalex=False,
-                scaley=False,
-                gid="network-leader-y",
-            )
+    for centre, position in zip(centres, positions):
+        along, across = [centre, centre, position], [0.0, -depth / 3, -depth]
+        ax.plot(
+            *((along, across) if axis == "x" else (across, along)),
+            color="k",
+            lw=0.5,
+            transform=transform,
+            clip_on=False,
+            scalex=False,
+            scaley=False,
+            gid=f"network-leader-{axis}",
+        )
 
 
 def _any_overlap(boxes):

@@ -50,6 +50,16 @@ def small_dataset(tmp_path_factory):
 
 
 @pytest.fixture
+def dataset(small_dataset, tmp_path):
+    """A private copy of the small dataset, free to edit."""
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(small_dataset.parent, root)
+    return root / small_dataset.name
+
+
+@pytest.fixture
 def write_config(tmp_path):
     def write(manifest, **sections):
         path = tmp_path / "config.yaml"

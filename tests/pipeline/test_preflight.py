@@ -1,7 +1,6 @@
 """The config is checked against the data before anything is computed."""
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
@@ -15,14 +14,6 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore::brainctrl.exceptions.UnreachableTargetWarning",
     "ignore::brainctrl.exceptions.IllConditionedWarning",
 )
-
-
-@pytest.fixture
-def dataset(small_dataset, tmp_path):
-    """A private copy of the small dataset (6 subjects, 24 regions, 150 frames)."""
-    root = tmp_path / "data"
-    shutil.copytree(small_dataset.parent, root)
-    return root / small_dataset.name
 
 
 def _first_table(text):

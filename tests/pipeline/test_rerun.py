@@ -1,7 +1,6 @@
 """Reruns reuse a finished result only while what it was computed from is unchanged."""
 
 import os
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -14,14 +13,6 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore::brainctrl.exceptions.UnreachableTargetWarning",
     "ignore::brainctrl.exceptions.IllConditionedWarning",
 )
-
-
-@pytest.fixture
-def dataset(small_dataset, tmp_path):
-    """A private copy of the small dataset, free to edit."""
-    root = tmp_path / "data"
-    shutil.copytree(small_dataset.parent, root)
-    return root / small_dataset.name
 
 
 @pytest.fixture
