@@ -138,7 +138,11 @@ def _cmd_status(args):
     import pandas as pd
 
     from brainctrl.pipeline import pipeline_status
+    from brainctrl.pipeline._store import active_runs
 
+    running = active_runs(args.out) if Path(args.out).is_dir() else []
+    for holder in running:
+        print(f"in progress: brainctrl run ({holder}); the counts below are so far.")
     counts, failed = pipeline_status(args.out)
     if len(counts) == 0:
         print(f"{args.out}: no units recorded yet.")

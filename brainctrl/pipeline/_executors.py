@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 from collections import deque
 from multiprocessing.connection import wait
 
@@ -141,7 +142,10 @@ def _serial_map(func, items):
 def _death_reason(exitcode):
     """Why a worker process ended, from its exit code."""
     if exitcode is None or exitcode >= 0:
-        return f"worker process exited with code {exitcode}"
+        return (
+            f"worker process exited with code {exitcode} (an error outside the unit, e.g. "
+            "brainctrl failing to import in the worker; its traceback is on the console)"
+        )
     number = -exitcode
     try:
         name = signal.Signals(number).name
@@ -229,11 +233,35 @@ def _process_context():
     Neither copies this process's state (threads, open files, locks) into
     the workers, unlike ``fork``.
     """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    if "forkserver" not in multiprocessing.get_all_start_methods() or sys.version_info < (3, 11):
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(_PRELOAD))  # no effect once the server runs
+    _start_forkserver()
     return context
+
+
+def _start_forkserver():
+    """Start the fork server with the installed brainctrl first on its path.
+
+    The server is a ``python -c`` process, which puts the current folder first
+    on ``sys.path``: started from the folder holding a source checkout
+    (``./brainctrl``), its workers would import that folder instead of the
+    installed package. ``PYTHONSAFEPATH`` (Python >= 3.11) leaves the current
+    folder out; older Pythons use ``spawn`` instead (see
+    :func:`_process_context`).
+    """
+    from multiprocessing import forkserver
+
+    previous = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        forkserver.ensure_running()
+    finally:
+        if previous is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:
+            os.environ["PYTHONSAFEPATH"] = previous
 
 
 def _process_map(func, items, n_workers):

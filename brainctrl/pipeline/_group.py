@@ -503,7 +503,11 @@ def group_statistics(
             sections.report.append(
                 (
                     "Controllability",
-                    "Computed on each run's static FC, normalised as A / (1 + spectral radius).",
+                    "Discrete-time average and modal controllability (Gu et al. 2015) of each "
+                    "run's static FC normalised as A / (1 + spectral radius), whatever "
+                    "control.system says; the continuous-time average controllability over "
+                    "control.horizon is in the per-run measures tables "
+                    "(average_controllability_continuous).",
                     figures,
                     [("mean per network", table)],
                 )
@@ -749,7 +753,12 @@ def _phenotype_sections(measures, manifest, regions, config, group_dir, fig_dir,
                         f"{', '.join(sc.covariates) or 'none'} (red: FDR < {sc.alpha}).",
                     )
                 )
-        tables = [("features with FDR < alpha", significant[columns].sort_values("p"))]
+        tables = (
+            [(f"features with FDR < {sc.alpha}", significant[columns].sort_values("p"))]
+            if len(significant)
+            else []
+        )
+        none_note = "" if len(significant) else f" No feature has FDR < {sc.alpha}."
         if truth is not None and truth.group_regions:
             planted = set(truth.group_regions)
             recovered = {}
@@ -770,6 +779,7 @@ def _phenotype_sections(measures, manifest, regions, config, group_dir, fig_dir,
                 + f"Mass-univariate GLM, contrast '{sc.group}', Freedman–Lane permutations "
                 f"({sc.n_permutations}), Benjamini–Hochberg FDR within each measure"
                 f", {df} residual degrees of freedom."
+                + none_note
                 + (f" {absent_note}" if absent_note else ""),
                 figures,
                 tables,

@@ -224,12 +224,28 @@ def _with_run(spec, message):
 
 
 def _phenotype(manifest, problems):
-    """The phenotype table indexed by subject, or None (with the reason in problems)."""
+    """The phenotype table indexed by subject, or None (with the reason in problems).
+
+    Columns the manifest names but the table lacks are reported here; the
+    table is still returned, so the config's own columns get checked too.
+    """
+    from brainctrl.io import load_phenotype
+
+    path = manifest.resolve(manifest.phenotype["path"], what="phenotype.path")
     try:
-        table = manifest.load_phenotype(subjects=None)
+        table = load_phenotype(path, id_column=manifest.phenotype.get("id_column", "subject"))
     except (BrainctrlError, OSError, ValueError) as exc:
         problems.append(Problem("error", f"phenotype: {exc}"))
         return None
+    absent = [c for c in manifest.phenotype_columns() if c not in table.columns]
+    if absent:
+        problems.append(
+            Problem(
+                "error",
+                f"phenotype: the manifest's phenotype section names {absent}, not columns of "
+                f"'{manifest.phenotype['path']}'; columns: {list(table.columns)[:30]}.",
+            )
+        )
     table = table.copy()
     if "subject" in table.columns:
         table["subject"] = table["subject"].astype(str)
@@ -290,7 +306,8 @@ def check_config(manifest, config, summaries, subjects, *, n_runs=None):
                             "error",
                             f"config key 'control.control_set' is {ctl.control_set!r}, which "
                             f"is not a network of the region table of "
-                            f"{summary.spec.describe()}; networks: {own + ['all']}.{hint}",
+                            f"{summary.spec.describe()}; its networks: {own}, or 'all' for every "
+                            f"region.{hint}",
                         )
                     )
                     break
@@ -484,7 +501,7 @@ def preflight(manifest, config, *, load="first", n_jobs=1):
     Returns
     -------
     problems : list of Problem
-        The warnings (errors raise).
+        The warnings (errors raise); the caller logs them.
     summaries : list of RunSummary
 
     Raises
@@ -495,8 +512,6 @@ def preflight(manifest, config, *, load="first", n_jobs=1):
     problems, summaries = check_dataset(manifest, config, load=load, n_jobs=n_jobs)
     if any(p.level == "error" for p in problems):
         raise PreflightError(problems, source=config.source)
-    for problem in problems:
-        logger.warning("%s", problem.message)
     return problems, summaries
 
 

@@ -99,7 +99,10 @@ def write_report(out_dir, config, results):
     parts += _status_html(status)
     checks = results.get("checks") or []
     if checks:
-        parts.append("<h2>Checks before the run</h2><ul>")
+        parts.append(
+            "<h2>Checks before the run</h2><p class='note'>On the cohort as the manifest "
+            "lists it; runs that failed later, when read, are not counted here.</p><ul>"
+        )
         parts += [f"<li>{html.escape(str(problem))}</li>" for problem in checks]
         parts.append("</ul>")
     for title, text, figures, tables in results.get("sections", []):

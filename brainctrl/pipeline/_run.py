@@ -453,6 +453,8 @@ def run_pipeline(
     except BaseException:
         lock.release()
         raise
+    for problem in checks:
+        logger.warning("%s", problem.message)
     try:
         specs = list(manifest.runs())
         if participant_labels:

@@ -481,3 +481,39 @@ def lock_output(out_dir, *, subjects=None, use_flock=None):
         lock.release()
         raise
     return lock
+
+
+def active_runs(out_dir):
+    """Descriptions of the ``brainctrl run`` processes using an output folder now.
+
+    With ``flock``, the folder's lock is probed (taken and released at once
+    when free); otherwise the holder records of live processes count.
+
+    Returns
+    -------
+    list of str
+        One ``host …, pid …, command …, since …`` line per run; empty when none.
+    """
+    out_dir = Path(out_dir)
+    lock_file = out_dir / LOCK_NAME
+    holders = [
+        holder
+        for file in sorted((out_dir / LOCK_FOLDER).glob("*.json"))
+        if (holder := _read_json(file)) is not None and not _stale(holder)
+    ]
+    if _has_flock() and lock_file.exists():
+        import fcntl
+
+        fd = os.open(lock_file, os.O_RDONLY)
+        try:
+            free = _flock(fd, fcntl.LOCK_EX)
+            if free:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        except _FlockUnsupported:
+            free = not holders
+        finally:
+            os.close(fd)
+        if free:
+            return []
+        return [_describe(h) for h in holders] or [_describe(None)]
+    return [_describe(h) for h in holders]

@@ -164,3 +164,29 @@ def test_units_run_with_one_thread_in_every_pool():
     apis = {api for api, _ in inside}
     assert {"openblas", "openmp"} <= apis
     assert all(count == 1 for _, count in inside), inside
+
+
+@pytest.mark.slow
+def test_workers_import_the_installed_package_from_a_folder_holding_a_checkout(
+    small_dataset, small_config, tmp_path
+):
+    # run from the folder that holds a clone: ./brainctrl must not shadow the package
+    import yaml
+
+    command = Path(sys.executable).parent / "brainctrl"
+    if not command.exists():
+        pytest.skip("the brainctrl command is not installed beside this Python")
+    (tmp_path / "brainctrl").mkdir()
+    config = tmp_path / "config.yaml"
+    settings = small_config(small_dataset, executor={"kind": "processes", "n_jobs": 2})
+    config.write_text(yaml.safe_dump(settings))
+    result = subprocess.run(
+        [str(command), "run", str(config), "--out", "out", "--quiet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    status = pd.read_parquet(tmp_path / "out" / "status.parquet")
+    assert (status.loc[status["stage"] == "run", "status"] == "done").all()

@@ -67,7 +67,7 @@ def test_a_control_set_missing_from_the_region_table_stops_the_run(
     with pytest.raises(PreflightError, match="'control.control_set' is 'Default'") as info:
         run_pipeline(_config(small_config, dataset), out_dir=out, verbose=False)
     (message,) = _errors(info)
-    assert "networks: ['unknown', 'all']" in message
+    assert "its networks: ['unknown'], or 'all' for every region" in message
     assert "add parcellation.regions" in message
     assert not out.exists()  # stopped before computing or writing anything
 
@@ -214,3 +214,20 @@ def test_validate_with_a_config_lists_every_problem(dataset, tmp_path, small_con
     assert code == 2
     err = capsys.readouterr().err
     assert "nothing was computed" in err and "error: config key 'control.control_set'" in err
+
+
+def test_a_wrong_manifest_phenotype_column_hides_no_other_problem(dataset, small_config):
+    manifest = yaml.safe_load(dataset.read_text())
+    manifest["phenotype"]["covariates"] = ["age", "handedness"]
+    dataset.write_text(yaml.safe_dump(manifest))
+    phenotype = pd.read_csv(dataset.parent / "phenotype.csv", dtype={"subject": str})
+    phenotype[phenotype["subject"] != "002"].to_csv(dataset.parent / "phenotype.csv", index=False)
+    config = _config(small_config, dataset, stats={"covariates": ["agee"]})
+    problems, _ = check_dataset(load_manifest(config.manifest), config, load="all")
+    text = [str(p) for p in problems]
+    assert any(
+        t.startswith("error: phenotype: the manifest's phenotype section names ['handedness']")
+        for t in text
+    )
+    assert any("'stats.covariates' names ['agee']" in t for t in text)
+    assert any(t.startswith("warning: ") and "'002'" in t for t in text)

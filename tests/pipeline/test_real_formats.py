@@ -248,7 +248,7 @@ def test_cifti_with_a_network_less_label_file(source, tmp_path, small_config, ca
     assert code == 1
     assert any("subject '006'" in e for e in errors), errors
     control = [e for e in errors if "'control.control_set' is 'Default'" in e]
-    assert control and "networks: ['unknown', 'all']" in control[0]
+    assert control and "its networks: ['unknown'], or 'all' for every region" in control[0]
     assert any(line.startswith("warning: ") and "'002'" in line for line in lines)
     assert len(errors) == 2
 

@@ -162,3 +162,21 @@ def test_only_temporary_files_no_live_run_owns_are_removed(tmp_path, hold_output
             assert left() == sorted([planted[0], planted[1], planted[5]])
     with _store.lock_output(out):
         assert left() == []
+
+
+@pytest.mark.parametrize("method", ["flock", "files"])
+def test_status_says_when_a_run_is_in_progress(tmp_path, hold_output, method, capsys):
+    from brainctrl.cli import main
+    from brainctrl.pipeline._store import active_runs
+
+    out = tmp_path / "out"
+    with hold_output(out, method) as process:
+        (running,) = active_runs(out)
+        assert f"pid {process.pid}" in running
+        main(["status", str(out)])
+        assert (
+            f"in progress: brainctrl run (host {socket.gethostname()}" in capsys.readouterr().out
+        )
+    assert active_runs(out) == []
+    main(["status", str(out)])
+    assert "in progress" not in capsys.readouterr().out
