@@ -17,6 +17,7 @@ from brainctrl.control.energy import (
 from brainctrl.control.gramian import (
     average_controllability,
     controllability_gramian,
+    gramian_conditioning,
     modal_controllability,
 )
 from brainctrl.control.nulls import (
@@ -26,7 +27,14 @@ from brainctrl.control.nulls import (
     spectrum_preserving_surrogate,
 )
 from brainctrl.control.optimal import OptimalControlResult, optimal_control
-from brainctrl.control.systems import control_set, fc_pvalues, fc_to_system, normalize_adjacency
+from brainctrl.control.systems import (
+    control_set,
+    fc_pvalues,
+    fc_to_system,
+    mixed_control_set,
+    normalize_adjacency,
+    random_control_sets,
+)
 
 __all__ = [
     "EnergyResult",
@@ -38,10 +46,13 @@ __all__ = [
     "controllability_gramian",
     "fc_pvalues",
     "fc_to_system",
+    "gramian_conditioning",
     "minimum_energy",
+    "mixed_control_set",
     "modal_controllability",
     "normalize_adjacency",
     "optimal_control",
+    "random_control_sets",
     "rewire_preserving_degree",
     "spectrum_preserving_surrogate",
     "time_varying_energy",

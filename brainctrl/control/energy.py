@@ -56,17 +56,31 @@ class EnergyResult:
     Attributes
     ----------
     energy : ndarray of shape (...)
-        ``d^T W_T^+ d`` for each transition (``1/2`` of it with
-        ``compat="deng2022"``).
+        ``d^T W_T^{-1} d`` for each transition whose target is reached (its
+        unreached fraction at most ``tolerance``), ``inf`` for the others: no
+        input of this control set reaches them, and the energy of the part
+        that can be reached is not the energy of the transition. With
+        ``compat="deng2022"``, ``1/2 d^T pinv(W) d`` for every transition, as
+        the original code computes it.
+    reachable_energy : ndarray of shape (...)
+        ``d_r^T W_T^+ d_r`` with ``d_r`` the projection of ``d`` onto the range
+        of the Gramian (its eigenvectors kept in the pseudo-inverse): the
+        energy of reaching the reachable part of the target. Equal to
+        ``energy`` where the target is reached.
     condition_number : ndarray of shape (...) or float
-        ``lambda_max / lambda_min`` of each Gramian (``inf`` if singular); one
-        per system matrix, so its shape is the batch shape of ``A``.
+        ``lambda_max / lambda_min`` of each Gramian, ``inf`` only when an
+        eigenvalue is zero or negative (numerically singular); one per system
+        matrix, so its shape is the batch shape of ``A``. The same number is
+        used in warnings, tables and figures.
     rank : ndarray of int, shape like ``condition_number``
         Number of Gramian eigenvalues kept in the pseudo-inverse.
     terminal_error : ndarray of shape (...)
-        ``||W W^+ d - d|| / ||d||``: the relative error with which the optimal
-        input reaches ``xf`` (0 when ``d = 0``). Above ~1e-6 the target is not
-        reachable with this control set (numerically).
+        ``||d - d_r|| / ||d||``: the unreached fraction of the target, i.e. the
+        relative error with which the optimal input reaches ``xf`` (0 when
+        ``d = 0``). Above ``tolerance`` the target is not reachable with this
+        control set (numerically). Also available as ``unreachable_fraction``.
+    tolerance : float
+        Unreached fraction above which ``energy`` is ``inf``.
     node_energy : ndarray of shape (..., n_regions) or (..., n_inputs)
         ``integral u_k(t)^2 dt`` for each input ``k``. One entry per region
         when ``B`` is ``None``, a boolean mask or an index list (0 where a
@@ -79,11 +93,18 @@ class EnergyResult:
     condition_number: np.ndarray
     rank: np.ndarray
     terminal_error: np.ndarray
+    reachable_energy: np.ndarray = None
+    tolerance: float = None
     _node_energy: object = field(repr=False, default=None)
 
     @functools.cached_property
     def node_energy(self):  # noqa: D102 (documented in the class)
         return self._node_energy()
+
+    @property
+    def unreachable_fraction(self):
+        """The unreached fraction of each target (``terminal_error``)."""
+        return self.terminal_error
 
     def __getstate__(self):
         # the lazy computation is a closure: evaluate it so the result pickles (joblib, dask)
@@ -124,9 +145,6 @@ class _Factor:
         with np.errstate(divide="ignore"):
             self.inverse = np.where(self.keep, 1.0 / np.where(self.keep, eigenvalues, 1.0), 0.0)
         self.rank = self.keep.sum(axis=-1)
-        smallest_kept = np.min(np.where(self.keep, np.abs(eigenvalues), np.inf), axis=-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.effective_condition = np.abs(largest[..., 0]) / smallest_kept
         self.scale = 0.5 if compat == "deng2022" else 1.0
 
     @classmethod
@@ -247,11 +265,16 @@ class _Dynamics:
         return np.sum(B * (gram @ B), axis=-2)
 
 
-def _warn_health(factor, terminal_error, n_regions):
-    effective = np.asarray(factor.effective_condition)
-    bad = effective > CONDITION_WARNING
+def condition_text(value):
+    """A Gramian's condition number as warnings, tables and figures print it."""
+    return "inf" if not np.isfinite(value) else f"{value:.3g}"
+
+
+def _warn_health(factor, terminal_error, n_regions, tolerance, compat):
+    condition = np.asarray(factor.condition_number)
+    bad = ~(condition <= CONDITION_WARNING)
     if bad.any():
-        worst = float(np.max(effective))
+        worst = float(np.max(condition))
         lost = worst * np.finfo(float).eps
         accuracy = (
             "energies may have no correct digit"
@@ -260,24 +283,50 @@ def _warn_health(factor, terminal_error, n_regions):
         )
         warnings.warn(
             f"{int(bad.sum())} of {bad.size} controllability Gramian(s) are ill-conditioned: "
-            f"condition number up to {worst:.3g} over the eigenvalues kept (threshold "
+            f"condition number up to {condition_text(worst)} (largest over smallest "
+            f"eigenvalue; inf when one is zero or negative; threshold "
             f"{CONDITION_WARNING:.0e}; rank down to {int(np.min(factor.rank))} of {n_regions}); "
             f"{accuracy}. See the result's condition_number and terminal_error.",
             IllConditionedWarning,
             stacklevel=3,
         )
     terminal_error = np.asarray(terminal_error)
-    missed = terminal_error > TERMINAL_WARNING
+    missed = terminal_error > tolerance
     if missed.any():
+        consequence = (
+            "Their energies are those of the reachable part of each transition (compat mode)."
+            if compat == "deng2022"
+            else "Their energy is inf; reachable_energy holds the energy of the part of the "
+            "target that can be reached."
+        )
         warnings.warn(
             f"{int(missed.sum())} of {missed.size} target state(s) cannot be reached with this "
-            f"control set: relative terminal error up to {float(np.max(terminal_error)):.3g} "
-            f"(threshold {TERMINAL_WARNING:.0e}; Gramian rank down to "
-            f"{int(np.min(factor.rank))} of {n_regions}). The energy covers only the reachable "
-            "part of the transition.",
+            f"control set: unreached fraction up to {float(np.max(terminal_error)):.3g} "
+            f"(tolerance {tolerance:.0e}; Gramian rank down to {int(np.min(factor.rank))} of "
+            f"{n_regions}). {consequence} A mixed control set (mixed_control_set) or a "
+            "longer horizon makes the system controllable.",
             UnreachableTargetWarning,
             stacklevel=3,
         )
+
+
+def _result(factor, energy, terminal, restore, node_energy, tolerance, compat, n_regions):
+    """An EnergyResult: ``energy`` is inf where the target is not reached (not in compat)."""
+    _warn_health(factor, terminal, n_regions, tolerance, compat)
+    reachable = restore(energy)
+    terminal = restore(terminal)
+    exact = (
+        reachable if compat == "deng2022" else np.where(terminal <= tolerance, reachable, np.inf)
+    )
+    return EnergyResult(
+        energy=exact,
+        condition_number=factor.condition_number,
+        rank=factor.rank,
+        terminal_error=terminal,
+        reachable_energy=reachable,
+        tolerance=tolerance,
+        _node_energy=node_energy,
+    )
 
 
 def _states(name, value, n):
@@ -320,9 +369,10 @@ def _to_pairs(batch_shape, x0, xf, n):
     return arrange(x0), arrange(xf), restore
 
 
-def _system_inputs(A, B, horizon, system, compat, rcond):
+def _system_inputs(A, B, horizon, system, compat, rcond, tolerance):
     check_option("system", system, SYSTEMS)
     check_option("compat", compat, COMPAT_MODES)
+    check_positive("tolerance", tolerance)
     if rcond is not None:
         check_positive("rcond", rcond)
     A = check_square("A", A)
@@ -334,14 +384,16 @@ def _system_inputs(A, B, horizon, system, compat, rcond):
 def _controlled_regions(control, n_regions):
     """Columns of ``B`` as region indices when ``control`` is a mask or an index list, else None.
 
+    Weights (a float vector) give one column per region, so they need no spreading.
+
     Valid input is assumed (checked by ``_input_matrix``, which orders the columns the
     same way).
     """
     if control is None:
         return None
     array = np.asarray(control)
-    if array.ndim != 1:
-        return None
+    if array.ndim != 1 or np.issubdtype(array.dtype, np.floating):
+        return None  # a matrix, or weights: one column per region already
     if array.dtype == bool:
         return np.flatnonzero(array)
     return np.unique(array.astype(int) % n_regions)
@@ -356,7 +408,9 @@ def _per_region(values, regions, n_regions):
     return out
 
 
-def _energy_from_pairs(dynamics, B, x0, xf, restore, *, rcond, compat, n_regions, regions=None):
+def _energy_from_pairs(
+    dynamics, B, x0, xf, restore, *, rcond, compat, tolerance, n_regions, regions=None
+):
     factor = dynamics.gramian_factor(B, rcond=rcond, compat=compat)
     if factor.gramian is None:  # symmetric A, B = I: everything in the eigenbasis of A
         V = dynamics.eigenvectors
@@ -371,19 +425,11 @@ def _energy_from_pairs(dynamics, B, x0, xf, restore, *, rcond, compat, n_regions
         def solution():
             return y
 
-    _warn_health(factor, terminal, n_regions)
-
     def node_energy():
         values = factor.scale * dynamics.node_energy(B, solution())
         return restore(_per_region(values, regions, n_regions), trailing=1)
 
-    return EnergyResult(
-        energy=restore(energy),
-        condition_number=factor.condition_number,
-        rank=factor.rank,
-        terminal_error=restore(terminal),
-        _node_energy=node_energy,
-    )
+    return _result(factor, energy, terminal, restore, node_energy, tolerance, compat, n_regions)
 
 
 # ---------------------------------------------------------------------------
@@ -401,6 +447,7 @@ def minimum_energy(
     system="continuous",
     rcond=None,
     compat=None,
+    tolerance=TERMINAL_WARNING,
 ):
     r"""Minimum control energy of many state transitions at once.
 
@@ -413,8 +460,10 @@ def minimum_energy(
         other and with the batch axes of ``A`` (numpy rules, aligned from the
         right), so ``A`` of shape ``(n, n)`` with ``x0`` of shape ``(100, n)``
         gives 100 transitions of one system.
-    B : ndarray of shape (n_regions, n_inputs), boolean mask or index list, optional
-        Input matrix; ``None`` controls every region.
+    B : ndarray of shape (n_regions, n_inputs), boolean mask, index list or weights, optional
+        Input matrix; ``None`` controls every region; a float vector of shape
+        ``(n_regions,)`` is one input per region with that weight (``B =
+        diag(weights)``, e.g. :func:`mixed_control_set`).
     horizon : float, default=1.0
         Time horizon ``T`` (a whole number of steps in discrete time).
     system : {"continuous", "discrete"}, default="continuous"
@@ -425,6 +474,10 @@ def minimum_energy(
     compat : {None, "deng2022"}, default=None
         ``"deng2022"`` reproduces Deng et al. (2022): energy ``1/2 d^T pinv(W) d``
         with MATLAB's default pinv tolerance ``max(size) * eps(||W||_2)``.
+    tolerance : float, default=1e-6
+        Unreached fraction of a target (``terminal_error``) above which its
+        ``energy`` is ``inf``; ``reachable_energy`` keeps the energy of the
+        reachable part. Not applied with ``compat="deng2022"``.
 
     Returns
     -------
@@ -437,10 +490,11 @@ def minimum_energy(
     Warns
     -----
     IllConditionedWarning
-        If the eigenvalues of a Gramian kept in its (pseudo-)inverse span more
-        than ``1e10`` (largest over smallest kept), so energies lose digits.
+        If a Gramian's condition number exceeds ``1e10`` (or is ``inf``), so
+        energies lose digits.
     UnreachableTargetWarning
-        If a target is missed by more than ``1e-6`` (relative).
+        If a target is missed by more than ``tolerance`` (relative); its
+        energy is then ``inf``.
 
     Notes
     -----
@@ -471,7 +525,7 @@ def minimum_energy(
     >>> float(result.energy)
     1.0
     """
-    A, B, horizon, regions = _system_inputs(A, B, horizon, system, compat, rcond)
+    A, B, horizon, regions = _system_inputs(A, B, horizon, system, compat, rcond, tolerance)
     n = A.shape[-1]
     x0 = _states("x0", x0, n)
     xf = _states("xf", xf, n)
@@ -485,6 +539,7 @@ def minimum_energy(
         restore,
         rcond=rcond,
         compat=compat,
+        tolerance=tolerance,
         n_regions=n,
         regions=regions,
     )
@@ -499,6 +554,7 @@ def transition_energy_matrix(
     system="continuous",
     rcond=None,
     compat=None,
+    tolerance=TERMINAL_WARNING,
 ):
     """Minimum energies between every pair of brain states.
 
@@ -509,8 +565,10 @@ def transition_energy_matrix(
     states : ndarray of shape (..., n_states, n_regions)
         Brain states (e.g. cluster centroids); leading axes broadcast with
         those of ``A``.
-    B : ndarray of shape (n_regions, n_inputs), boolean mask or index list, optional
-        Input matrix; ``None`` controls every region.
+    B : ndarray of shape (n_regions, n_inputs), boolean mask, index list or weights, optional
+        Input matrix; ``None`` controls every region; a float vector of shape
+        ``(n_regions,)`` is one input per region with that weight (``B =
+        diag(weights)``, e.g. :func:`mixed_control_set`).
     horizon : float, default=1.0
         Time horizon.
     system : {"continuous", "discrete"}, default="continuous"
@@ -518,6 +576,8 @@ def transition_energy_matrix(
     rcond : float, optional
         See :func:`minimum_energy`.
     compat : {None, "deng2022"}, default=None
+        See :func:`minimum_energy`.
+    tolerance : float, default=1e-6
         See :func:`minimum_energy`.
 
     Returns
@@ -540,7 +600,7 @@ def transition_energy_matrix(
     array([[0., 4.],
            [4., 0.]])
     """
-    A, B, horizon, regions = _system_inputs(A, B, horizon, system, compat, rcond)
+    A, B, horizon, regions = _system_inputs(A, B, horizon, system, compat, rcond, tolerance)
     n = A.shape[-1]
     states = _states("states", states, n)
     if states.ndim < 2:
@@ -576,12 +636,15 @@ def transition_energy_matrix(
         restore,
         rcond=rcond,
         compat=compat,
+        tolerance=tolerance,
         n_regions=n,
         regions=regions,
     )
 
 
-def time_varying_energy(A_sequence, dt, x0, xf, B=None, *, rcond=None, compat=None):
+def time_varying_energy(
+    A_sequence, dt, x0, xf, B=None, *, rcond=None, compat=None, tolerance=TERMINAL_WARNING
+):
     r"""Minimum energy for a piecewise-constant (time-varying) continuous-time system.
 
     Parameters
@@ -594,11 +657,15 @@ def time_varying_energy(A_sequence, dt, x0, xf, B=None, *, rcond=None, compat=No
     x0, xf : ndarray of shape (..., n_regions)
         Initial and target states; leading axes broadcast with the batch
         axes of ``A_sequence`` (see :func:`minimum_energy`).
-    B : ndarray of shape (n_regions, n_inputs), boolean mask or index list, optional
-        Input matrix; ``None`` controls every region.
+    B : ndarray of shape (n_regions, n_inputs), boolean mask, index list or weights, optional
+        Input matrix; ``None`` controls every region; a float vector of shape
+        ``(n_regions,)`` is one input per region with that weight (``B =
+        diag(weights)``, e.g. :func:`mixed_control_set`).
     rcond : float, optional
         See :func:`minimum_energy`.
     compat : {None, "deng2022"}, default=None
+        See :func:`minimum_energy`.
+    tolerance : float, default=1e-6
         See :func:`minimum_energy`.
 
     Returns
@@ -634,6 +701,7 @@ def time_varying_energy(A_sequence, dt, x0, xf, B=None, *, rcond=None, compat=No
     if rcond is not None:
         check_positive("rcond", rcond)
     check_positive("dt", dt)
+    check_positive("tolerance", tolerance)
     A_sequence = check_square("A_sequence", A_sequence)
     if A_sequence.ndim < 3:
         raise DataError(
@@ -668,7 +736,6 @@ def time_varying_energy(A_sequence, dt, x0, xf, B=None, *, rcond=None, compat=No
 
     factor = _Factor.from_gramian(gram, rcond=rcond, compat=compat)
     energy, y, terminal = factor.solve(xf_pairs - free)
-    _warn_health(factor, terminal, n)
 
     def node_energy():
         # in window k the input is B^T e^{A_k^T s} z_k, z_k = Phi_{k+1}^T ... Phi_{K-1}^T y
@@ -685,13 +752,7 @@ def time_varying_energy(A_sequence, dt, x0, xf, B=None, *, rcond=None, compat=No
                 z = z @ transitions[window]
         return restore(_per_region(factor.scale * total, regions, n), trailing=1)
 
-    return EnergyResult(
-        energy=restore(energy),
-        condition_number=factor.condition_number,
-        rank=factor.rank,
-        terminal_error=restore(terminal),
-        _node_energy=node_energy,
-    )
+    return _result(factor, energy, terminal, restore, node_energy, tolerance, compat, n)
 
 
 def _compose_symmetric(A_sequence, dt, B, x0):

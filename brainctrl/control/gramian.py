@@ -16,6 +16,7 @@ from brainctrl.control.systems import _input_matrix
 __all__ = [
     "average_controllability",
     "controllability_gramian",
+    "gramian_conditioning",
     "modal_controllability",
 ]
 
@@ -235,3 +236,79 @@ def _diagonal_of_inverse_resolvent(A):
         inverse, _ = scipy.linalg.lapack.dtrtri(factor, lower=1)
         out[index] = np.sum(inverse * inverse, axis=0)
     return out.reshape(A.shape[:-1])
+
+
+def gramian_conditioning(
+    A, control=None, *, horizons=(1.0,), epsilons=(0.0,), system="continuous"
+):
+    """Condition number and rank of the Gramian over a grid of horizons and input weights.
+
+    The tool to pick a horizon and a mixed control set's ``epsilon`` by the
+    conditioning they give, before computing any energy: a condition number
+    above ~1e10 leaves energies with few correct digits, and ``inf`` (an
+    eigenvalue zero or negative) means part of most targets cannot be reached.
+
+    Parameters
+    ----------
+    A : ndarray of shape (..., n_regions, n_regions)
+        System matrix; with leading axes (e.g. several runs), the worst
+        (largest) condition number and the smallest rank over them are given.
+    control : ndarray of bool, shape (n_regions,), optional
+        The chosen regions (full weight); None controls every region.
+    horizons : sequence of float, default=(1.0,)
+        Horizons ``T`` to try.
+    epsilons : sequence of float, default=(0.0,)
+        Weights of the other regions' inputs (``0``: the chosen regions alone;
+        see :func:`mixed_control_set`).
+    system : {"continuous", "discrete"}, default="continuous"
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per horizon and epsilon: ``horizon``, ``epsilon``,
+        ``condition_number`` (largest over smallest eigenvalue, ``inf`` when
+        one is zero or negative, as :class:`EnergyResult` reports it) and
+        ``rank`` (eigenvalues above ``n_regions * eps * largest``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = -np.eye(2) + 0.5 * np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> table = gramian_conditioning(A, np.array([True, False]), epsilons=[0.0, 1.0])
+    >>> table["rank"].tolist()
+    [2, 2]
+    """
+    import pandas as pd
+
+    from brainctrl._utils.validation import check_positive
+    from brainctrl.exceptions import InvalidParameterError
+
+    A = check_square("A", A)
+    n = A.shape[-1]
+    mask = np.ones(n, dtype=bool) if control is None else np.asarray(control, dtype=bool)
+    if mask.shape != (n,):
+        raise InvalidParameterError(
+            f"'control' must be a boolean mask of shape ({n},); got shape {mask.shape}."
+        )
+    rows = []
+    for horizon in horizons:
+        check_positive("horizon", horizon)
+        for epsilon in epsilons:
+            if not 0 <= epsilon <= 1:
+                raise InvalidParameterError(f"'epsilons' must lie in [0, 1]; got {epsilon!r}.")
+            weights = np.where(mask, 1.0, float(epsilon))
+            gram = controllability_gramian(A, weights, horizon=horizon, system=system)
+            eigenvalues = np.linalg.eigvalsh(gram)
+            largest, smallest = eigenvalues[..., -1], eigenvalues[..., 0]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                condition = np.where(smallest > 0, largest / smallest, np.inf)
+            rank = (eigenvalues > n * np.finfo(float).eps * largest[..., None]).sum(axis=-1)
+            rows.append(
+                {
+                    "horizon": float(horizon),
+                    "epsilon": float(epsilon),
+                    "condition_number": float(np.max(condition)),
+                    "rank": int(np.min(rank)),
+                }
+            )
+    return pd.DataFrame(rows)

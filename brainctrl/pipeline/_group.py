@@ -12,6 +12,7 @@ import pandas as pd
 
 from brainctrl.exceptions import InvalidParameterError
 from brainctrl.pipeline import _store
+from brainctrl.pipeline._stages import MAX_CONDITION, MAX_UNREACHED
 
 __all__ = ["fit_states", "group_statistics"]
 
@@ -112,6 +113,332 @@ def fit_states(specs, manifest, config, out_dir, unit_key, run_keys):
     _store.write_npz(cached, **result)
     result["hash"] = digest
     return result
+
+
+#: Mixed control set weights tried by ``control.epsilon: auto``, smallest first.
+EPSILON_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
+#: Condition number the automatic epsilon aims at (about 8 of 16 digits kept).
+EPSILON_TARGET_CONDITION = 1e8
+
+
+def energy_design(specs, config, out_dir, unit_key, regions):
+    """The control sets of the energy stage: the chosen set, its epsilon, random sets.
+
+    ``control.epsilon: auto`` takes the smallest weight of ``EPSILON_GRID``
+    for which the static Gramians of the cohort's first runs (up to five) have
+    a condition number of at most ``EPSILON_TARGET_CONDITION``: the least
+    input outside the control set that makes the system well conditioned.
+    Random sets have the control set's size, are drawn outside it with the
+    config's seed, and are the same for every run.
+
+    Returns
+    -------
+    design : dict
+        ``mask``, ``epsilon``, ``random_sets`` and ``hash``.
+    conditioning : DataFrame
+        The condition number and rank over the grid (empty for a fixed epsilon).
+    """
+    from brainctrl.control import (
+        control_set,
+        fc_to_system,
+        gramian_conditioning,
+        random_control_sets,
+    )
+
+    ctl = config.control
+    n = len(regions)
+    mask = (
+        np.ones(n, dtype=bool)
+        if ctl.control_set == "all"
+        else np.asarray(control_set(regions, network=ctl.control_set))
+    )
+    conditioning = pd.DataFrame()
+    if ctl.epsilon == "auto":
+        systems = np.stack(
+            [
+                fc_to_system(
+                    _load_npz(out_dir, spec, unit_key, ("static_fc",))["static_fc"].astype(float),
+                    kind=ctl.system_from,
+                    system=ctl.system,
+                    n_samples=(
+                        len(_load_npz(out_dir, spec, unit_key, ("timeseries",))["timeseries"])
+                        if ctl.system_from == "signed_laplacian"
+                        else None
+                    ),
+                )
+                for spec in specs[:5]
+            ]
+        )
+        conditioning = gramian_conditioning(
+            systems, mask, horizons=[ctl.horizon], epsilons=EPSILON_GRID, system=ctl.system
+        )
+        good = conditioning[conditioning["condition_number"] <= EPSILON_TARGET_CONDITION]
+        epsilon = float(good["epsilon"].min()) if len(good) else 1.0
+    else:
+        epsilon = float(ctl.epsilon)
+    size = int(mask.sum())
+    random_sets = (
+        random_control_sets(
+            n, size, n_sets=ctl.n_random_sets, exclude=mask, random_state=config.random_state
+        )
+        if ctl.n_random_sets and size <= n - size
+        else np.zeros((0, n), dtype=bool)
+    )
+    digest = hashlib.sha256(
+        json.dumps([mask.tolist(), epsilon, random_sets.tolist()]).encode()
+    ).hexdigest()[:16]
+    design = {"mask": mask, "epsilon": epsilon, "random_sets": random_sets, "hash": digest}
+    return design, conditioning
+
+
+def _read_json(path):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _read_table(path):
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError):
+        return pd.DataFrame()
+
+
+def compare_energies(energy):
+    """Pair static and dynamic energies and compare them over well-posed transitions.
+
+    A transition enters an analysis's comparison only when both networks
+    reach its target (unreached fraction at most 1e-6) with a Gramian whose
+    condition number is at most 1e10 (below the threshold at which energies warn);
+    the others are counted with the reason.
+
+    Parameters
+    ----------
+    energy : DataFrame
+        The runs' energy tables (see :func:`transition_energies`).
+
+    Returns
+    -------
+    pairs : DataFrame
+        One row per run, analysis and transition: both energies, condition
+        numbers, ranks, unreached fractions, ``used`` and ``excluded``
+        (the reason, empty when used), and ``log_ratio`` (natural log of
+        dynamic over static, NaN when not used).
+    table : DataFrame
+        One row per analysis: ``n_transitions``, ``n_used``, ``n_excluded``,
+        ``excluded_reasons`` (counts), ``n_subjects``, ``ratio`` (geometric
+        mean over subjects of each subject's mean log ratio), ``ci_low`` and
+        ``ci_high`` (95 % t interval), ``p`` (Wilcoxon signed-rank test of the
+        subjects' mean log ratios against 0), ``max_condition_static`` and
+        ``max_condition_dynamic`` over the transitions used.
+    """
+    from scipy import stats
+
+    keys = [c for c in ("subject", "session", "run") if c in energy.columns]
+    keys += [
+        "analysis",
+        "control",
+        "epsilon",
+        "horizon",
+        "window_length",
+        "from_state",
+        "to_state",
+    ]
+    columns = ["energy", "condition_number", "rank", "unreachable_fraction", "well_posed"]
+    static = energy[energy["network"] == "static"][keys + columns]
+    dynamic = energy[energy["network"] == "dynamic"][keys + columns]
+    pairs = static.merge(dynamic, on=keys, suffixes=("_static", "_dynamic"))
+    pairs = pairs.rename(
+        columns={
+            "condition_number_static": "condition_static",
+            "condition_number_dynamic": "condition_dynamic",
+            "unreachable_fraction_static": "unreached_static",
+            "unreachable_fraction_dynamic": "unreached_dynamic",
+        }
+    )
+    if "energy_control_set" in energy.columns:
+        split = energy[energy["network"] == "static"].set_index(keys)[
+            ["energy_control_set", "energy_elsewhere"]
+        ]
+        pairs = pairs.join(split, on=keys)
+    reasons = []
+    for row in pairs.itertuples():
+        why = []
+        for label in ("static", "dynamic"):
+            if not getattr(row, f"unreached_{label}") <= MAX_UNREACHED:
+                why.append(f"{label} target not reached")
+            elif not getattr(row, f"condition_{label}") <= MAX_CONDITION:
+                why.append(f"{label} Gramian ill-conditioned")
+        reasons.append("; ".join(why))
+    pairs["excluded"] = reasons
+    pairs["used"] = pairs["excluded"] == ""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pairs["log_ratio"] = np.where(
+            pairs["used"], np.log(pairs["energy_dynamic"] / pairs["energy_static"]), np.nan
+        )
+    rows = []
+    for analysis, group in pairs.groupby("analysis", sort=False):
+        used = group[group["used"]]
+        per_subject = used.groupby("subject")["log_ratio"].mean().to_numpy()
+        n = per_subject.size
+        row = {
+            "analysis": analysis,
+            "control": group["control"].iloc[0],
+            "epsilon": float(group["epsilon"].iloc[0]),
+            "horizon": float(group["horizon"].iloc[0]),
+            "window_length": int(group["window_length"].iloc[0]),
+            "n_transitions": len(group),
+            "n_used": len(used),
+            "n_excluded": len(group) - len(used),
+            "excluded_reasons": "; ".join(
+                f"{reason}: {count}"
+                for reason, count in group.loc[~group["used"], "excluded"].value_counts().items()
+            ),
+            "n_subjects": n,
+            "ratio": float(np.exp(per_subject.mean())) if n else np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p": np.nan,
+            "max_condition_static": float(used["condition_static"].max()) if n else np.nan,
+            "max_condition_dynamic": float(used["condition_dynamic"].max()) if n else np.nan,
+        }
+        if n >= 2:
+            half = stats.t.ppf(0.975, n - 1) * per_subject.std(ddof=1) / np.sqrt(n)
+            row["ci_low"] = float(np.exp(per_subject.mean() - half))
+            row["ci_high"] = float(np.exp(per_subject.mean() + half))
+            if np.any(per_subject != 0):
+                row["p"] = float(stats.wilcoxon(per_subject).pvalue)
+        if "energy_control_set" in used.columns and used["energy_control_set"].notna().any():
+            share = used["energy_control_set"] / (
+                used["energy_control_set"] + used["energy_elsewhere"]
+            )
+            row["control_set_share"] = float(share.median())
+        rows.append(row)
+    return pairs, pd.DataFrame(rows)
+
+
+def _ratio_text(row):
+    if not row["n_used"]:
+        return "no well-posed transition"
+    text = f"{row['ratio']:.3g}"
+    if np.isfinite(row["ci_low"]):
+        text += f" (95 % CI {row['ci_low']:.3g}–{row['ci_high']:.3g}"
+        text += f", Wilcoxon p = {row['p']:.3g})" if np.isfinite(row["p"]) else ")"
+    return text + f", {int(row['n_used'])} of {int(row['n_transitions'])} transitions"
+
+
+def _energy_text(table, design, config):
+    """The energy section's text and its headline numbers (well-posed transitions only)."""
+    from brainctrl.control.energy import condition_text
+
+    rows = table.set_index("analysis")
+    primary = rows.loc["primary"]
+    epsilon = design.get("epsilon", primary["epsilon"])
+    how = (
+        "chosen as the smallest weight of the grid in the table below whose static "
+        "Gramians have a condition number of at most 1e8"
+        if design.get("epsilon_chosen")
+        else "control.epsilon"
+    )
+    head = (
+        f"Primary analysis: control set {config.control.control_set} with full input, and "
+        f"input weight {epsilon:g} on every other region ({how}); horizon "
+        f"{config.control.horizon:g}, windows of {config.connectivity.window_length} frames. "
+        "Static and dynamic energies are compared only over transitions that both networks "
+        "reach (unreached fraction at most 1e-6) with a Gramian condition number of at most "
+        "1e10."
+    )
+    headline = {
+        "n_transitions": int(primary["n_transitions"]),
+        "n_used": int(primary["n_used"]),
+        "n_excluded": int(primary["n_excluded"]),
+    }
+    if not primary["n_used"]:
+        body = (
+            " No transition of the primary analysis is well posed "
+            f"({primary['excluded_reasons']}), so no ratio is reported."
+        )
+    else:
+        headline.update(
+            ratio=float(primary["ratio"]),
+            ci=[float(primary["ci_low"]), float(primary["ci_high"])],
+            p=float(primary["p"]),
+            max_condition_static=float(primary["max_condition_static"]),
+            max_condition_dynamic=float(primary["max_condition_dynamic"]),
+        )
+        excluded = (
+            f"; {int(primary['n_excluded'])} excluded ({primary['excluded_reasons']})"
+            if primary["n_excluded"]
+            else ""
+        )
+        share = primary.get("control_set_share")
+        body = (
+            f" Dynamic / static energy = {_ratio_text(primary)}{excluded}. The largest "
+            "condition numbers among the transitions used: static "
+            f"{condition_text(primary['max_condition_static'])}, dynamic "
+            f"{condition_text(primary['max_condition_dynamic'])}."
+        )
+        if share is not None and np.isfinite(share):
+            body += f" The control set carries {share:.0%} of the static input energy (median)."
+    controls = []
+    for name, label in (
+        (
+            "control set alone",
+            f"the control set alone (no input elsewhere; {config.control.control_set})",
+        ),
+        ("all regions", "all regions controlled"),
+    ):
+        if name in rows.index:
+            controls.append(f"{label}: {_ratio_text(rows.loc[name])}")
+    random = rows[rows.index.str.startswith("random set")]
+    if len(random):
+        ratios = random["ratio"].dropna()
+        if len(ratios):
+            controls.append(
+                f"{len(random)} random sets of the same size (same epsilon): ratios "
+                f"{ratios.min():.3g}–{ratios.max():.3g}"
+            )
+            headline["random_set_ratios"] = [float(r) for r in ratios]
+    for prefix in ("horizon", "window"):
+        sweep = rows[rows.index.str.startswith(prefix + " ")]
+        if len(sweep):
+            controls.append(
+                ", ".join(f"{name}: {_ratio_text(row)}" for name, row in sweep.iterrows())
+            )
+    text = head + body
+    if controls:
+        text += " Controls — " + "; ".join(controls) + "."
+    text += " " + _energy_verdict(rows, config.control.control_set)
+    return text, headline
+
+
+def _energy_verdict(rows, name):
+    """What the controls say of the primary ratio, in one sentence."""
+    primary = rows.loc["primary"]
+    if not primary["n_used"]:
+        return "No conclusion can be drawn from these energies."
+    below = np.isfinite(primary["ci_high"]) and primary["ci_high"] < 1
+    above = np.isfinite(primary["ci_low"]) and primary["ci_low"] > 1
+    if not (below or above):
+        return "The confidence interval of the primary ratio contains 1: no difference."
+    direction = "less" if below else "more"
+    random = rows[rows.index.str.startswith("random set")]["ratio"].dropna()
+    if len(random) and random.min() <= primary["ratio"] <= random.max():
+        return (
+            f"The dynamic network costs {direction} energy, but as much for random control "
+            f"sets of the same size: the difference is not specific to {name}."
+        )
+    if len(random):
+        return (
+            f"The dynamic network costs {direction} energy, and the ratio lies outside "
+            f"the range of random control sets of the same size: it is specific to {name} "
+            "(check it holds across horizons and windows)."
+        )
+    return (
+        f"The dynamic network costs {direction} energy; without random control sets "
+        f"(control.n_random_sets) it cannot be told whether this is specific to {name}."
+    )
 
 
 class SectionSkipped(Exception):
@@ -525,56 +852,60 @@ def group_statistics(
             sections.skip(
                 "no run's transition energies finished (see the 'energy' rows of status.parquet)"
             )
-        per_subject = (
-            energy.groupby(["subject", "network"])
-            .agg(
-                energy=("energy", "median"),
-                condition_number=("condition_number", "median"),
-                terminal_error=("terminal_error", "median"),
-            )
-            .reset_index()
-        )
-        wide = per_subject.pivot(index="subject", columns="network", values="energy")
-        cond = per_subject[per_subject["network"] == "static"].set_index("subject")[
-            "condition_number"
-        ]
-        comparison = wide.assign(condition_number=cond.reindex(wide.index)).reset_index()
-        comparison["ratio"] = comparison["dynamic"] / comparison["static"]
-        _store.write_table(comparison, group_dir / "energy_static_vs_dynamic.parquet")
-        from scipy.stats import wilcoxon
-
-        test = wilcoxon(np.log(comparison["dynamic"]), np.log(comparison["static"]))
-        health = (
-            energy.groupby("network")
-            .agg(
-                median_energy=("energy", "median"),
-                median_condition_number=("condition_number", "median"),
-                max_terminal_error=("terminal_error", "max"),
-            )
-            .reset_index()
-        )
-        summary["energy_ratio_median"] = float(comparison["ratio"].median())
-        summary["energy_wilcoxon_p"] = float(test.pvalue)
-        text = (
-            f"Control set: {config.control.control_set}; horizon {config.control.horizon}. "
-            f"Median per-subject ratio dynamic/static = {comparison['ratio'].median():.3g} "
-            f"(Wilcoxon signed-rank on log energies, p = {test.pvalue:.3g}). Ratios are "
-            "only meaningful where the Gramians are well conditioned and the target is "
-            "reached: see the condition numbers and terminal errors."
-        )
+        design = _read_json(group_dir / "energy_design.json") or {}
+        pairs, table = compare_energies(energy)
+        _store.write_table(pairs, group_dir / "energy_static_vs_dynamic.parquet")
+        _store.write_table(table, group_dir / "energy_comparison.parquet")
+        text, summary["energy"] = _energy_text(table, design, config)
+        primary = pairs[(pairs["analysis"] == "primary") & pairs["used"]]
         figures = [
             (
-                _savefig(plotting.plot_energy_comparison(comparison), fig_dir / "energy.png"),
-                "Median transition energy per subject under the static network and along the "
-                "time-varying network (colour: log10 condition number of the static Gramian).",
+                _savefig(
+                    plotting.plot_energy_ratios(
+                        table, title="dynamic / static energy over well-posed transitions"
+                    ),
+                    fig_dir / "energy_ratios.png",
+                ),
+                "Ratio of the dynamic to the static network's energy (geometric mean over "
+                "subjects of each subject's mean log ratio, 95 % t interval), per analysis; "
+                "only transitions that both networks reach within 1e-6 with a condition "
+                "number of at most 1e10 are compared, n counts them.",
             )
         ]
+        if len(primary):
+            figures.append(
+                (
+                    _savefig(
+                        plotting.plot_energy_comparison(
+                            primary.rename(
+                                columns={
+                                    "energy_static": "static",
+                                    "energy_dynamic": "dynamic",
+                                    "condition_static": "condition_number",
+                                }
+                            ),
+                            title="primary analysis, well-posed transitions",
+                        ),
+                        fig_dir / "energy.png",
+                    ),
+                    "Energy of each well-posed transition of the primary analysis under the "
+                    "static network and along the time-varying network; colour: log10 of the "
+                    "static Gramian's condition number, as in the tables.",
+                )
+            )
+        shown = table.drop(columns=["excluded_reasons"]).copy()
         sections.report.append(
             (
                 "Transition energy: static versus dynamic network",
                 text,
                 figures,
-                [("numerical health", health)],
+                [
+                    ("comparison per analysis (well-posed transitions only)", shown),
+                    (
+                        "conditioning of the static Gramians over the epsilon grid (first runs)",
+                        _read_table(group_dir / "energy_conditioning.parquet"),
+                    ),
+                ],
             )
         )
 

@@ -209,7 +209,7 @@ def _run_unit(spec, *, manifest, config, out_dir, config_hash, reference):
     )
 
 
-def _energy_unit(spec, *, config, out_dir, config_hash, run_keys, states, control_mask):
+def _energy_unit(spec, *, config, out_dir, config_hash, run_keys, states, design):
     """Worker: transition energies of one run; never raises."""
     start = time.perf_counter()
     key = _unit_key(spec)
@@ -220,7 +220,7 @@ def _energy_unit(spec, *, config, out_dir, config_hash, run_keys, states, contro
             with np.load(folder / f"{key}_matrices.npz", allow_pickle=False) as data:
                 timeseries = data["timeseries"].astype(float)
                 static_fc = data["static_fc"].astype(float)
-            table = transition_energies(timeseries, static_fc, states, control_mask, config)
+            table = transition_energies(timeseries, static_fc, states, design, config)
             for column, value in (
                 ("run", spec.run),
                 ("session", spec.session),
@@ -608,10 +608,23 @@ def _cohort_stages(manifest, config, out_dir, overwrite, verbose, regions, check
 
 def _energy_stage(specs, run_keys, states, regions, config, out_dir, overwrite, verbose):
     """Transition energies of every finished run whose energies are missing or stale."""
-    from brainctrl.control import control_set
+    from brainctrl.pipeline._group import energy_design
 
-    mask = np.asarray(_control_mask(regions, config.control.control_set, control_set))
-    energy_hash = config.section_hash(*ENERGY_KEYS) + states["hash"]
+    design, conditioning = energy_design(specs, config, out_dir, _unit_key, regions)
+    group_dir = out_dir / "group"
+    _store.write_table(conditioning, group_dir / "energy_conditioning.parquet")
+    _store.write_json(
+        {
+            "control_set": config.control.control_set,
+            "epsilon": design["epsilon"],
+            "epsilon_chosen": config.control.epsilon == "auto",
+            "random_sets": [
+                regions["name"].astype(str)[row].tolist() for row in design["random_sets"]
+            ],
+        },
+        group_dir / "energy_design.json",
+    )
+    energy_hash = config.section_hash(*ENERGY_KEYS) + states["hash"] + design["hash"]
     todo = _stale_energies(specs, out_dir, energy_hash, run_keys, overwrite)
     _log_todo("energy", todo, len(specs))
     worker = functools.partial(
@@ -621,7 +634,7 @@ def _energy_stage(specs, run_keys, states, regions, config, out_dir, overwrite, 
         config_hash=energy_hash,
         run_keys=run_keys,
         states=states["activity_centroids"],
-        control_mask=mask,
+        design=design,
     )
     _map_stage("energy", worker, todo, config, out_dir, energy_hash, verbose)
 
@@ -645,12 +658,6 @@ def _record_sections(out_dir, sections, group_key, start):
                 "seconds": seconds,
             },
         )
-
-
-def _control_mask(regions, control, control_set):
-    if control == "all":
-        return np.ones(len(regions), dtype=bool)
-    return control_set(regions, network=control)
 
 
 def pipeline_status(out_dir):

@@ -343,19 +343,116 @@ def process_run(run, config, seed):
     return tables, arrays
 
 
-def transition_energies(timeseries, static_fc, states, control_mask, config):
+#: Largest condition number of a Gramian whose energies enter the comparison:
+#: the threshold above which energies warn (float64 keeps about 6 digits there).
+MAX_CONDITION = 1e10
+#: Largest unreached fraction of a target that counts as reached.
+MAX_UNREACHED = 1e-6
+
+
+def energy_analyses(config, design, n_frames):
+    """The analyses of the energy stage: the primary one and its controls.
+
+    Parameters
+    ----------
+    config : PipelineConfig
+    design : dict
+        ``mask`` (the control set), ``epsilon`` (the mixed control set's
+        weight elsewhere) and ``random_sets`` (boolean masks, one per row).
+    n_frames : int
+        Frames of the run (window lengths that do not fit twice are skipped).
+
+    Returns
+    -------
+    list of dict
+        ``analysis``, ``control`` (a description), ``B`` (mask or weights),
+        ``epsilon``, ``horizon``, ``window_length``, ``mask`` (the chosen regions).
+    """
+    ctl, window = config.control, config.connectivity.window_length
+    mask, epsilon = np.asarray(design["mask"], dtype=bool), float(design["epsilon"])
+
+    def mixed(chosen):
+        return np.where(chosen, 1.0, epsilon)
+
+    name = ctl.control_set
+    base = {"horizon": ctl.horizon, "window_length": window}
+    analyses = [
+        {
+            "analysis": "primary",
+            "control": f"{name} + {epsilon:g} elsewhere",
+            "B": mixed(mask),
+            "epsilon": epsilon,
+            "mask": mask,
+            **base,
+        },
+        {
+            "analysis": "control set alone",
+            "control": name,
+            "B": mask,
+            "epsilon": 0.0,
+            "mask": mask,
+            **base,
+        },
+        {
+            "analysis": "all regions",
+            "control": "all",
+            "B": None,
+            "epsilon": 1.0,
+            "mask": np.ones_like(mask),
+            **base,
+        },
+    ]
+    for i, chosen in enumerate(np.asarray(design["random_sets"], dtype=bool)):
+        analyses.append(
+            {
+                "analysis": f"random set {i + 1}",
+                "control": f"random {int(chosen.sum())} + {epsilon:g} elsewhere",
+                "B": mixed(chosen),
+                "epsilon": epsilon,
+                "mask": chosen,
+                **base,
+            }
+        )
+    horizons = ctl.sweep_horizons
+    if horizons is None:
+        horizons = [ctl.horizon / 2, ctl.horizon * 2]
+    for horizon in horizons:
+        analyses.append(
+            {**analyses[0], "analysis": f"horizon {horizon:g}", "horizon": float(horizon)}
+        )
+    lengths = ctl.sweep_window_lengths
+    if lengths is None:
+        lengths = [max(3, window // 2), window * 2]
+    for length in lengths:
+        if 2 * length <= n_frames and length != window:
+            analyses.append(
+                {**analyses[0], "analysis": f"window {length}", "window_length": int(length)}
+            )
+    return analyses
+
+
+def transition_energies(timeseries, static_fc, states, design, config):
     """Energies of all transitions between activity states, static vs dynamic.
 
     The static system is the run's FC; the dynamic system holds each
     non-overlapping window's FC for ``horizon / n_windows`` (see
-    :func:`brainctrl.control.time_varying_energy`).
+    :func:`brainctrl.control.time_varying_energy`). Every analysis of
+    :func:`energy_analyses` is computed: the primary one (the control set
+    with a small input ``epsilon`` everywhere else, which makes the system
+    controllable) and its controls.
 
     Returns
     -------
     DataFrame
-        One row per (network, from_state, to_state): energy (``∫‖u‖² dt``, no
-        ½), the Gramian's condition number and rank, and the unreached
-        fraction of the target (``terminal_error``).
+        One row per analysis, network (``static``, ``dynamic``) and transition
+        (``from_state``, ``to_state``): ``energy`` (``∫‖u‖² dt``, no ½; inf when
+        the target is not reached), ``reachable_energy`` (of the part of the
+        target that can be reached), ``unreachable_fraction``,
+        ``condition_number`` (largest over smallest Gramian eigenvalue, inf
+        when one is zero or negative), ``rank``, ``energy_control_set`` and
+        ``energy_elsewhere`` (the input energy on the chosen regions and on the
+        rest; primary analysis only), and
+        ``well_posed`` (reached, condition number at most ``MAX_CONDITION``).
     """
     from brainctrl.connectivity import sliding_window_connectivity
     from brainctrl.control import fc_to_system, minimum_energy, time_varying_energy
@@ -364,6 +461,9 @@ def transition_energies(timeseries, static_fc, states, control_mask, config):
     k = states.shape[0]
     x0 = np.repeat(states, k, axis=0)
     xf = np.tile(states, (k, 1))
+    off = np.repeat(np.arange(k), k) != np.tile(np.arange(k), k)
+    x0, xf = x0[off], xf[off]
+    from_state, to_state = np.repeat(np.arange(k), k)[off], np.tile(np.arange(k), k)[off]
 
     # the signed-Laplacian route zeroes edges with uncorrected p > 0.05 first
     laplacian = ctl.system_from == "signed_laplacian"
@@ -373,38 +473,58 @@ def transition_energies(timeseries, static_fc, states, control_mask, config):
         system=ctl.system,
         n_samples=len(timeseries) if laplacian else None,
     )
-    static = minimum_energy(
-        a_static, x0, xf, B=control_mask, horizon=ctl.horizon, system=ctl.system
-    )
+    dynamic_systems = {}
 
-    windows = sliding_window_connectivity(
-        timeseries, cc.window_length, step=cc.window_length, taper=cc.taper
-    ).astype(float)
-    a_windows = fc_to_system(
-        windows,
-        kind=ctl.system_from,
-        system=ctl.system,
-        n_samples=cc.window_length if laplacian else None,
-    )
-    dynamic = time_varying_energy(a_windows, ctl.horizon / len(a_windows), x0, xf, B=control_mask)
+    def windows(length):
+        if length not in dynamic_systems:
+            fc = sliding_window_connectivity(
+                timeseries, length, step=length, taper=cc.taper
+            ).astype(float)
+            dynamic_systems[length] = fc_to_system(
+                fc,
+                kind=ctl.system_from,
+                system=ctl.system,
+                n_samples=length if laplacian else None,
+            )
+        return dynamic_systems[length]
 
     rows = []
-    from_state = np.repeat(np.arange(k), k)
-    to_state = np.tile(np.arange(k), k)
-    for label, result in (("static", static), ("dynamic", dynamic)):
-        rows.append(
-            pd.DataFrame(
+    for analysis in energy_analyses(config, design, len(timeseries)):
+        a_windows = windows(analysis["window_length"])
+        results = {
+            "static": minimum_energy(
+                a_static, x0, xf, B=analysis["B"], horizon=analysis["horizon"], system=ctl.system
+            ),
+            "dynamic": time_varying_energy(
+                a_windows, analysis["horizon"] / len(a_windows), x0, xf, B=analysis["B"]
+            ),
+        }
+        split = analysis["analysis"] == "primary"
+        for label, result in results.items():
+            condition = np.broadcast_to(result.condition_number, from_state.shape)
+            unreached = np.asarray(result.terminal_error)
+            row = pd.DataFrame(
                 {
+                    "analysis": analysis["analysis"],
+                    "control": analysis["control"],
+                    "epsilon": analysis["epsilon"],
+                    "horizon": analysis["horizon"],
+                    "window_length": analysis["window_length"],
+                    "n_windows": len(a_windows) if label == "dynamic" else 1,
                     "network": label,
                     "from_state": from_state,
                     "to_state": to_state,
-                    "energy": np.broadcast_to(result.energy, from_state.shape),
-                    "condition_number": np.broadcast_to(result.condition_number, from_state.shape),
-                    "terminal_error": np.broadcast_to(result.terminal_error, from_state.shape),
+                    "energy": result.energy,
+                    "reachable_energy": result.reachable_energy,
+                    "unreachable_fraction": unreached,
+                    "condition_number": condition,
                     "rank": np.broadcast_to(result.rank, from_state.shape),
-                    "n_windows": len(a_windows) if label == "dynamic" else 1,
+                    "well_posed": (unreached <= MAX_UNREACHED) & (condition <= MAX_CONDITION),
                 }
             )
-        )
-    table = pd.concat(rows, ignore_index=True)
-    return table[table["from_state"] != table["to_state"]].reset_index(drop=True)
+            if split:
+                nodes = result.node_energy
+                row["energy_control_set"] = nodes[:, analysis["mask"]].sum(axis=1)
+                row["energy_elsewhere"] = nodes[:, ~analysis["mask"]].sum(axis=1)
+            rows.append(row)
+    return pd.concat(rows, ignore_index=True)

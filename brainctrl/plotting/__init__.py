@@ -6,6 +6,7 @@ figures can be embedded in notebooks or written by the pipeline report.
 
 from brainctrl.plotting._figures import (
     plot_energy_comparison,
+    plot_energy_ratios,
     plot_group_results,
     plot_loadings,
     plot_matrix,
@@ -17,6 +18,7 @@ from brainctrl.plotting._figures import (
 
 __all__ = [
     "plot_energy_comparison",
+    "plot_energy_ratios",
     "plot_group_results",
     "plot_loadings",
     "plot_matrix",

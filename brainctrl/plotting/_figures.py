@@ -5,6 +5,7 @@ import pandas as pd
 
 __all__ = [
     "plot_energy_comparison",
+    "plot_energy_ratios",
     "plot_group_results",
     "plot_loadings",
     "plot_matrix",
@@ -373,16 +374,18 @@ def plot_network_values(values, regions, *, label=None, title=None, ax=None):
     return fig
 
 
-def plot_energy_comparison(table, *, ax=None):
-    """Per-subject transition energy, static versus dynamic network (log axes).
+def plot_energy_comparison(table, *, ax=None, title=None):
+    """Transition energy, static versus dynamic network (log axes).
 
     Parameters
     ----------
     table : DataFrame
-        Columns ``static`` and ``dynamic`` (one row per subject), optionally
-        ``condition_number`` (of the static Gramian) to colour the points;
-        infinite condition numbers (numerically singular Gramians) are drawn
-        at 1e17, the largest a float64 Gramian can show.
+        Columns ``static`` and ``dynamic`` (energies, one row per subject or
+        transition), optionally ``condition_number`` (of the static Gramian)
+        for the colour: ``log10`` of the number itself, the one the tables
+        print; an infinite condition number (a singular Gramian) is drawn as
+        an open marker and named in the legend, never given a colour.
+    title : str, optional
 
     Returns
     -------
@@ -390,22 +393,88 @@ def plot_energy_comparison(table, *, ax=None):
     """
     fig, ax = _axes(ax, figsize=(4.8, 4))
     energies = table[["static", "dynamic"]].to_numpy(float)
+    finite = np.ones(len(table), dtype=bool)
     color = None
     if "condition_number" in table:
         cond = table["condition_number"].to_numpy(float)
-        color = np.log10(np.clip(np.where(np.isfinite(cond), cond, 1e17), 1.0, 1e17))
+        finite = np.isfinite(cond)
+        with np.errstate(divide="ignore"):
+            color = np.log10(cond[finite])
     points = ax.scatter(
-        energies[:, 0], energies[:, 1], c=color, cmap="magma", s=25, edgecolor="k", linewidth=0.3
+        energies[finite, 0],
+        energies[finite, 1],
+        c=color,
+        cmap="magma",
+        s=25,
+        edgecolor="k",
+        linewidth=0.3,
+        gid="energy-points",
     )
-    low, high = np.nanmin(energies), np.nanmax(energies)
-    ax.plot([low, high], [low, high], "k--", lw=0.8, label="equal energy")
+    if not finite.all():
+        ax.scatter(
+            energies[~finite, 0],
+            energies[~finite, 1],
+            facecolor="none",
+            edgecolor="k",
+            s=25,
+            label="condition number inf",
+        )
+    shown = energies[np.isfinite(energies).all(axis=1)]
+    if shown.size:
+        low, high = shown.min(), shown.max()
+        ax.plot([low, high], [low, high], "k--", lw=0.8, label="equal energy")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("energy, static network")
     ax.set_ylabel("energy, dynamic network")
+    if title:
+        ax.set_title(title, fontsize=9)
     ax.legend(loc="upper left", fontsize=8)
-    if color is not None:
+    if color is not None and finite.any():
         fig.colorbar(points, ax=ax, label="log10 condition number, static Gramian")
+    return fig
+
+
+def plot_energy_ratios(table, *, ax=None, title=None):
+    """Dynamic over static energy per analysis, with confidence intervals (log axis).
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per analysis: ``analysis``, ``ratio``, ``ci_low``, ``ci_high``
+        and ``n_used`` (transitions compared); rows without a ratio (no
+        well-posed transition) are drawn as a note instead of a point.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = _axes(ax, figsize=(6, 0.35 * len(table) + 1.5))
+    rows = table.reset_index(drop=True)
+    y = np.arange(len(rows))[::-1]
+    has = rows["ratio"].notna().to_numpy()
+    ratio = rows["ratio"].to_numpy(float)
+    low = rows["ci_low"].to_numpy(float)
+    high = rows["ci_high"].to_numpy(float)
+    ax.errorbar(
+        ratio[has],
+        y[has],
+        xerr=[ratio[has] - low[has], high[has] - ratio[has]],
+        fmt="o",
+        color="k",
+        ecolor="0.4",
+        capsize=3,
+        gid="energy-ratios",
+    )
+    ax.axvline(1.0, color="tab:red", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.set_yticks(y, [f"{a} (n = {int(n)})" for a, n in zip(rows["analysis"], rows["n_used"])])
+    for position in y[~has]:
+        ax.text(1.0, position, " no well-posed transition", va="center", fontsize=8)
+    ax.set_xlabel("dynamic / static energy (geometric mean, 95 % CI)")
+    if title:
+        ax.set_title(title, fontsize=9)
     return fig
 
 

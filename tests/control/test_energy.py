@@ -256,22 +256,29 @@ def test_unreachable_target_warns_and_reports(rng):
     A = scipy.linalg.block_diag(block, block)
     x0 = np.zeros(4)
     xf = np.array([1.0, 0.0, 0.0, 1.0])
-    with pytest.warns(
-        UnreachableTargetWarning, match=r"cannot be reached .*terminal error up to 0.70"
+    with (
+        pytest.warns(IllConditionedWarning, match=r"condition number up to inf"),
+        pytest.warns(
+            UnreachableTargetWarning, match=r"cannot be reached .*unreached fraction up to 0.70"
+        ),
     ):
         result = minimum_energy(A, x0, xf, [0])
     assert int(result.rank) == 2
     assert float(result.terminal_error) == pytest.approx(1 / np.sqrt(2), rel=1e-12)
-    # the reachable half alone costs the same
+    assert float(result.unreachable_fraction) == float(result.terminal_error)
+    # no input reaches the target: its energy is not a number the pseudo-inverse made up
+    assert float(result.energy) == np.inf
+    # the reachable part of the target is its projection on the range of the Gramian
+    # (the first component's two regions), and costs what that transition alone costs
     reachable = minimum_energy(block, np.zeros(2), np.array([1.0, 0.0]), [0])
-    assert float(result.energy) == pytest.approx(float(reachable.energy), rel=1e-10)
+    assert float(result.reachable_energy) == pytest.approx(float(reachable.energy), rel=1e-10)
 
 
 def test_ill_conditioned_warns(rng):
     A = _system(rng, 30)
     # a sparse control set: W_T is numerically singular (METHODS.md: N=200, <=20 % controlled)
     with pytest.warns(UnreachableTargetWarning, match="cannot be reached"):
-        with pytest.warns(IllConditionedWarning, match=r"condition number up to \d.* kept"):
+        with pytest.warns(IllConditionedWarning, match=r"condition number up to (\d|inf)"):
             result = minimum_energy(A, np.zeros(30), rng.standard_normal(30), [0, 1, 2])
     assert float(result.condition_number) > 1e10
     assert int(result.rank) < 30
@@ -406,8 +413,12 @@ def test_errors(rng):
         minimum_energy(A, x, x, np.array([True, False]))
     with pytest.raises(DataError, match=r"B indices must lie in \[0, 3\); got \[5\]"):
         minimum_energy(A, x, x, [5])
-    with pytest.raises(DataError, match="boolean mask or integer indices; got dtype float64"):
+    with pytest.raises(DataError, match="B as input weights must have 3 entries .* got 2"):
         minimum_energy(A, x, x, np.array([0.5, 1.0]))
+    with pytest.raises(DataError, match=r"weights must be finite, >= 0 and not all 0; got min -1"):
+        minimum_energy(A, x, x, np.array([-1.0, 1.0, 1.0]))
+    with pytest.raises(DataError, match="or float weights; got dtype complex128"):
+        minimum_energy(A, x, x, np.array([1j, 1.0, 1.0]))
     with pytest.raises(DataError, match="B selects no region"):
         minimum_energy(A, x, x, np.zeros(3, dtype=bool))
     with pytest.raises(DataError, match="B must be an .* got shape"):
@@ -422,3 +433,103 @@ def test_errors(rng):
         time_varying_energy(A, 0.1, x, x)
     with pytest.raises(InvalidParameterError, match=r"'dt' must be > 0; got 0"):
         time_varying_energy(np.stack([A]), 0, x, x)
+
+
+def test_mixed_control_set_on_two_uncoupled_nodes_by_hand():
+    # A = -I: W_T = diag(w_k^2) (1 - e^{-2T}) / 2, E = sum_k d_k^2 / (w_k^2 s), and input k
+    # alone costs d_k^2 / (w_k^2 s), s = (1 - e^{-2T}) / 2
+    from brainctrl.control import mixed_control_set
+
+    epsilon, horizon = 0.1, 1.5
+    weights = mixed_control_set(n_regions=2, network=[0], epsilon=epsilon)
+    np.testing.assert_array_equal(weights, [1.0, 0.1])
+    d = np.array([0.6, -0.3])
+    result = minimum_energy(-np.eye(2), np.zeros(2), d, weights, horizon=horizon)
+    s = (1 - np.exp(-2 * horizon)) / 2
+    per_node = d**2 / (np.array([1.0, epsilon]) ** 2 * s)
+    np.testing.assert_allclose(result.node_energy, per_node, rtol=1e-13)
+    np.testing.assert_allclose(result.energy, per_node.sum(), rtol=1e-13)
+    assert float(result.condition_number) == pytest.approx(1 / epsilon**2, rel=1e-12)
+
+
+def test_mixed_control_set_on_two_coupled_nodes_against_quadrature():
+    from scipy.integrate import quad_vec
+
+    from brainctrl.control import mixed_control_set
+
+    A = np.array([[-1.0, 0.4], [0.4, -0.8]])
+    horizon, d = 1.0, np.array([1.0, 0.5])
+    for epsilon in (1.0, 0.1, 0.01):
+        weights = mixed_control_set(n_regions=2, network=[0], epsilon=epsilon)
+        BB = np.diag(weights**2)
+        W, _ = quad_vec(
+            lambda t, BB=BB: scipy.linalg.expm(A * t) @ BB @ scipy.linalg.expm(A.T * t),
+            0,
+            horizon,
+            epsabs=1e-14,
+            epsrel=1e-13,
+        )
+        result = minimum_energy(A, np.zeros(2), d, weights, horizon=horizon)
+        np.testing.assert_allclose(result.energy, d @ np.linalg.solve(W, d), rtol=1e-9)
+        # the split between the chosen region and the other sums to the energy
+        np.testing.assert_allclose(result.node_energy.sum(), result.energy, rtol=1e-10)
+    # region 0 alone controls the coupled pair: small epsilons tend to its energy
+    alone = minimum_energy(A, np.zeros(2), d, [0], horizon=horizon)
+    tiny = minimum_energy(
+        A, np.zeros(2), d, mixed_control_set(n_regions=2, network=[0], epsilon=1e-6)
+    )
+    np.testing.assert_allclose(tiny.energy, alone.energy, rtol=1e-6)
+
+
+def test_reachable_energy_equals_the_energy_when_the_gramian_is_full_rank(rng):
+    A = _system(rng, 12)
+    x0, xf = rng.standard_normal((2, 5, 12))
+    result = minimum_energy(A, x0, xf)
+    np.testing.assert_array_equal(result.reachable_energy, result.energy)
+    assert np.all(np.isfinite(result.energy)) and np.all(result.terminal_error < 1e-10)
+
+
+def test_the_warning_prints_the_result_s_condition_number(rng):
+    from brainctrl.control.energy import condition_text
+
+    A = _system(rng, 30)
+    weights = np.full(30, 1e-5)
+    weights[:5] = 1.0
+    with pytest.warns(IllConditionedWarning) as caught:
+        result = minimum_energy(A, np.zeros(30), rng.standard_normal(30), weights)
+    assert np.isfinite(result.condition_number)
+    text = condition_text(float(result.condition_number))
+    assert f"condition number up to {text} " in str(caught[0].message)
+
+
+def test_gramian_conditioning_grid():
+    from brainctrl.control import gramian_conditioning
+
+    # A = -I: W = diag(1, eps^2) (1 - e^{-2T}) / 2, condition number 1 / eps^2
+    table = gramian_conditioning(
+        -np.eye(2), np.array([True, False]), horizons=[0.5, 2.0], epsilons=[0.0, 0.1, 0.01]
+    )
+    assert len(table) == 6
+    for row in table.itertuples():
+        if row.epsilon == 0:
+            assert row.condition_number == np.inf and row.rank == 1
+        else:
+            assert row.condition_number == pytest.approx(1 / row.epsilon**2, rel=1e-10)
+            assert row.rank == 2
+    with pytest.raises(InvalidParameterError, match=r"'epsilons' must lie in \[0, 1\]; got 2"):
+        gramian_conditioning(-np.eye(2), epsilons=[2])
+
+
+def test_random_control_sets():
+    from brainctrl.control import random_control_sets
+
+    exclude = np.zeros(10, dtype=bool)
+    exclude[:4] = True
+    masks = random_control_sets(10, 3, n_sets=20, exclude=exclude, random_state=1)
+    assert masks.shape == (20, 10) and (masks.sum(axis=1) == 3).all()
+    assert not masks[:, :4].any()
+    np.testing.assert_array_equal(
+        masks, random_control_sets(10, 3, n_sets=20, exclude=exclude, random_state=1)
+    )
+    with pytest.raises(InvalidParameterError, match="'size' is 7, more than the 6 regions"):
+        random_control_sets(10, 7, n_sets=1, exclude=exclude)

@@ -43,11 +43,14 @@ def test_plot_energy_and_group_results():
     )
     fig = plotting.plot_energy_comparison(table)
     assert fig.axes[0].get_xscale() == "log"
-    # a numerically singular Gramian (infinite condition number) is still drawn
+    # a numerically singular Gramian (infinite condition number) is still drawn, as an
+    # open marker named in the legend, not as a made-up colour
     table.loc[1, "condition_number"] = np.inf
     fig = plotting.plot_energy_comparison(table)
     colours = fig.axes[0].collections[0].get_array()
-    np.testing.assert_allclose(colours, [3.0, 17.0])
+    np.testing.assert_allclose(colours, [3.0])
+    np.testing.assert_allclose(fig.axes[0].collections[1].get_offsets(), [[10.0, 2.0]])
+    assert "condition number inf" in fig.axes[0].get_legend_handles_labels()[1]
     results = pd.DataFrame({"t": [3.0, -1.0, 0.5], "p_fdr": [0.01, 0.5, 0.9]})
     fig = plotting.plot_group_results(results)
     colors = [bar.get_facecolor() for bar in fig.axes[0].patches]
