@@ -25,7 +25,7 @@ OUTPUT = HERE / "thumbnails"
 WIDTH = 640
 # notebook -> (text that identifies the cell, which of its figures)
 CHOICES = {
-    "01_static_vs_dynamic_energy": ('title=f"exact mode, Spearman', 0),
+    "01_static_vs_dynamic_energy": ('title=f"well posed, Default + ε', 0),
     "02_controllability_patients_controls": ("plot_group_results(", 1),
     "03_reconfiguration_during_learning": ("detrended r =", 0),
 }
