@@ -6,7 +6,9 @@ One HCP-like run (1200 frames, 400 regions, TR 0.72 s) goes through the
 per-run stage with the default config (clean, static and sliding-window FC,
 controllability, graph measures and communities of the static network,
 multilayer communities over the windows) and then the transition energies
-(static and time-varying network, Default control set), single-threaded, in a
+(static and time-varying network, the mixed Default control set and its
+controls: the set alone, all regions, random sets, horizon and window
+sweeps), single-threaded, in a
 fresh process so its peak memory is its own. Times are also printed as a
 ratio to a reference computation run in the same process (one symmetric
 eigendecomposition of a 400 x 400 matrix) because this machine is shared and
@@ -28,7 +30,9 @@ CHILD = textwrap.dedent(
     from brainctrl.io import RunData
     from brainctrl.pipeline import PipelineConfig
     from brainctrl.pipeline._stages import process_run, transition_energies
-    from brainctrl.control import control_set
+    from brainctrl.control import (
+        control_set, fc_to_system, gramian_conditioning, random_control_sets)
+    from brainctrl.pipeline._group import EPSILON_GRID, EPSILON_TARGET_CONDITION
 
     n_frames, n_regions, step, multilayer_runs = (int(a) for a in sys.argv[1:5])
     warnings.simplefilter("ignore")
@@ -58,13 +62,24 @@ CHILD = textwrap.dedent(
         t_run = time.perf_counter() - t0
         states = rng.standard_normal((4, n_regions))
         mask = np.asarray(control_set(regions, network="Default"))
+        fc = arrays["static_fc"].astype(float)
         t0 = time.perf_counter()
-        transition_energies(arrays["timeseries"].astype(float), arrays["static_fc"].astype(float),
-                            states, mask, config)
+        # the energy stage's design: epsilon chosen by conditioning, random sets
+        grid = gramian_conditioning(fc_to_system(fc), mask, epsilons=EPSILON_GRID)
+        epsilon = float(grid.loc[grid["condition_number"] <= EPSILON_TARGET_CONDITION,
+                                 "epsilon"].min())
+        design = {"mask": mask, "epsilon": epsilon, "random_sets": random_control_sets(
+            n_regions, int(mask.sum()), n_sets=config.control.n_random_sets, exclude=mask,
+            random_state=0)}
+        table = transition_energies(arrays["timeseries"].astype(float), fc, states, design,
+                                    config)
         t_energy = time.perf_counter() - t0
+        primary = table[table["analysis"] == "primary"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"run_stage_s": t_run, "energy_s": t_energy, "eigh_ref_s": min(ref),
-                      "peak_mib": peak, "n_windows": int(arrays["dynamic_fc"].shape[0])}))
+                      "peak_mib": peak, "n_windows": int(arrays["dynamic_fc"].shape[0]),
+                      "epsilon": epsilon, "well_posed": float(primary["well_posed"].mean()),
+                      "max_condition": float(primary["condition_number"].max())}))
     """
 )
 
@@ -121,6 +136,10 @@ def main():
             f"{step:>4} {r['n_windows']:>7} {r['run_stage_s']:>8.1f} {r['energy_s']:>10.2f} "
             f"{total:>9.1f} {total / r['eigh_ref_s']:>8.0f} {r['peak_mib']:>9.0f} "
             f"{per_hour:>11.0f} {4000 / per_hour / 2:>22.1f} {4000 / per_hour / 100:>17.2f}"
+        )
+        print(
+            f"     energy stage: epsilon {r['epsilon']:g} (auto), primary transitions well "
+            f"posed {r['well_posed']:.0%}, largest condition number {r['max_condition']:.3g}"
         )
 
 
