@@ -66,7 +66,10 @@ class EnergyResult:
         ``d_r^T W_T^+ d_r`` with ``d_r`` the projection of ``d`` onto the range
         of the Gramian (its eigenvectors kept in the pseudo-inverse): the
         energy of reaching the reachable part of the target. Equal to
-        ``energy`` where the target is reached.
+        ``energy`` where the target is reached. Where the Gramian is
+        numerically singular (``condition_number`` inf or near ``1/eps``) it
+        is set by the smallest eigenvalues kept, at the rounding level, and is
+        no more than a number of the order of ``1/eps``.
     condition_number : ndarray of shape (...) or float
         ``lambda_max / lambda_min`` of each Gramian, ``inf`` only when an
         eigenvalue is zero or negative (numerically singular); one per system
@@ -85,8 +88,9 @@ class EnergyResult:
         ``integral u_k(t)^2 dt`` for each input ``k``. One entry per region
         when ``B`` is ``None``, a boolean mask or an index list (0 where a
         region is not controlled); one per column of ``B`` when ``B`` is a
-        matrix. It sums to ``energy`` over the last axis. Computed when first
-        read.
+        matrix. It sums to ``energy`` over the last axis (to
+        ``reachable_energy`` where the target is not reached). Computed when
+        first read.
     """
 
     energy: np.ndarray
@@ -155,23 +159,18 @@ class _Factor:
     def solve(self, d):
         """Energies, ``y = W^+ d`` and terminal errors for ``d`` of shape ``(*batch, P, n)``."""
         coefficients = d @ self.V  # (…, P, n): V^T d for every pair
-        weighted = coefficients * self.inverse[..., None, :]
-        energy = self.scale * np.sum(coefficients * weighted, axis=-1)
-        y = weighted @ np.swapaxes(self.V, -1, -2)
-        if self.gramian is not None:
-            residual = y @ self.gramian - d  # W symmetric: (W y)^T = y^T W
-        else:
-            residual = (coefficients * (self.keep[..., None, :] - 1.0)) @ np.swapaxes(
-                self.V, -1, -2
-            )
-        norm_d = np.linalg.norm(d, axis=-1)
-        norm_r = np.linalg.norm(residual, axis=-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terminal = np.where(norm_d > 0, norm_r / np.where(norm_d > 0, norm_d, 1.0), 0.0)
-        return energy, y, terminal
+        energy, weighted, terminal = self.solve_in_eigenbasis(coefficients)
+        return energy, weighted @ np.swapaxes(self.V, -1, -2), terminal
 
     def solve_in_eigenbasis(self, coefficients):
-        """As :meth:`solve`, for ``coefficients = d @ V`` when only the eigenbasis is known."""
+        """As :meth:`solve`, for ``coefficients = d @ V``.
+
+        The unreached fraction is the norm of ``d``'s components along the
+        eigenvectors left out of the pseudo-inverse over the norm of ``d``:
+        ``||d - d_r|| / ||d||`` exactly, not the rounding error of
+        ``W W^+ d - d`` (about ``cond * eps``, which would call a reachable
+        target of a well-resolved but ill-conditioned Gramian unreached).
+        """
         weighted = coefficients * self.inverse[..., None, :]
         energy = self.scale * np.sum(coefficients * weighted, axis=-1)
         norm_d = np.linalg.norm(coefficients, axis=-1)  # V is orthogonal

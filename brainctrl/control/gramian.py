@@ -285,7 +285,12 @@ def gramian_conditioning(
 
     A = check_square("A", A)
     n = A.shape[-1]
-    mask = np.ones(n, dtype=bool) if control is None else np.asarray(control, dtype=bool)
+    mask = np.ones(n, dtype=bool) if control is None else np.asarray(control)
+    if mask.dtype != bool:
+        raise InvalidParameterError(
+            "'control' must be a boolean mask of the chosen regions (the weights of the "
+            f"others come from 'epsilons'); got dtype {mask.dtype}."
+        )
     if mask.shape != (n,):
         raise InvalidParameterError(
             f"'control' must be a boolean mask of shape ({n},); got shape {mask.shape}."

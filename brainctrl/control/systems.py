@@ -378,15 +378,18 @@ def mixed_control_set(regions=None, network="Default", *, epsilon, n_regions=Non
     parcellation) leaves the controllability Gramian numerically singular:
     part of most targets cannot be reached and energies are artefacts of
     rounding. Giving every other region a small input makes the system
-    controllable while the chosen regions still carry most of the input, the
-    practice network-control tutorials recommend [1]_ [2]_. How the energy
-    splits between the chosen regions and the rest is in
-    ``result.node_energy`` (one entry per region).
+    controllable, the practice network-control tutorials recommend [1]_ [2]_.
+    The weak inputs can still carry most of the energy (the chosen regions
+    had 1-10 % of it on functional networks of 100 regions with
+    ``epsilon`` ~1e-4), and energies scale roughly as ``1/epsilon**2`` with
+    them: read ``result.node_energy`` (one entry per region) for the split,
+    and check that a conclusion holds over several ``epsilon``.
 
     Parameters
     ----------
     regions, network, n_regions
-        As for :func:`control_set`.
+        As for :func:`control_set`; ``network`` may also be a boolean mask of
+        shape ``(n_regions,)`` (e.g. a row of :func:`random_control_sets`).
     epsilon : float
         Weight of the other regions' inputs, in (0, 1]. Pick it by the
         conditioning it gives (:func:`gramian_conditioning`).
@@ -415,7 +418,15 @@ def mixed_control_set(regions=None, network="Default", *, epsilon, n_regions=Non
     """
     if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not 0 < epsilon <= 1:
         raise InvalidParameterError(f"'epsilon' must be a number in (0, 1]; got {epsilon!r}.")
-    mask = control_set(regions, network, n_regions=n_regions)
+    if isinstance(network, np.ndarray) and network.dtype == bool:
+        mask = network
+        total = len(regions) if regions is not None else n_regions
+        if total is not None and mask.shape != (total,):
+            raise DataError(
+                f"'network' as a boolean mask must have shape ({total},); got {mask.shape}."
+            )
+    else:
+        mask = control_set(regions, network, n_regions=n_regions)
     return np.where(mask, 1.0, float(epsilon))
 
 

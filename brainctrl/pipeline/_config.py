@@ -129,9 +129,12 @@ class ControlConfig:
     energies only over transitions both reach with a finite, printed
     condition number. Its controls: the control set alone (``epsilon`` 0),
     all regions, ``n_random_sets`` random sets of the same size (mixed with
-    the same ``epsilon``), and the horizons of ``sweep_horizons`` and the
-    window lengths of ``sweep_window_lengths`` (None: half and twice the
-    configured ones; an empty list: none).
+    the same ``epsilon``), the weights of ``sweep_epsilons`` (None: 10, 100
+    and 1000 times ``epsilon``, below 1), the horizons of ``sweep_horizons``
+    and the window lengths of ``sweep_window_lengths`` (None: half and twice
+    the configured ones). An empty list turns a sweep off. The automatic
+    ``epsilon`` looks at the static Gramians of the cohort's first five runs
+    at ``horizon``.
     """
 
     system: str = "continuous"
@@ -142,6 +145,7 @@ class ControlConfig:
     per_window: bool = False
     epsilon: float | str = "auto"
     n_random_sets: int = 5
+    sweep_epsilons: list[float] | None = None
     sweep_horizons: list[float] | None = None
     sweep_window_lengths: list[int] | None = None
 
@@ -153,6 +157,12 @@ class ControlConfig:
             f"must be 'auto' or a number in (0, 1]; got {self.epsilon!r}",
         )
         _require(self.n_random_sets >= 0, f"{path}.n_random_sets", "must be >= 0")
+        for value in self.sweep_epsilons or ():
+            _require(
+                0 < value <= 1,
+                f"{path}.sweep_epsilons",
+                f"must hold numbers in (0, 1]; got {value!r}",
+            )
         for value in self.sweep_horizons or ():
             _require(
                 math.isfinite(value) and value > 0,

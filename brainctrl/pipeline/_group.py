@@ -174,20 +174,34 @@ def energy_design(specs, config, out_dir, unit_key, regions):
         )
         good = conditioning[conditioning["condition_number"] <= EPSILON_TARGET_CONDITION]
         epsilon = float(good["epsilon"].min()) if len(good) else 1.0
+        met = bool(len(good))
     else:
-        epsilon = float(ctl.epsilon)
+        epsilon, met = float(ctl.epsilon), True
     size = int(mask.sum())
-    random_sets = (
-        random_control_sets(
+    note = None
+    if ctl.n_random_sets and size <= n - size:
+        random_sets = random_control_sets(
             n, size, n_sets=ctl.n_random_sets, exclude=mask, random_state=config.random_state
         )
-        if ctl.n_random_sets and size <= n - size
-        else np.zeros((0, n), dtype=bool)
-    )
+    else:
+        random_sets = np.zeros((0, n), dtype=bool)
+        if ctl.n_random_sets:
+            note = (
+                f"no random sets: the control set has {size} of {n} regions, so sets of its "
+                "size cannot be drawn outside it"
+            )
+            logger.warning("energy stage: %s", note)
     digest = hashlib.sha256(
         json.dumps([mask.tolist(), epsilon, random_sets.tolist()]).encode()
     ).hexdigest()[:16]
-    design = {"mask": mask, "epsilon": epsilon, "random_sets": random_sets, "hash": digest}
+    design = {
+        "mask": mask,
+        "epsilon": epsilon,
+        "epsilon_met_target": met,
+        "random_sets": random_sets,
+        "random_sets_note": note,
+        "hash": digest,
+    }
     return design, conditioning
 
 
@@ -227,7 +241,8 @@ def compare_energies(energy):
         dynamic over static, NaN when not used).
     table : DataFrame
         One row per analysis: ``n_transitions``, ``n_used``, ``n_excluded``,
-        ``excluded_reasons`` (counts), ``n_subjects``, ``ratio`` (geometric
+        ``excluded_reasons`` (counts), ``n_subjects`` (with a transition used)
+        and ``n_subjects_lost`` (with none), ``ratio`` (geometric
         mean over subjects of each subject's mean log ratio), ``ci_low`` and
         ``ci_high`` (95 % t interval), ``p`` (Wilcoxon signed-rank test of the
         subjects' mean log ratios against 0), ``max_condition_static`` and
@@ -258,10 +273,10 @@ def compare_energies(energy):
         }
     )
     if "energy_control_set" in energy.columns:
-        split = energy[energy["network"] == "static"].set_index(keys)[
-            ["energy_control_set", "energy_elsewhere"]
+        split = energy[energy["network"] == "static"][
+            keys + ["energy_control_set", "energy_elsewhere"]
         ]
-        pairs = pairs.join(split, on=keys)
+        pairs = pairs.merge(split, on=keys, how="left")  # merge matches missing sessions
     reasons = []
     for row in pairs.itertuples():
         why = []
@@ -278,6 +293,7 @@ def compare_energies(energy):
             pairs["used"], np.log(pairs["energy_dynamic"] / pairs["energy_static"]), np.nan
         )
     rows = []
+    n_total = pairs["subject"].nunique()
     for analysis, group in pairs.groupby("analysis", sort=False):
         used = group[group["used"]]
         per_subject = used.groupby("subject")["log_ratio"].mean().to_numpy()
@@ -296,6 +312,7 @@ def compare_energies(energy):
                 for reason, count in group.loc[~group["used"], "excluded"].value_counts().items()
             ),
             "n_subjects": n,
+            "n_subjects_lost": n_total - n,
             "ratio": float(np.exp(per_subject.mean())) if n else np.nan,
             "ci_low": np.nan,
             "ci_high": np.nan,
@@ -318,6 +335,38 @@ def compare_energies(energy):
     return pairs, pd.DataFrame(rows)
 
 
+def random_set_specificity(pairs):
+    """The primary ratio against random control sets of the same size, paired by subject.
+
+    For each subject with well-posed transitions in both, the difference of
+    its mean log ratio under the primary analysis and its mean log ratio over
+    the random sets; Wilcoxon signed-rank test of those differences.
+
+    Returns
+    -------
+    dict or None
+        ``ratio_of_ratios`` (exp of the mean difference), ``p``, ``n_subjects``;
+        None without random sets or with fewer than two subjects.
+    """
+    from scipy import stats
+
+    used = pairs[pairs["used"]]
+    per = used.groupby(["analysis", "subject"])["log_ratio"].mean().unstack("analysis")
+    random = [c for c in per.columns if str(c).startswith("random set")]
+    if "primary" not in per.columns or not random:
+        return None
+    both = pd.concat([per["primary"], per[random].mean(axis=1)], axis=1).dropna()
+    if len(both) < 2:
+        return None
+    difference = (both.iloc[:, 0] - both.iloc[:, 1]).to_numpy()
+    p = float(stats.wilcoxon(difference).pvalue) if np.any(difference != 0) else 1.0
+    return {
+        "ratio_of_ratios": float(np.exp(difference.mean())),
+        "p": p,
+        "n_subjects": len(both),
+    }
+
+
 def _ratio_text(row):
     if not row["n_used"]:
         return "no well-posed transition"
@@ -328,26 +377,33 @@ def _ratio_text(row):
     return text + f", {int(row['n_used'])} of {int(row['n_transitions'])} transitions"
 
 
-def _energy_text(table, design, config):
+def _energy_text(table, design, config, specificity=None):
     """The energy section's text and its headline numbers (well-posed transitions only)."""
     from brainctrl.control.energy import condition_text
 
     rows = table.set_index("analysis")
     primary = rows.loc["primary"]
     epsilon = design.get("epsilon", primary["epsilon"])
-    how = (
-        "chosen as the smallest weight of the grid in the table below whose static "
-        "Gramians have a condition number of at most 1e8"
-        if design.get("epsilon_chosen")
-        else "control.epsilon"
-    )
+    if not design.get("epsilon_chosen"):
+        how = "control.epsilon"
+    elif design.get("epsilon_met_target", True):
+        how = (
+            "chosen as the smallest weight of the grid in the table below whose static "
+            "Gramians (first five runs) have a condition number of at most 1e8"
+        )
+    else:
+        how = (
+            "no weight of the grid in the table below gave the first runs' static Gramians "
+            "a condition number of at most 1e8, so every region has the same weight"
+        )
     head = (
         f"Primary analysis: control set {config.control.control_set} with full input, and "
         f"input weight {epsilon:g} on every other region ({how}); horizon "
         f"{config.control.horizon:g}, windows of {config.connectivity.window_length} frames. "
         "Static and dynamic energies are compared only over transitions that both networks "
         "reach (unreached fraction at most 1e-6) with a Gramian condition number of at most "
-        "1e10."
+        "1e10; absolute energies grow roughly as 1/epsilon^2 with the weak inputs, so only "
+        "ratios are compared across analyses."
     )
     headline = {
         "n_transitions": int(primary["n_transitions"]),
@@ -372,6 +428,11 @@ def _energy_text(table, design, config):
             if primary["n_excluded"]
             else ""
         )
+        if primary["n_subjects_lost"]:
+            excluded += (
+                f"; {int(primary['n_subjects_lost'])} subject(s) have no well-posed transition "
+                "and are left out"
+            )
         share = primary.get("control_set_share")
         body = (
             f" Dynamic / static energy = {_ratio_text(primary)}{excluded}. The largest "
@@ -380,6 +441,7 @@ def _energy_text(table, design, config):
             f"{condition_text(primary['max_condition_dynamic'])}."
         )
         if share is not None and np.isfinite(share):
+            headline["control_set_share"] = float(share)
             body += f" The control set carries {share:.0%} of the static input energy (median)."
     controls = []
     for name, label in (
@@ -400,7 +462,16 @@ def _energy_text(table, design, config):
                 f"{ratios.min():.3g}–{ratios.max():.3g}"
             )
             headline["random_set_ratios"] = [float(r) for r in ratios]
-    for prefix in ("horizon", "window"):
+    if design.get("random_sets_note"):
+        controls.append(design["random_sets_note"])
+    if specificity is not None:
+        controls.append(
+            f"primary against random sets, paired over {specificity['n_subjects']} subjects: "
+            f"ratio of ratios {specificity['ratio_of_ratios']:.3g}, Wilcoxon p = "
+            f"{specificity['p']:.3g}"
+        )
+        headline["random_set_specificity"] = specificity
+    for prefix in ("epsilon", "horizon", "window"):
         sweep = rows[rows.index.str.startswith(prefix + " ")]
         if len(sweep):
             controls.append(
@@ -409,35 +480,64 @@ def _energy_text(table, design, config):
     text = head + body
     if controls:
         text += " Controls — " + "; ".join(controls) + "."
-    text += " " + _energy_verdict(rows, config.control.control_set)
-    return text, headline
+    text += " " + _energy_verdict(rows, config.control.control_set, specificity)
+    return text, _finite(headline)
 
 
-def _energy_verdict(rows, name):
-    """What the controls say of the primary ratio, in one sentence."""
+def _finite(value):
+    """NaN and infinities as None, so that summary.json is strict JSON."""
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _direction(row):
+    """-1, 0 or 1: the ratio's 95 % interval below 1, containing 1, above 1."""
+    if not row["n_used"] or not np.isfinite(row["ci_low"]):
+        return 0
+    return -1 if row["ci_high"] < 1 else (1 if row["ci_low"] > 1 else 0)
+
+
+def _energy_verdict(rows, name, specificity=None):
+    """What the controls say of the primary ratio, in one or two sentences.
+
+    A direction is stated only when the primary analysis, every epsilon of the
+    sweep and all regions controlled agree on it (their 95 % intervals on the
+    same side of 1); specificity to the control set only when the primary
+    ratio differs from the random sets' (paired over subjects, p < 0.05).
+    """
     primary = rows.loc["primary"]
     if not primary["n_used"]:
         return "No conclusion can be drawn from these energies."
-    below = np.isfinite(primary["ci_high"]) and primary["ci_high"] < 1
-    above = np.isfinite(primary["ci_low"]) and primary["ci_low"] > 1
-    if not (below or above):
-        return "The confidence interval of the primary ratio contains 1: no difference."
-    direction = "less" if below else "more"
-    random = rows[rows.index.str.startswith("random set")]["ratio"].dropna()
-    if len(random) and random.min() <= primary["ratio"] <= random.max():
+    direction = _direction(primary)
+    if direction == 0:
+        return "The 95 % interval of the primary ratio contains 1: no difference."
+    checks = rows[rows.index.str.startswith("epsilon ") | (rows.index == "all regions")]
+    disagree = [name_ for name_, row in checks.iterrows() if _direction(row) != direction]
+    word = "less" if direction < 0 else "more"
+    if disagree:
         return (
-            f"The dynamic network costs {direction} energy, but as much for random control "
-            f"sets of the same size: the difference is not specific to {name}."
+            f"The dynamic network costs {word} energy in the primary analysis, but not under "
+            f"{', '.join(disagree)}: the answer depends on the weight of the other regions' "
+            "inputs, so these data give no robust difference between the two networks."
         )
-    if len(random):
-        return (
-            f"The dynamic network costs {direction} energy, and the ratio lies outside "
-            f"the range of random control sets of the same size: it is specific to {name} "
-            "(check it holds across horizons and windows)."
+    text = (
+        f"The dynamic network costs {word} energy at every input weight tried and with all "
+        "regions controlled."
+    )
+    if specificity is None:
+        return text + (
+            f" Without random control sets it cannot be told whether this is specific to {name}."
         )
-    return (
-        f"The dynamic network costs {direction} energy; without random control sets "
-        f"(control.n_random_sets) it cannot be told whether this is specific to {name}."
+    if specificity["p"] < 0.05:
+        return text + f" The ratio differs from random sets of the same size: specific to {name}."
+    return text + (
+        f" Random sets of the same size give the same ratio: the difference is not specific "
+        f"to {name}."
     )
 
 
@@ -856,7 +956,8 @@ def group_statistics(
         pairs, table = compare_energies(energy)
         _store.write_table(pairs, group_dir / "energy_static_vs_dynamic.parquet")
         _store.write_table(table, group_dir / "energy_comparison.parquet")
-        text, summary["energy"] = _energy_text(table, design, config)
+        specificity = random_set_specificity(pairs)
+        text, summary["energy"] = _energy_text(table, design, config, specificity)
         primary = pairs[(pairs["analysis"] == "primary") & pairs["used"]]
         figures = [
             (
@@ -869,7 +970,7 @@ def group_statistics(
                 "Ratio of the dynamic to the static network's energy (geometric mean over "
                 "subjects of each subject's mean log ratio, 95 % t interval), per analysis; "
                 "only transitions that both networks reach within 1e-6 with a condition "
-                "number of at most 1e10 are compared, n counts them.",
+                "number of at most 1e10 are compared (counts beside each analysis).",
             )
         ]
         if len(primary):

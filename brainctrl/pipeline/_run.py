@@ -618,6 +618,8 @@ def _energy_stage(specs, run_keys, states, regions, config, out_dir, overwrite, 
             "control_set": config.control.control_set,
             "epsilon": design["epsilon"],
             "epsilon_chosen": config.control.epsilon == "auto",
+            "epsilon_met_target": design["epsilon_met_target"],
+            "random_sets_note": design["random_sets_note"],
             "random_sets": [
                 regions["name"].astype(str)[row].tolist() for row in design["random_sets"]
             ],

@@ -15,6 +15,7 @@ condition number and unreached fraction of the target.
 
 import hashlib
 import logging
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -413,6 +414,20 @@ def energy_analyses(config, design, n_frames):
                 **base,
             }
         )
+    epsilons = ctl.sweep_epsilons
+    if epsilons is None:
+        epsilons = [epsilon * factor for factor in (10, 100, 1000) if epsilon * factor < 1]
+    for value in epsilons:
+        if value != epsilon:
+            analyses.append(
+                {
+                    **analyses[0],
+                    "analysis": f"epsilon {value:g}",
+                    "control": f"{name} + {value:g} elsewhere",
+                    "B": np.where(mask, 1.0, float(value)),
+                    "epsilon": float(value),
+                }
+            )
     horizons = ctl.sweep_horizons
     if horizons is None:
         horizons = [ctl.horizon / 2, ctl.horizon * 2]
@@ -456,6 +471,7 @@ def transition_energies(timeseries, static_fc, states, design, config):
     """
     from brainctrl.connectivity import sliding_window_connectivity
     from brainctrl.control import fc_to_system, minimum_energy, time_varying_energy
+    from brainctrl.exceptions import IllConditionedWarning, UnreachableTargetWarning
 
     cc, ctl = config.connectivity, config.control
     k = states.shape[0]
@@ -491,14 +507,25 @@ def transition_energies(timeseries, static_fc, states, design, config):
     rows = []
     for analysis in energy_analyses(config, design, len(timeseries)):
         a_windows = windows(analysis["window_length"])
-        results = {
-            "static": minimum_energy(
-                a_static, x0, xf, B=analysis["B"], horizon=analysis["horizon"], system=ctl.system
-            ),
-            "dynamic": time_varying_energy(
-                a_windows, analysis["horizon"] / len(a_windows), x0, xf, B=analysis["B"]
-            ),
-        }
+        with warnings.catch_warnings():
+            if analysis["analysis"] == "control set alone":
+                # singular by design (the control the mixed set is compared with): its
+                # health is in the table, and its warnings would only repeat it
+                warnings.simplefilter("ignore", IllConditionedWarning)
+                warnings.simplefilter("ignore", UnreachableTargetWarning)
+            results = {
+                "static": minimum_energy(
+                    a_static,
+                    x0,
+                    xf,
+                    B=analysis["B"],
+                    horizon=analysis["horizon"],
+                    system=ctl.system,
+                ),
+                "dynamic": time_varying_energy(
+                    a_windows, analysis["horizon"] / len(a_windows), x0, xf, B=analysis["B"]
+                ),
+            }
         split = analysis["analysis"] == "primary"
         for label, result in results.items():
             condition = np.broadcast_to(result.condition_number, from_state.shape)

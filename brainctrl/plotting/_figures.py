@@ -441,8 +441,9 @@ def plot_energy_ratios(table, *, ax=None, title=None):
     Parameters
     ----------
     table : DataFrame
-        One row per analysis: ``analysis``, ``ratio``, ``ci_low``, ``ci_high``
-        and ``n_used`` (transitions compared); rows without a ratio (no
+        One row per analysis: ``analysis``, ``ratio``, ``ci_low``, ``ci_high``,
+        ``n_used`` (transitions compared) and optionally ``n_subjects`` (over
+        which the interval is computed); rows without a ratio (no
         well-posed transition) are drawn as a note instead of a point.
     title : str, optional
 
@@ -469,7 +470,14 @@ def plot_energy_ratios(table, *, ax=None, title=None):
     )
     ax.axvline(1.0, color="tab:red", lw=0.8, ls="--")
     ax.set_xscale("log")
-    ax.set_yticks(y, [f"{a} (n = {int(n)})" for a, n in zip(rows["analysis"], rows["n_used"])])
+    subjects = rows["n_subjects"] if "n_subjects" in rows else [None] * len(rows)
+    ax.set_yticks(
+        y,
+        [
+            f"{a} ({int(n)} transitions" + (f", {int(s)} subjects)" if s is not None else ")")
+            for a, n, s in zip(rows["analysis"], rows["n_used"], subjects)
+        ],
+    )
     for position in y[~has]:
         ax.text(1.0, position, " no well-posed transition", va="center", fontsize=8)
     ax.set_xlabel("dynamic / static energy (geometric mean, 95 % CI)")

@@ -518,6 +518,8 @@ def test_gramian_conditioning_grid():
             assert row.rank == 2
     with pytest.raises(InvalidParameterError, match=r"'epsilons' must lie in \[0, 1\]; got 2"):
         gramian_conditioning(-np.eye(2), epsilons=[2])
+    with pytest.raises(InvalidParameterError, match="boolean mask of the chosen regions"):
+        gramian_conditioning(-np.eye(2), np.array([1.0, 0.001]))
 
 
 def test_random_control_sets():
@@ -533,3 +535,29 @@ def test_random_control_sets():
     )
     with pytest.raises(InvalidParameterError, match="'size' is 7, more than the 6 regions"):
         random_control_sets(10, 7, n_sets=1, exclude=exclude)
+    # a drawn set goes straight into a mixed control set
+    from brainctrl.control import mixed_control_set
+
+    weights = mixed_control_set(network=masks[0], epsilon=0.01, n_regions=10)
+    np.testing.assert_array_equal(weights, np.where(masks[0], 1.0, 0.01))
+
+
+def test_an_ill_conditioned_but_full_rank_gramian_reaches_its_targets(rng):
+    # condition number ~1e9: every direction is resolved, so every target is reached;
+    # the rounding residual of W W^+ d - d (~cond * eps) must not count as unreached
+    from brainctrl.control import controllability_gramian
+
+    n = 60
+    A = _system(rng, n)
+    weights = np.full(n, 3e-5)
+    weights[:12] = 1.0
+    x0, xf = rng.standard_normal((2, 20, n))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IllConditionedWarning)
+        result = minimum_energy(A, x0, xf, weights)
+    assert 1e8 < float(result.condition_number) < 1e10 and int(result.rank) == n
+    assert np.all(result.terminal_error == 0.0) and np.all(np.isfinite(result.energy))
+    W = controllability_gramian(A, weights)
+    d = xf - x0 @ scipy.linalg.expm(A).T
+    expected = np.einsum("pi,pi->p", d, scipy.linalg.solve(W, d.T, assume_a="pos").T)
+    np.testing.assert_allclose(result.energy, expected, rtol=1e-5)
