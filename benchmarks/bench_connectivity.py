@@ -114,6 +114,19 @@ def part_loop(rng, sizes, repeats):
             f"  N={n_regions:>3} window={window:>3} step={step:>2}: loop {t_loop:.4f} s, "
             f"brainctrl {t_ours:.4f} s, speed-up {t_loop / t_ours:.1f}x"
         )
+    print("grid (T=1200, window 60): brainctrl's time / the loop's, never above 1")
+    for n_regions in (100, 400):
+        ts = bold_like(rng, 1200, n_regions)
+        for step in (1, 5):
+            t_loop = best_of(lambda ts=ts, s=step: corrcoef_loop(ts, 60, s), repeats)
+            ratios = []
+            for dtype in (np.float32, np.float64):
+                t_ours = best_of(
+                    lambda ts=ts, s=step, d=dtype: sliding_window_connectivity(ts, 60, s, dtype=d),
+                    repeats,
+                )
+                ratios.append(f"{np.dtype(dtype).name} {t_ours / t_loop:.2f}")
+            print(f"  N={n_regions:>3} step={step}: " + ", ".join(ratios))
     ts = bold_like(rng, 1200, 100)
     t_sum = best_of(lambda: running_sum_pearson(ts, 60), repeats)
     t_ours = best_of(lambda: sliding_window_connectivity(ts, 60), repeats)

@@ -32,6 +32,7 @@ from importlib.metadata import version
 
 import bct
 import numpy as np
+from _legacy import patched  # beside this script, in benchmarks/
 from threadpoolctl import threadpool_limits
 
 from brainctrl.graph import graph_measures, threshold_proportional
@@ -93,6 +94,10 @@ def bct_window(weights, communities):
     return out, timings
 
 
+def _largest_difference(frame, other):
+    return float(np.max(np.abs(frame.to_numpy(float) - other.to_numpy(float))))
+
+
 def best_of(func, repeats):
     best, result = np.inf, None
     for _ in range(repeats):
@@ -123,6 +128,10 @@ def main():
         f"numpy {np.__version__}; single-threaded"
     )
     with threadpool_limits(1):
+        # the compiled kernels are loaded from numba's cache (or compiled) on first use
+        start = time.perf_counter()
+        graph_measures(stack[:1], communities)
+        print(f"first call (kernels loaded or compiled): {time.perf_counter() - start:.2f} s")
         per_measure = {}
         for name in ("strength", "clustering", "local_efficiency", "betweenness"):
             per_measure[name], _ = best_of(
@@ -143,6 +152,44 @@ def main():
                 outputs, timings = bct_window(stack[window], communities)
                 bct_outputs.append(outputs)
                 bct_timings.append(timings)
+
+        # the interpreted kernels of earlier releases, same inputs, same process
+        with patched(louvain=False):
+            legacy = {
+                name: best_of(lambda name=name: graph_measures(stack, measures=name), 1)[0]
+                for name in ("local_efficiency", "betweenness")
+            }
+            legacy_total, legacy_frame = best_of(lambda: graph_measures(stack, communities), 1)
+        # one static FC of the same regions: all positive correlations, no threshold
+        dense = make_windows(1, args.regions, 1.0, window=1200)[0]
+        dense_timing = {}
+        for name in ("local_efficiency", "betweenness"):
+            compiled_s, compiled = best_of(
+                lambda name=name: graph_measures(dense, measures=name), 1
+            )
+            with patched(louvain=False):
+                legacy_s, previous = best_of(
+                    lambda name=name: graph_measures(dense, measures=name), 1
+                )
+            dense_timing[name] = (compiled_s, legacy_s, compiled[name], previous[name])
+
+    print(
+        f"\nagainst the interpreted kernels of earlier releases (per window, same stack): "
+        f"all measures {legacy_total / args.windows * 1e3:.1f} -> "
+        f"{total / args.windows * 1e3:.1f} ms/window ({legacy_total / total:.1f}x)"
+    )
+    for name, seconds in legacy.items():
+        print(f"  {name:32s} {seconds / per_measure[name]:10.1f}x")
+    print(
+        f"  largest |difference| of all measures: {_largest_difference(frame, legacy_frame):.2e}"
+    )
+    print(f"one static FC, {args.regions} regions, positive part unthresholded:")
+    for name, (compiled_s, legacy_s, compiled, previous) in dense_timing.items():
+        difference = float(np.max(np.abs(compiled.to_numpy() - previous.to_numpy())))
+        print(
+            f"  {name:32s} {legacy_s:7.3f} s -> {compiled_s:7.3f} s "
+            f"({legacy_s / compiled_s:.1f}x), largest |difference| {difference:.1e}"
+        )
 
     bct_per_window = {name: np.mean([t[name] for t in bct_timings]) for name in BCT_MEASURES}
     bct_total = sum(bct_per_window.values())

@@ -1,6 +1,6 @@
 """Throughput of the per-run stage at HCP size, and extrapolation to a cohort.
 
-    python benchmarks/bench_pipeline.py [--quick] [--steps 5 10]
+    python benchmarks/bench_pipeline.py [--quick] [--steps 5 10] [--baseline]
 
 One HCP-like run (1200 frames, 400 regions, TR 0.72 s) goes through the
 per-run stage with the default config (clean, static and sliding-window FC,
@@ -12,14 +12,19 @@ sweeps), single-threaded, in a
 fresh process so its peak memory is its own. Times are also printed as a
 ratio to a reference computation run in the same process (one symmetric
 eigendecomposition of a 400 x 400 matrix) because this machine is shared and
-noisy.
+noisy. ``--baseline`` also runs the per-run stage with the interpreted kernels
+of earlier releases (``_legacy.py``) for the speed-up; the last line gives the
+cost of the compiled kernels' first use, from numba's cache and compiling.
 """
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import textwrap
+from pathlib import Path
 
 CHILD = textwrap.dedent(
     """
@@ -34,7 +39,11 @@ CHILD = textwrap.dedent(
         control_set, fc_to_system, gramian_conditioning, random_control_sets)
     from brainctrl.pipeline._group import EPSILON_GRID, EPSILON_TARGET_CONDITION
 
-    n_frames, n_regions, step, multilayer_runs = (int(a) for a in sys.argv[1:5])
+    n_frames, n_regions, step, multilayer_runs, legacy = (int(a) for a in sys.argv[1:6])
+    sys.path.insert(0, sys.argv[6])
+    from _legacy import patched
+    import contextlib
+    kernels = patched() if legacy else contextlib.nullcontext()
     warnings.simplefilter("ignore")
     rng = np.random.default_rng(0)
     regions = make_regions(n_regions, random_state=0)
@@ -52,7 +61,12 @@ CHILD = textwrap.dedent(
         "connectivity": {"step": step},
         "multilayer": {"n_runs": multilayer_runs},
     })
-    with threadpool_limits(1):
+    small = RunData(ts[:300, :40], 0.72, regions=regions.iloc[:40], subject="small", run="1")
+    with threadpool_limits(1), kernels:
+        # first use loads the compiled kernels from numba's cache (compiles them if empty)
+        t0 = time.perf_counter()
+        process_run(small, config, 0)
+        t_first = time.perf_counter() - t0
         a = rng.standard_normal((n_regions, n_regions)); a = a + a.T
         ref = []
         for _ in range(5):
@@ -76,7 +90,8 @@ CHILD = textwrap.dedent(
         t_energy = time.perf_counter() - t0
         primary = table[table["analysis"] == "primary"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"run_stage_s": t_run, "energy_s": t_energy, "eigh_ref_s": min(ref),
+    print(json.dumps({"run_stage_s": t_run, "first_call_s": t_first, "energy_s": t_energy,
+                      "eigh_ref_s": min(ref),
                       "peak_mib": peak, "n_windows": int(arrays["dynamic_fc"].shape[0]),
                       "epsilon": epsilon, "well_posed": float(primary["well_posed"].mean()),
                       "max_condition": float(primary["condition_number"].max())}))
@@ -84,7 +99,10 @@ CHILD = textwrap.dedent(
 )
 
 
-def measure(n_frames, n_regions, step, multilayer_runs):
+def measure(n_frames, n_regions, step, multilayer_runs, *, legacy=False, cache_dir=None):
+    env = dict(os.environ)
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = str(cache_dir)
     out = subprocess.run(
         [
             sys.executable,
@@ -94,10 +112,13 @@ def measure(n_frames, n_regions, step, multilayer_runs):
             str(n_regions),
             str(step),
             str(multilayer_runs),
+            str(int(legacy)),
+            str(Path(__file__).parent),
         ],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -106,6 +127,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N=100, 600 frames")
     parser.add_argument("--steps", type=int, nargs="+", default=[5, 10])
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also time the per-run stage with the interpreted kernels of earlier releases",
+    )
     parser.add_argument(
         "--multilayer-runs",
         type=int,
@@ -141,6 +167,20 @@ def main():
             f"     energy stage: epsilon {r['epsilon']:g} (auto), primary transitions well "
             f"posed {r['well_posed']:.0%}, largest condition number {r['max_condition']:.3g}"
         )
+        if args.baseline:
+            old = measure(n_frames, n_regions, step, runs, legacy=True)
+            print(
+                f"     per-run stage with the interpreted kernels of earlier releases: "
+                f"{old['run_stage_s']:.1f} s, {old['run_stage_s'] / r['run_stage_s']:.1f}x "
+                f"this run's ({old['run_stage_s'] / old['eigh_ref_s']:.0f} x eigh against "
+                f"{r['run_stage_s'] / r['eigh_ref_s']:.0f})"
+            )
+    with tempfile.TemporaryDirectory() as empty:
+        cold = measure(600, 100, 10, runs, cache_dir=empty)
+    print(
+        f"compiled kernels: first call {r['first_call_s']:.2f} s with numba's cache, "
+        f"{cold['first_call_s']:.1f} s with an empty cache (compiling, once per installation)"
+    )
 
 
 if __name__ == "__main__":

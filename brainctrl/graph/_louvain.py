@@ -19,7 +19,6 @@ kept by aggregation (``W ← SᵀWS``, ``U ← SᵀU``).
 """
 
 import logging
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -195,122 +194,57 @@ def _local_moves(problem, labels, rng, move, tolerance, start_all=True):
     Nodes are visited from a queue that starts with all nodes in random order
     (with ``start_all=False``, only those that have an improving move, found
     for all nodes at once); when a node moves, its neighbours that are not
-    queued are queued again. A move also changes the null-model term of every
-    node of its layer, not only of its neighbours, so when the queue is empty
-    all nodes are checked at once and those with an improving move are queued
-    again, until none is left (as GenLouvain sweeps until a pass moves nothing).
-    ``labels`` (values in ``0..n-1``) is changed in place. Returns True when
-    at least one node moved.
+    queued are queued again (the compiled :func:`._kernels.move_nodes`).
+    A move also changes the null-model term of every node of its layer, not
+    only of its neighbours, so when the queue is empty all nodes are checked at
+    once and those with an improving move are queued again, until none is left
+    (as GenLouvain sweeps until a pass moves nothing). ``labels`` (values in
+    ``0..n-1``) is changed in place. Returns True when at least one node moved.
     """
+    from brainctrl.graph._kernels import move_nodes
+
     n = problem.n_nodes
-    indptr = problem.weights.indptr.tolist()
-    indices = problem.weights.indices
-    data = problem.weights.data
-    f_indptr = problem.factors.indptr.tolist()
-    f_indices = problem.factors.indices
-    f_data = problem.factors.data
-    scales = problem.scales
-    has_null = scales.size > 0 and problem.factors.nnz > 0
-    # community sums of the factors, stored (r, n) so that a row gather is cheap
+    weights, factors, scales = problem.weights, problem.factors, problem.scales
+    csr = [
+        np.ascontiguousarray(weights.indptr, dtype=np.int64),
+        np.ascontiguousarray(weights.indices, dtype=np.int64),
+        np.ascontiguousarray(weights.data, dtype=float),
+        np.ascontiguousarray(factors.indptr, dtype=np.int64),
+        np.ascontiguousarray(factors.indices, dtype=np.int64),
+        np.ascontiguousarray(factors.data, dtype=float),
+        np.ascontiguousarray(scales, dtype=float),
+    ]
+    # community sums of the factors, stored (r, n) so that a row is contiguous
     community_factors = np.zeros((max(scales.size, 1), n))
-    if has_null:
-        coo = problem.factors.tocoo()
+    if scales.size and factors.nnz:
+        coo = factors.tocoo()
         np.add.at(community_factors, (coo.col, labels[coo.row]), coo.data)
-    sizes = np.bincount(labels, minlength=n).tolist()
-    empty = [int(label) for label in np.flatnonzero(np.asarray(sizes) == 0)[::-1]]
-    accumulator = np.zeros(n)
-    stamp = np.zeros(n, dtype=np.int64)
-    positions_all = np.arange(max(np.diff(problem.weights.indptr).max(initial=0), 1))
-    order = _visit_order(problem, labels, rng, tolerance, every_node=start_all)
-    in_queue = np.zeros(n, dtype=bool)
-    in_queue[order] = True
-    queue = deque(order.tolist())
-    random_weighted = move == "random_weighted"
-    add_at = np.add.at
+    work = np.ascontiguousarray(labels, dtype=np.int64)
+    sizes = np.bincount(work, minlength=n).astype(np.int64)
+    empty = np.zeros(n, dtype=np.int64)
+    unused = np.flatnonzero(sizes == 0)[::-1]
+    empty[: unused.size] = unused
+    n_empty = unused.size
+    order = _visit_order(problem, work, rng, tolerance, every_node=start_all)
     moved_any = False
-    moved_in_pass = False
-    while True:
-        if not queue:
-            if not moved_in_pass:
-                break
-            moved_in_pass = False
-            order = _visit_order(problem, labels, rng, tolerance, every_node=False)
-            if not order.size:
-                break
-            in_queue[order] = True
-            queue.extend(order.tolist())
-        node = queue.popleft()
-        in_queue[node] = False
-        start, stop = indptr[node], indptr[node + 1]
-        own = int(labels[node])
-        neighbours = indices[start:stop]
-        neighbour_labels = labels[neighbours]
-        # summed weights to each neighbouring community, one entry per neighbour
-        add_at(accumulator, neighbour_labels, data[start:stop])
-        gains = accumulator[neighbour_labels]
-        own_gain = float(accumulator[own])
-        accumulator[neighbour_labels] = 0.0
-        if has_null:
-            f_start, f_stop = f_indptr[node], f_indptr[node + 1]
-            if f_stop - f_start == 1:
-                column = f_indices[f_start]
-                node_factor = f_data[f_start]
-                row = community_factors[column]
-                row[own] -= node_factor
-                weighted = node_factor * scales[column]
-                gains -= weighted * row[neighbour_labels]
-                own_gain -= weighted * row[own]
-            elif f_stop > f_start:
-                columns = f_indices[f_start:f_stop]
-                node_factors = f_data[f_start:f_stop]
-                community_factors[columns, own] -= node_factors
-                weighted = node_factors * scales[columns]
-                gains -= weighted @ community_factors[columns[:, None], neighbour_labels]
-                own_gain -= float(weighted @ community_factors[columns, own])
-        # leaving for a new, empty community gains 0 - own_gain
-        alone = -own_gain if sizes[own] > 1 else 0.0
-        target = own
-        best = int(gains.argmax()) if gains.size else -1
-        improvement = float(gains[best]) - own_gain if gains.size else -np.inf
-        if improvement > tolerance or alone > tolerance:
-            if random_weighted:
-                # one entry per distinct community, then a gain-weighted draw
-                positions = positions_all[: stop - start]
-                stamp[neighbour_labels] = positions
-                first = stamp[neighbour_labels] == positions
-                gains = gains[first] - own_gain
-                options = neighbour_labels[first]
-                positive = gains > tolerance
-                options = options[positive]
-                weights = gains[positive]
-                if alone > tolerance:
-                    options = np.append(options, -1)
-                    weights = np.append(weights, alone)
-                cumulative = np.cumsum(weights)
-                choice = int(np.searchsorted(cumulative, rng.random() * cumulative[-1]))
-                target = int(options[min(choice, options.size - 1)])
-            elif improvement > tolerance and improvement >= alone:
-                target = int(neighbour_labels[best])
-            else:
-                target = -1
-        if target == -1:
-            target = empty.pop()
-        if has_null:
-            if f_stop - f_start == 1:
-                row[target] += node_factor
-            elif f_stop > f_start:
-                community_factors[columns, target] += node_factors
-        if target != own:
-            sizes[own] -= 1
-            sizes[target] += 1
-            if sizes[own] == 0:
-                empty.append(own)
-            labels[node] = target
-            moved_any = moved_in_pass = True
-            requeue = neighbours[~in_queue[neighbours]]
-            if requeue.size:
-                in_queue[requeue] = True
-                queue.extend(requeue.tolist())
+    while order.size:
+        moved, n_empty = move_nodes(
+            *csr,
+            community_factors,
+            work,
+            sizes,
+            empty,
+            n_empty,
+            order.astype(np.int64),
+            float(tolerance),
+            move == "random_weighted",
+            rng,
+        )
+        if not moved:
+            break
+        moved_any = True
+        order = _visit_order(problem, work, rng, tolerance, every_node=False)
+    labels[:] = work
     return moved_any
 
 
@@ -464,8 +398,8 @@ def louvain_partition(
     communities then become the nodes of an aggregated problem
     ``B' = Sᵀ B S`` and the same is done again, until no node moves. With a
     sparse ``B`` only communities linked to a node by a stored entry are
-    candidates. The gains of one node to all its candidate communities are
-    computed in one vectorised step.
+    candidates. The node moves run in a compiled kernel (numba), loaded from
+    numba's cache after the first use on a machine.
 
     References
     ----------

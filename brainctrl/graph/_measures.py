@@ -138,23 +138,34 @@ def _region_index(regions, n_regions):
 # --------------------------------------------------------------------------- kernels
 
 
-def _lengths(weights):
-    """Return lengths ``1 / w`` (inf where no connection, 0 on the diagonal)."""
-    positive = weights > 0
-    lengths = np.where(positive, 1.0 / np.where(positive, weights, 1.0), np.inf)
-    diagonal = np.arange(weights.shape[-1])
-    lengths[..., diagonal, diagonal] = 0.0
-    return lengths
+def _csr_lengths(matrix):
+    """CSR arrays of the graph ``matrix > 0`` with edge lengths ``1 / w``."""
+    graph = sparse.csr_matrix(np.where(matrix > 0, matrix, 0.0))
+    lengths = 1.0 / graph.data
+    return graph.indptr.astype(np.int64), graph.indices.astype(np.int64), lengths
 
 
 def _distances(weights):
-    """All-pairs shortest-path lengths on ``1 / w`` for each matrix of the stack."""
+    """All-pairs shortest-path lengths on ``1 / w`` for each matrix of the stack.
+
+    Compiled Floyd–Warshall (``n³`` steps) where it is faster than Dijkstra
+    from every region (about ``n · edges · log n``): for density above about
+    ``0.4 / log2(n)``, 4 % of the pairs at 400 regions.
+    """
+    from brainctrl.graph._kernels import dijkstra, floyd_warshall
+
     out = np.empty(weights.shape)
+    n_regions = weights.shape[-1]
+    dense_above = 0.4 / np.log2(max(n_regions, 2))
     for index, matrix in enumerate(weights):
-        graph = np.where(matrix > 0, 1.0 / np.where(matrix > 0, matrix, 1.0), 0.0)
-        density = np.count_nonzero(graph) / max(graph.size - len(graph), 1)
-        method = "FW" if density > 0.25 else "D"
-        out[index] = shortest_path(graph, method=method, directed=False)
+        linked = matrix > 0
+        density = np.count_nonzero(linked) / max(matrix.size - len(matrix), 1)
+        if density > dense_above:
+            out[index] = floyd_warshall(
+                np.where(linked, 1.0 / np.where(linked, matrix, 1.0), np.inf)
+            )
+        else:
+            out[index] = dijkstra(*_csr_lengths(matrix))
     return out
 
 
@@ -168,19 +179,23 @@ def _clustering(weights, degree):
     return out
 
 
-#: Neighbourhoods larger than this, with over a quarter of their pairs linked,
-#: are solved one by one with Floyd–Warshall in local efficiency.
-_DENSE_NEIGHBOURHOOD = 64
+#: Neighbourhoods larger than this, with at most a quarter of their pairs
+#: linked, are solved by Dijkstra in local efficiency; the others by the
+#: compiled Floyd–Warshall kernel.
+_SPARSE_NEIGHBOURHOOD = 64
 
 
 def _local_efficiency(weights, variant, max_block=384):
     """Weighted local efficiency (BCT efficiency_wei, local=2 or local=1).
 
-    The neighbourhood subgraphs of many regions are put on the diagonal of one
-    sparse block-diagonal graph (at most ``max_block`` nodes) and solved by a
-    single compiled Dijkstra call; the weighted sums are one matrix-vector
-    product per block.
+    Neighbourhoods are solved by the compiled Floyd–Warshall kernel
+    (:func:`._kernels.local_efficiency`), except large sparse ones: their
+    subgraphs are put on the diagonal of one sparse block-diagonal graph (at
+    most ``max_block`` nodes) and solved by a single compiled Dijkstra call,
+    the weighted sums being one matrix-vector product per block.
     """
+    from brainctrl.graph._kernels import local_efficiency
+
     n_matrices, n_regions, _ = weights.shape
     out = np.zeros((n_matrices, n_regions))
     for index, matrix in enumerate(weights):
@@ -191,19 +206,16 @@ def _local_efficiency(weights, variant, max_block=384):
             lengths = np.cbrt(lengths)
         degree = connected.sum(axis=1)
         nodes = np.flatnonzero(degree >= 2)
-        # Large, dense neighbourhoods (typical of functional networks): Floyd–Warshall
-        # on each is about twice as fast as Dijkstra; the others are batched below.
         # Edges among the neighbours of i: (C³)_ii / 2 for the binary matrix C.
         binary = connected.astype(float)
         links = np.einsum("ij,ji->i", binary, binary @ binary) / 2
         pairs = degree * (degree - 1.0) / 2
-        dense = (degree > _DENSE_NEIGHBOURHOOD) & (links > 0.25 * pairs)
-        dense_nodes = nodes[dense[nodes]]
-        nodes = nodes[~dense[nodes]]
-        for node in dense_nodes:
-            out[index, node] = _local_efficiency_dense(
-                node, connected, lengths, cube_root, degree, variant
-            )
+        sparse_ = (degree > _SPARSE_NEIGHBOURHOOD) & (links <= 0.25 * pairs)
+        dense_nodes = nodes[~sparse_[nodes]]
+        nodes = nodes[sparse_[nodes]]
+        out[index, dense_nodes] = local_efficiency(
+            lengths, connected, cube_root, dense_nodes.astype(np.int64), variant == "original"
+        )
         start = 0
         while start < nodes.size:
             stop = start + 1
@@ -243,114 +255,23 @@ def _local_efficiency(weights, variant, max_block=384):
     return out
 
 
-def _local_efficiency_dense(node, connected, lengths, cube_root, degree, variant):
-    """Local efficiency of one node with a large neighbourhood (dense Floyd–Warshall)."""
-    neighbours = np.flatnonzero(connected[node])
-    subgraph = lengths[np.ix_(neighbours, neighbours)]
-    distances = shortest_path(subgraph, method="FW", directed=False)
-    finite = np.isfinite(distances) & (distances > 0)
-    inverse = np.zeros_like(distances)
-    np.divide(1.0, distances, out=inverse, where=finite)
-    if variant == "original":
-        np.cbrt(inverse, out=inverse)
-    weight = cube_root[node, neighbours]
-    return float(weight @ inverse @ weight) / (degree[node] * (degree[node] - 1.0))
-
-
 def _betweenness(weights, distances):
     """Betweenness of every matrix of the stack on lengths ``1 / w``.
 
-    Shortest paths are first tested for ties over the edges: for every source
-    ``s`` and edge ``(v, t)``, ``v`` precedes ``t`` when ``d_sv + l_vt = d_st``
-    (relative tolerance 1e-10). Without ties (the rule for continuous
-    weights) the shortest paths from each source form a tree and betweenness
-    is the number of descendants in the trees, accumulated for all sources at
-    once in ``O(n^2)``; with ties the Brandes recursion is used.
+    Brandes' accumulation over the shortest paths from each region (the
+    compiled :func:`._kernels.betweenness`), with paths whose lengths agree to
+    a relative tolerance of 1e-10 counted as ties, each with its share.
+    Returns the fraction of the ordered pairs of other regions.
     """
+    from brainctrl.graph._kernels import betweenness
+
     n_matrices, n_regions, _ = weights.shape
     out = np.zeros((n_matrices, n_regions))
-    sources = np.arange(n_regions)
     for index in range(n_matrices):
-        lengths = _lengths(weights[index])
-        lengths[sources, sources] = np.inf
-        distance = distances[index]
-        tail, head = np.nonzero(weights[index] > 0)
-        if tail.size == 0:
-            continue
-        edge_length = lengths[tail, head]
-        predecessor = np.full((n_regions, n_regions), -1)
-        tied = False
-        chunk = max(1, 4_000_000 // tail.size)
-        with np.errstate(invalid="ignore"):
-            for first in range(0, n_regions, chunk):
-                rows = sources[first : first + chunk]
-                block = distance[first : first + chunk]
-                reach = np.take(block, head, axis=1)
-                gap = np.take(block, tail, axis=1)
-                gap += edge_length
-                gap -= reach
-                np.abs(gap, out=gap)
-                reach *= _TIE_RTOL
-                row, edge = np.nonzero(gap <= reach)
-                counts = np.bincount(row * n_regions + head[edge], minlength=rows.size * n_regions)
-                if counts.max(initial=0) > 1:
-                    tied = True
-                    break
-                predecessor[rows[row], head[edge]] = tail[edge]
-        if tied:
-            out[index] = _betweenness_with_ties(lengths, distance)
-            continue
-        order = np.argsort(distance, axis=1, kind="stable")
-        delta = np.zeros((n_regions, n_regions))
-        for step in range(n_regions - 1, 0, -1):
-            target = order[:, step]
-            parent = predecessor[sources, target]
-            valid = parent >= 0
-            delta[sources[valid], parent[valid]] += 1.0 + delta[sources[valid], target[valid]]
-        delta[sources, sources] = 0.0
-        out[index] = delta.sum(axis=0)
+        out[index] = betweenness(*_csr_lengths(weights[index]), distances[index], _TIE_RTOL)
     if n_regions > 2:
         out /= (n_regions - 1) * (n_regions - 2)
     return out
-
-
-def _betweenness_with_ties(lengths, distance):
-    """Brandes betweenness of one matrix (raw counts over ordered pairs).
-
-    ``lengths`` has ``inf`` on the diagonal and where there is no edge. Each
-    step of the sweep handles, for every source at once, the next region
-    ``t`` in order of distance: its predecessors are the regions ``v`` with
-    ``d_sv + l_vt = d_st``. Shortest paths whose lengths agree to a relative
-    tolerance of 1e-10 count as ties (each receives its share
-    ``sigma_sv / sigma_st``). Cost ``O(n^3)`` in array operations.
-    """
-    n_regions = len(distance)
-    sources = np.arange(n_regions)
-    order = np.argsort(distance, axis=1, kind="stable")
-    sigma = np.zeros((n_regions, n_regions))
-    sigma[sources, sources] = 1.0
-    masks = [None] * n_regions
-    gap = np.empty((n_regions, n_regions))
-    with np.errstate(invalid="ignore"):
-        for step in range(1, n_regions):
-            target = order[:, step]
-            target_distance = distance[sources, target][:, None]
-            # lengths is symmetric: row ``t`` holds l_vt for all v
-            np.add(distance, lengths[target], out=gap)
-            gap -= target_distance
-            np.abs(gap, out=gap)
-            mask = gap <= _TIE_RTOL * target_distance
-            masks[step] = mask
-            sigma[sources, target] = np.einsum("ij,ij->i", mask, sigma)
-    delta = np.zeros((n_regions, n_regions))
-    for step in range(n_regions - 1, 0, -1):
-        target = order[:, step]
-        paths = sigma[sources, target]
-        coefficient = np.where(paths > 0, 1.0 + delta[sources, target], 0.0)
-        coefficient /= np.where(paths > 0, paths, 1.0)
-        delta += masks[step] * sigma * coefficient[:, None]
-    delta[sources, sources] = 0.0
-    return delta.sum(axis=0)
 
 
 def _participation(weights, one_hot):
@@ -391,12 +312,15 @@ def _modularity(weights, one_hot, gamma=1.0):
 
 
 def _global_from_distances(distances):
+    """Global efficiency and characteristic path length over ordered pairs."""
     n_regions = distances.shape[-1]
-    off_diagonal = ~np.eye(n_regions, dtype=bool)
-    values = distances[:, off_diagonal]
+    pairs = max(n_regions * (n_regions - 1), 1)
     with np.errstate(divide="ignore"):
-        efficiency = np.where(np.isfinite(values), 1.0 / values, 0.0).mean(axis=-1)
-    path_length = values.mean(axis=-1)
+        inverse = 1.0 / distances  # unreachable: 0; the diagonal: inf, set to 0
+    diagonal = np.arange(n_regions)
+    inverse[:, diagonal, diagonal] = 0.0
+    efficiency = inverse.sum(axis=(-2, -1)) / pairs
+    path_length = distances.sum(axis=(-2, -1)) / pairs  # the diagonal is 0
     return efficiency, path_length
 
 

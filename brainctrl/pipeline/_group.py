@@ -825,6 +825,10 @@ def group_statistics(
     fig_dir.mkdir(parents=True, exist_ok=True)
     networks = regions["network"].astype(str).to_numpy()
     measures = _collect(specs, out_dir, unit_key, "measures")
+    if "window" in measures:
+        # group statistics compare the static network's values; per-window rows
+        # (control.per_window, graph.per_window) stay in the per-run tables
+        measures = measures[measures["window"] < 0].reset_index(drop=True)
     globals_ = _collect(specs, out_dir, unit_key, "globals")
     energy = _collect(specs, out_dir, unit_key, "energy")
     truth = _load_truth(manifest)

@@ -224,7 +224,7 @@ def process_run(run, config, seed):
         modal_controllability,
         normalize_adjacency,
     )
-    from brainctrl.graph import graph_measures, modularity_communities
+    from brainctrl.graph import graph_measures, modularity_communities, threshold_proportional
     from brainctrl.multilayer import (
         flexibility,
         integration,
@@ -274,8 +274,6 @@ def process_run(run, config, seed):
 
     graph_input = adjacency
     if config.graph.density is not None:
-        from brainctrl.graph import threshold_proportional
-
         graph_input = threshold_proportional(adjacency, config.graph.density)
     communities = modularity_communities(
         adjacency,
@@ -291,6 +289,17 @@ def process_run(run, config, seed):
             continue
         measures[column] = graph[column].to_numpy(float)
     globals_ = {key: float(value) for key, value in graph.attrs.get("global", {}).items()}
+    if config.graph.per_window:
+        windows = dfc.copy()
+        windows[:, np.arange(n), np.arange(n)] = 0.0
+        if config.graph.density is not None:
+            windows = threshold_proportional(windows, config.graph.density)
+        per_window = graph_measures(
+            windows,
+            measures=("strength", "degree", "clustering", "local_efficiency", "betweenness"),
+        )
+        for column in per_window.columns:
+            windowed[column] = per_window[column].to_numpy(float).reshape(len(windows), n)
     globals_["n_communities"] = float(len(np.unique(partition)))
 
     arrays = {

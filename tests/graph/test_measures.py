@@ -91,6 +91,26 @@ def test_cycle_betweenness_splits_ties():
     np.testing.assert_allclose(frame["betweenness"], 1 / 6)
 
 
+@pytest.mark.parametrize("kind", ["chain", "lattice", "integer weights"])
+def test_betweenness_of_deep_trees_and_ties_matches_bctpy(rng, kind):
+    # a long chain (deep shortest-path trees), a ring lattice with random weights,
+    # and integer weights (many tied paths) take the kernel's other branches
+    n = 60
+    if kind == "chain":
+        weights = np.zeros((n, n))
+        i = np.arange(n - 1)
+        weights[i, i + 1] = weights[i + 1, i] = rng.uniform(0.5, 1.5, n - 1)
+    else:
+        ring = nx.to_numpy_array(nx.watts_strogatz_graph(n, 4, 0.1, seed=1))
+        values = rng.uniform(0.2, 1.0, (n, n)) if kind == "lattice" else rng.integers(1, 3, (n, n))
+        weights = ring * np.triu(values, 1)
+        weights = weights + weights.T
+    ours = graph_measures(weights, measures="betweenness")["betweenness"].to_numpy()
+    reference = bct.betweenness_wei(bct.weight_conversion(weights, "lengths"))
+    np.testing.assert_allclose(ours * (n - 1) * (n - 2), reference, rtol=1e-12, atol=1e-9)
+    assert reference.max() > 100
+
+
 def test_local_efficiency_variants_closed_form():
     # node 0 linked (weight a) to 1, 2, 3; neighbours form the path 1-2-3 (unit).
     # Neighbour distances 1, 1, 2 (on 1/w and on (1/w)^(1/3) alike).
@@ -456,15 +476,18 @@ def test_threshold_errors():
 
 
 @pytest.mark.parametrize("variant", ["modified", "original"])
-def test_local_efficiency_dense_neighbourhood_path_matches_bctpy(rng, monkeypatch, variant):
-    # Large dense neighbourhoods (functional networks) take a Floyd–Warshall path;
-    # lower its size threshold so that small graphs exercise it too.
+@pytest.mark.parametrize("keep", [0.15, 0.8])
+def test_local_efficiency_both_paths_match_bctpy(rng, monkeypatch, variant, keep):
+    # Neighbourhoods go to the compiled Floyd–Warshall kernel, except large sparse
+    # ones (Dijkstra on a block-diagonal graph); lower the size threshold so that
+    # small graphs exercise the Dijkstra path too, sparse and dense.
     from brainctrl.graph import _measures
 
-    weights = _random_weights(rng, 24, keep=0.8)
-    batched = graph_measures(weights, measures="local_efficiency", local_efficiency=variant)
-    monkeypatch.setattr(_measures, "_DENSE_NEIGHBOURHOOD", 2)
-    dense = graph_measures(weights, measures="local_efficiency", local_efficiency=variant)
+    weights = _random_weights(rng, 40, keep=keep)
     reference = bct.efficiency_wei(weights, local=True if variant == "modified" else "original")
-    np.testing.assert_allclose(dense["local_efficiency"], reference, atol=1e-13)
-    np.testing.assert_allclose(dense["local_efficiency"], batched["local_efficiency"], atol=1e-15)
+    compiled = graph_measures(weights, measures="local_efficiency", local_efficiency=variant)
+    monkeypatch.setattr(_measures, "_SPARSE_NEIGHBOURHOOD", 2)
+    dijkstra = graph_measures(weights, measures="local_efficiency", local_efficiency=variant)
+    np.testing.assert_allclose(compiled["local_efficiency"], reference, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(dijkstra["local_efficiency"], reference, rtol=1e-12, atol=1e-15)
+    assert np.count_nonzero(reference) > 30

@@ -472,3 +472,20 @@ def test_a_failed_group_section_alone_makes_status_fail(tmp_path, capsys):
         )
     assert main(["status", str(tmp_path)]) == 1
     assert "sparse_cca" in capsys.readouterr().out
+
+
+def test_per_window_rows_stay_out_of_the_group_statistics(
+    small_dataset, tmp_path, run, reference_run
+):
+    out = tmp_path / "out"
+    run(small_dataset, out, control={"per_window": True}, graph={"per_window": True})
+    reference, _ = reference_run
+    windowed = pd.read_parquet(sorted(out.glob("sub-*/*_measures.parquet"))[0])
+    assert {"strength", "betweenness", "average_controllability"} <= set(
+        windowed.loc[windowed["window"] >= 0, "measure"]
+    )
+    # the group comparison tests each subject's static-network values, as without them
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "group" / "group_comparison.parquet"),
+        pd.read_parquet(reference / "group" / "group_comparison.parquet"),
+    )

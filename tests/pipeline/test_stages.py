@@ -86,3 +86,45 @@ def test_global_signal_off_by_default_and_validated():
         PipelineConfig.from_dict({"manifest": "m", "clean": {"global_signal": "yes"}})
     with pytest.raises(ConfigError, match=r"'clean.global_signal' must be true or false; got 1"):
         PipelineConfig.from_dict({"manifest": "m", "clean": {"global_signal": 1}})
+
+
+@pytest.mark.parametrize("density", [None, 0.2])
+def test_graph_measures_per_window_are_those_of_each_window(rng, density):
+    from brainctrl.connectivity import sliding_window_connectivity
+    from brainctrl.datasets import make_regions
+    from brainctrl.graph import graph_measures, threshold_proportional
+    from brainctrl.pipeline._stages import process_run
+
+    regions = make_regions(16, random_state=0)
+    run = RunData(rng.standard_normal((90, 16)), t_r=0.72, regions=regions, subject="01", run="1")
+    config = PipelineConfig.from_dict(
+        {
+            "manifest": "none",
+            "connectivity": {"window_length": 30, "step": 15},
+            "graph": {"per_window": True, "density": density, "n_runs": 1},
+            "multilayer": {"enabled": False},
+        }
+    )
+    tables, _ = process_run(run, config, 0)
+    measures = tables["measures"]
+    windows = sliding_window_connectivity(clean_run(run, config.clean), 30, step=15)
+    windows[:, np.arange(16), np.arange(16)] = 0.0
+    if density is not None:
+        windows = threshold_proportional(windows, density)
+    for k, window in enumerate(windows):
+        expected = graph_measures(window)
+        rows = measures[measures["window"] == k]
+        for name in ("strength", "degree", "clustering", "local_efficiency", "betweenness"):
+            got = rows[rows["measure"] == name].set_index("region")["value"]
+            np.testing.assert_array_equal(got.to_numpy(), expected[name].to_numpy(), err_msg=name)
+    assert sorted(measures["window"].unique()) == [-1, *range(len(windows))]
+    # off by default: the static network only
+    plain_config = PipelineConfig.from_dict(
+        {
+            "manifest": "none",
+            "connectivity": {"window_length": 30, "step": 15},
+            "multilayer": {"enabled": False},
+        }
+    )
+    plain, _ = process_run(run, plain_config, 0)
+    assert set(plain["measures"]["window"]) == {-1}
