@@ -14,8 +14,57 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import shortest_path
 
-from brainctrl.graph._louvain import _visit_order
 from brainctrl.graph._measures import _TIE_RTOL
+
+
+def _improvable(problem, labels, tolerance):
+    """Nodes that have a single move raising the quality, for all nodes at once.
+
+    Returns a boolean mask, or None when the problem's null factors have more
+    than two entries per node (then every node is treated as improvable).
+    """
+    n = problem.n_nodes
+    factors = problem.factors
+    per_row = np.diff(factors.indptr)
+    if per_row.size and per_row.max() > 2:
+        return None
+    membership = sparse.csr_matrix((np.ones(n), (np.arange(n), labels)), shape=(n, n))
+    summed = (problem.weights @ membership).tocoo()  # weight of node i to community c
+    rows, communities, values = summed.row, summed.col, summed.data.copy()
+    own_weight = np.zeros(n)
+    is_own = communities == labels[rows]
+    own_weight[rows[is_own]] = values[is_own]
+    own_gain = own_weight
+    if factors.nnz and problem.scales.size:
+        community_factors = np.zeros((problem.scales.size, n))
+        coo = factors.tocoo()
+        np.add.at(community_factors, (coo.col, labels[coo.row]), coo.data)
+        own_gain = own_gain.copy()
+        for k in range(int(per_row.max())):
+            has = per_row > k
+            column = np.zeros(n, dtype=np.int64)
+            value = np.zeros(n)
+            column[has] = factors.indices[factors.indptr[:-1][has] + k]
+            value[has] = factors.data[factors.indptr[:-1][has] + k]
+            weighted = value * problem.scales[column]
+            values -= weighted[rows] * community_factors[column[rows], communities]
+            own_gain -= weighted * (community_factors[column, labels] - value)
+    sizes = np.bincount(labels, minlength=n)
+    improvable = (sizes[labels] > 1) & (-own_gain > tolerance)
+    better = (~is_own) & (values - own_gain[rows] > tolerance)
+    improvable[rows[better]] = True
+    return improvable
+
+
+def _visit_order(problem, labels, rng, tolerance, *, every_node):
+    """Nodes to visit, in random order: every node, or those with an improving move.
+
+    Every node also when the improving moves cannot be found at once (see
+    :func:`_improvable`).
+    """
+    order = rng.permutation(problem.n_nodes)
+    improvable = None if every_node else _improvable(problem, labels, tolerance)
+    return order if improvable is None else order[improvable[order]]
 
 
 def _local_moves(problem, labels, rng, move, tolerance, start_all=True):

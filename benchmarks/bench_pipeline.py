@@ -62,8 +62,11 @@ CHILD = textwrap.dedent(
         "multilayer": {"n_runs": multilayer_runs},
     })
     small = RunData(ts[:300, :40], 0.72, regions=regions.iloc[:40], subject="small", run="1")
+    # imports apart, the first use loads the compiled kernels from numba's cache
+    # (or compiles them when it is empty)
+    import numba, brainctrl.connectivity, brainctrl.control, brainctrl.graph
+    import brainctrl.multilayer
     with threadpool_limits(1), kernels:
-        # first use loads the compiled kernels from numba's cache (compiles them if empty)
         t0 = time.perf_counter()
         process_run(small, config, 0)
         t_first = time.perf_counter() - t0

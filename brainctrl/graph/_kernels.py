@@ -482,3 +482,53 @@ def betweenness(indptr, indices, lengths, distance, tie_rtol):
             sigma[order[position]] = 0.0
             delta[order[position]] = 0.0
     return counts
+
+
+@njit(cache=True, nogil=True)
+def improvable(
+    indptr,
+    indices,
+    data,
+    f_indptr,
+    f_indices,
+    f_data,
+    scales,
+    community_factors,
+    labels,
+    sizes,
+    tolerance,
+):
+    """Nodes that have a single move raising ``Σ_ij B_ij δ(g_i, g_j)`` by more than ``tolerance``.
+
+    The arrays are those of :func:`move_nodes` (``community_factors`` and
+    ``sizes`` for ``labels``; not changed). A community counts as a candidate
+    when the summed weight to it is not exactly zero (as the sparse product
+    ``W @ membership`` stores it), and leaving for an empty community when the
+    node is not alone.
+    """
+    n = labels.size
+    accumulator = np.zeros(n)
+    out = np.zeros(n, dtype=np.bool_)
+    for node in range(n):
+        own = labels[node]
+        start, stop = indptr[node], indptr[node + 1]
+        for j in range(start, stop):
+            accumulator[labels[indices[j]]] += data[j]
+        own_gain = accumulator[own]
+        for k in range(f_indptr[node], f_indptr[node + 1]):
+            column = f_indices[k]
+            own_gain -= f_data[k] * scales[column] * (community_factors[column, own] - f_data[k])
+        better = sizes[own] > 1 and -own_gain > tolerance
+        for j in range(start, stop):
+            community = labels[indices[j]]
+            if better or community == own or accumulator[community] == 0.0:
+                continue
+            gain = accumulator[community]
+            for k in range(f_indptr[node], f_indptr[node + 1]):
+                column = f_indices[k]
+                gain -= f_data[k] * scales[column] * community_factors[column, community]
+            better = gain - own_gain > tolerance
+        out[node] = better
+        for j in range(start, stop):
+            accumulator[labels[indices[j]]] = 0.0
+    return out

@@ -138,53 +138,61 @@ def _aggregate(problem, labels):
     return _Problem(weights, self_weights, factors, problem.scales)
 
 
-def _improvable(problem, labels, tolerance):
-    """Nodes that have a single move raising the quality, for all nodes at once.
+def _improvable(problem, labels, tolerance, community_factors=None, sizes=None):
+    """Nodes that have a single move raising the quality (compiled, all nodes).
 
-    Returns a boolean mask, or None when the problem's null factors have more
-    than two entries per node (then every node is treated as improvable).
+    ``community_factors`` and ``sizes`` are the node-move state for
+    ``labels`` (see :func:`_move_state`; computed when not given). Returns a
+    boolean mask, or None when the problem's null factors have more than two
+    entries per node (then every node is treated as improvable).
     """
-    n = problem.n_nodes
-    factors = problem.factors
-    per_row = np.diff(factors.indptr)
+    from brainctrl.graph._kernels import improvable
+
+    per_row = np.diff(problem.factors.indptr)
     if per_row.size and per_row.max() > 2:
         return None
-    membership = sparse.csr_matrix((np.ones(n), (np.arange(n), labels)), shape=(n, n))
-    summed = (problem.weights @ membership).tocoo()  # weight of node i to community c
-    rows, communities, values = summed.row, summed.col, summed.data.copy()
-    own_weight = np.zeros(n)
-    is_own = communities == labels[rows]
-    own_weight[rows[is_own]] = values[is_own]
-    own_gain = own_weight
-    if factors.nnz and problem.scales.size:
-        community_factors = np.zeros((problem.scales.size, n))
-        coo = factors.tocoo()
+    labels = np.ascontiguousarray(labels, dtype=np.int64)
+    if community_factors is None or sizes is None:
+        community_factors, sizes = _move_state(problem, labels)
+    return improvable(*_csr_arrays(problem), community_factors, labels, sizes, float(tolerance))
+
+
+def _move_state(problem, labels):
+    """Summed null factors ``(r, n)`` and size of each community of ``labels``.
+
+    Stored ``(r, n)`` so that a factor's row is contiguous; pages that no
+    community touches are never written.
+    """
+    n = problem.n_nodes
+    community_factors = np.zeros((max(problem.scales.size, 1), n))
+    if problem.scales.size and problem.factors.nnz:
+        coo = problem.factors.tocoo()
         np.add.at(community_factors, (coo.col, labels[coo.row]), coo.data)
-        own_gain = own_gain.copy()
-        for k in range(int(per_row.max())):
-            has = per_row > k
-            column = np.zeros(n, dtype=np.int64)
-            value = np.zeros(n)
-            column[has] = factors.indices[factors.indptr[:-1][has] + k]
-            value[has] = factors.data[factors.indptr[:-1][has] + k]
-            weighted = value * problem.scales[column]
-            values -= weighted[rows] * community_factors[column[rows], communities]
-            own_gain -= weighted * (community_factors[column, labels] - value)
-    sizes = np.bincount(labels, minlength=n)
-    improvable = (sizes[labels] > 1) & (-own_gain > tolerance)
-    better = (~is_own) & (values - own_gain[rows] > tolerance)
-    improvable[rows[better]] = True
-    return improvable
+    return community_factors, np.bincount(labels, minlength=n).astype(np.int64)
 
 
-def _visit_order(problem, labels, rng, tolerance, *, every_node):
+def _csr_arrays(problem):
+    """The problem's CSR arrays in the dtypes of the compiled kernels."""
+    weights, factors = problem.weights, problem.factors
+    return (
+        np.ascontiguousarray(weights.indptr, dtype=np.int64),
+        np.ascontiguousarray(weights.indices, dtype=np.int64),
+        np.ascontiguousarray(weights.data, dtype=float),
+        np.ascontiguousarray(factors.indptr, dtype=np.int64),
+        np.ascontiguousarray(factors.indices, dtype=np.int64),
+        np.ascontiguousarray(factors.data, dtype=float),
+        np.ascontiguousarray(problem.scales, dtype=float),
+    )
+
+
+def _visit_order(problem, labels, rng, tolerance, state, *, every_node):
     """Nodes to visit, in random order: every node, or those with an improving move.
 
     Every node also when the improving moves cannot be found at once (see
-    :func:`_improvable`).
+    :func:`_improvable`). ``state`` is ``(community_factors, sizes)``.
     """
     order = rng.permutation(problem.n_nodes)
-    improvable = None if every_node else _improvable(problem, labels, tolerance)
+    improvable = None if every_node else _improvable(problem, labels, tolerance, *state)
     return order if improvable is None else order[improvable[order]]
 
 
@@ -204,28 +212,15 @@ def _local_moves(problem, labels, rng, move, tolerance, start_all=True):
     from brainctrl.graph._kernels import move_nodes
 
     n = problem.n_nodes
-    weights, factors, scales = problem.weights, problem.factors, problem.scales
-    csr = [
-        np.ascontiguousarray(weights.indptr, dtype=np.int64),
-        np.ascontiguousarray(weights.indices, dtype=np.int64),
-        np.ascontiguousarray(weights.data, dtype=float),
-        np.ascontiguousarray(factors.indptr, dtype=np.int64),
-        np.ascontiguousarray(factors.indices, dtype=np.int64),
-        np.ascontiguousarray(factors.data, dtype=float),
-        np.ascontiguousarray(scales, dtype=float),
-    ]
-    # community sums of the factors, stored (r, n) so that a row is contiguous
-    community_factors = np.zeros((max(scales.size, 1), n))
-    if scales.size and factors.nnz:
-        coo = factors.tocoo()
-        np.add.at(community_factors, (coo.col, labels[coo.row]), coo.data)
+    csr = _csr_arrays(problem)
     work = np.ascontiguousarray(labels, dtype=np.int64)
-    sizes = np.bincount(work, minlength=n).astype(np.int64)
+    community_factors, sizes = _move_state(problem, work)
     empty = np.zeros(n, dtype=np.int64)
     unused = np.flatnonzero(sizes == 0)[::-1]
     empty[: unused.size] = unused
     n_empty = unused.size
-    order = _visit_order(problem, work, rng, tolerance, every_node=start_all)
+    state = (community_factors, sizes)
+    order = _visit_order(problem, work, rng, tolerance, state, every_node=start_all)
     moved_any = False
     while order.size:
         moved, n_empty = move_nodes(
@@ -243,7 +238,7 @@ def _local_moves(problem, labels, rng, move, tolerance, start_all=True):
         if not moved:
             break
         moved_any = True
-        order = _visit_order(problem, work, rng, tolerance, every_node=False)
+        order = _visit_order(problem, work, rng, tolerance, state, every_node=False)
     labels[:] = work
     return moved_any
 
