@@ -70,8 +70,12 @@ def _orient(adjacency, name, directed=False):
     as given for the Leicht–Newman null model.
     """
     transposed = np.swapaxes(adjacency, -1, -2)
-    difference = np.abs(adjacency - transposed).max() if adjacency.size else 0.0
-    if difference <= 1e-12 * max(np.abs(adjacency).max(), 1.0):
+    difference = scale = 0.0
+    # matrix by matrix: no temporary the size of the whole stack
+    for matrix in adjacency.reshape(-1, *adjacency.shape[-2:]) if adjacency.size else ():
+        difference = max(difference, float(np.abs(matrix - matrix.T).max()))
+        scale = max(scale, float(np.abs(matrix).max()))
+    if difference <= 1e-12 * max(scale, 1.0):
         return adjacency, False
     if directed:
         logger.debug(
@@ -108,6 +112,8 @@ def _layer_terms(adjacency, gamma, negative, directed=False):
         The normaliser of each layer: ``v⁺_s``, or ``v⁺_s + v⁻_s`` for
         ``negative="symmetric"``.
     """
+    if not directed:
+        return _layer_terms_undirected(adjacency, gamma, negative)
     positive = np.maximum(adjacency, 0.0)
     negative_part = np.maximum(-adjacency, 0.0)
     if directed:
@@ -150,18 +156,64 @@ def _layer_terms(adjacency, gamma, negative, directed=False):
     return weights, np.stack(factors, axis=-1), np.stack(scales, axis=-1), normaliser
 
 
+def _layer_terms_undirected(adjacency, gamma, negative):
+    """:func:`_layer_terms` of symmetric layers, one layer at a time (less memory)."""
+    n_layers = adjacency.shape[0]
+    gamma = np.broadcast_to(np.asarray(gamma, dtype=float), (n_layers,))
+    weights = np.empty_like(adjacency, dtype=float)
+    factors = np.empty((*adjacency.shape[:-1], 2))
+    scales = np.zeros((n_layers, 2))
+    normaliser = np.empty(n_layers)
+    for s, layer in enumerate(adjacency):
+        positive = np.maximum(layer, 0.0)
+        negative_part = np.maximum(-layer, 0.0)
+        factors[s, :, 0] = strength_positive = positive.sum(axis=-1)
+        factors[s, :, 1] = strength_negative = negative_part.sum(axis=-1)
+        total_positive = strength_positive.sum(axis=-1)
+        total_negative = strength_negative.sum(axis=-1)
+        both = total_positive + total_negative
+        normaliser[s] = total_positive
+        if negative == "ignore":
+            weight = 0.0
+        elif negative == "symmetric":
+            # Gómez et al. 2009: (B⁺ − B⁻)/(v⁺ + v⁻), i.e. lambda = 1 and total v⁺ + v⁻
+            weight = 1.0 if total_negative > 0 else 0.0
+            normaliser[s] = both
+        elif negative == "simple":
+            weight = total_positive / total_negative if total_negative > 0 else 0.0
+        else:
+            weight = total_positive / both if both > 0 else 0.0
+        np.subtract(positive, weight * negative_part, out=weights[s])
+        if total_positive > 0:
+            scales[s, 0] = gamma[s] / total_positive
+        if total_negative > 0:
+            scales[s, 1] = -weight * gamma[s] / total_negative
+    return weights, factors, scales, normaliser
+
+
 def _stacked_problem(weights, factors, scales, coupling=None):
-    """Engine problem of block-diagonal layers plus an optional sparse coupling."""
+    """Engine problem of block-diagonal layers plus an optional sparse coupling.
+
+    The CSR arrays are assembled layer by layer (columns sorted in each row),
+    so no index array the size of the whole stack is ever held three times.
+    """
     n_layers, n, _ = weights.shape
-    offsets = np.arange(n_layers) * n
-    layer, row, col = np.nonzero(weights)
-    values = weights[layer, row, col]
-    diagonal = row == col
     self_weights = np.zeros(n_layers * n)
-    self_weights[offsets[layer[diagonal]] + row[diagonal]] = values[diagonal]
-    off = ~diagonal
+    indptr = np.zeros(n_layers * n + 1, dtype=np.int64)
+    indices, data = [], []
+    diagonal = np.arange(n)
+    stored = 0
+    for s, layer in enumerate(weights):
+        self_weights[s * n : (s + 1) * n] = layer[diagonal, diagonal]
+        linked = layer != 0
+        linked[diagonal, diagonal] = False
+        rows, cols = np.nonzero(linked)
+        indptr[s * n + 1 : (s + 1) * n + 1] = stored + np.cumsum(np.bincount(rows, minlength=n))
+        stored += rows.size
+        indices.append((cols + s * n).astype(np.int64))
+        data.append(layer[rows, cols])
     matrix = sparse.csr_matrix(
-        (values[off], (offsets[layer[off]] + row[off], offsets[layer[off]] + col[off])),
+        (np.concatenate(data), np.concatenate(indices), indptr),
         shape=(n_layers * n, n_layers * n),
     )
     if coupling is not None:

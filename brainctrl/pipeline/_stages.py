@@ -219,6 +219,7 @@ def process_run(run, config, seed):
         cleaned time series, communities and allegiance.
     """
     from brainctrl.connectivity import functional_connectivity, sliding_window_connectivity
+    from brainctrl.connectivity._kernels import vector_to_matrix
     from brainctrl.control import (
         average_controllability,
         modal_controllability,
@@ -250,7 +251,11 @@ def process_run(run, config, seed):
     n = ts.shape[1]
 
     fc = functional_connectivity(ts, kind=cc.kind, fisher_z=cc.fisher_z)
-    dfc = sliding_window_connectivity(ts, cc.window_length, step=cc.step, taper=cc.taper)
+    # upper triangles only (half the memory of the matrices); the matrices of the
+    # windows an analysis needs are rebuilt from them, with a zero diagonal
+    dfc = sliding_window_connectivity(
+        ts, cc.window_length, step=cc.step, taper=cc.taper, vectorize=True
+    )
 
     adjacency = fc.copy()
     np.fill_diagonal(adjacency, 0.0)
@@ -266,9 +271,7 @@ def process_run(run, config, seed):
 
     windowed = {}
     if config.control.per_window:
-        windows = dfc.copy()
-        windows[:, np.arange(n), np.arange(n)] = 0.0
-        a_windows = normalize_adjacency(windows, system="discrete")
+        a_windows = normalize_adjacency(vector_to_matrix(dfc, n), system="discrete")
         windowed["average_controllability"] = average_controllability(a_windows, system="discrete")
         windowed["modal_controllability"] = modal_controllability(a_windows)
 
@@ -290,8 +293,7 @@ def process_run(run, config, seed):
         measures[column] = graph[column].to_numpy(float)
     globals_ = {key: float(value) for key, value in graph.attrs.get("global", {}).items()}
     if config.graph.per_window:
-        windows = dfc.copy()
-        windows[:, np.arange(n), np.arange(n)] = 0.0
+        windows = vector_to_matrix(dfc, n)
         if config.graph.density is not None:
             windows = threshold_proportional(windows, config.graph.density)
         per_window = graph_measures(
@@ -307,14 +309,12 @@ def process_run(run, config, seed):
         "communities": partition.astype(np.int32),
         "timeseries": ts.astype(np.float32),
     }
-    iu = np.triu_indices(n, k=1)
-    arrays["dynamic_fc"] = dfc[:, iu[0], iu[1]].astype(np.float32)
+    arrays["dynamic_fc"] = dfc.astype(np.float32)
 
     if config.multilayer.enabled:
         ml_cfg = config.multilayer
         stride = ml_cfg.window_stride or max(1, -(-cc.window_length // cc.step))
-        layers = dfc[::stride].copy()
-        layers[:, np.arange(n), np.arange(n)] = 0.0
+        layers = vector_to_matrix(dfc[::stride], n)
         ml = multilayer_modularity(
             layers,
             negative=ml_cfg.negative,
