@@ -14,7 +14,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import shortest_path
 
-from brainctrl.graph._measures import _TIE_RTOL
+from brainctrl.graph._measures import _TIE_RTOL, _local_efficiency_dijkstra, _neighbourhoods
 
 
 def _improvable(problem, labels, tolerance):
@@ -228,18 +228,10 @@ def _local_efficiency(weights, variant, max_block=384):
     n_matrices, n_regions, _ = weights.shape
     out = np.zeros((n_matrices, n_regions))
     for index, matrix in enumerate(weights):
-        connected = matrix > 0
-        cube_root = np.cbrt(matrix)
-        lengths = np.where(connected, 1.0 / np.where(connected, matrix, 1.0), 0.0)
-        if variant == "modified":
-            lengths = np.cbrt(lengths)
-        degree = connected.sum(axis=1)
+        connected, cube_root, lengths, degree, links = _neighbourhoods(matrix, variant)
         nodes = np.flatnonzero(degree >= 2)
         # Large, dense neighbourhoods (typical of functional networks): Floyd–Warshall
         # on each is about twice as fast as Dijkstra; the others are batched below.
-        # Edges among the neighbours of i: (C³)_ii / 2 for the binary matrix C.
-        binary = connected.astype(float)
-        links = np.einsum("ij,ji->i", binary, binary @ binary) / 2
         pairs = degree * (degree - 1.0) / 2
         dense = (degree > _DENSE_NEIGHBOURHOOD) & (links > 0.25 * pairs)
         dense_nodes = nodes[dense[nodes]]
@@ -248,42 +240,9 @@ def _local_efficiency(weights, variant, max_block=384):
             out[index, node] = _local_efficiency_dense(
                 node, connected, lengths, cube_root, degree, variant
             )
-        start = 0
-        while start < nodes.size:
-            stop = start + 1
-            total = degree[nodes[start]]
-            while stop < nodes.size and total + degree[nodes[stop]] <= max_block:
-                total += degree[nodes[stop]]
-                stop += 1
-            chunk = nodes[start:stop]
-            start = stop
-            rows, cols, values, centre_weights, block_of = [], [], [], [], []
-            offset = 0
-            for position, node in enumerate(chunk):
-                neighbours = np.flatnonzero(connected[node])
-                sub_row, sub_col = np.nonzero(connected[np.ix_(neighbours, neighbours)])
-                rows.append(sub_row + offset)
-                cols.append(sub_col + offset)
-                values.append(lengths[neighbours[sub_row], neighbours[sub_col]])
-                centre_weights.append(cube_root[node, neighbours])
-                block_of.append(np.full(neighbours.size, position))
-                offset += neighbours.size
-            graph = sparse.csr_matrix(
-                (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
-                shape=(offset, offset),
-            )
-            distances = shortest_path(graph, method="D", directed=False)
-            finite = np.isfinite(distances) & (distances > 0)
-            inverse = np.zeros_like(distances)
-            np.divide(1.0, distances, out=inverse, where=finite)
-            if variant == "original":
-                np.cbrt(inverse, out=inverse)
-            weight = np.concatenate(centre_weights)
-            sums = np.bincount(
-                np.concatenate(block_of), weights=weight * (inverse @ weight), minlength=chunk.size
-            )
-            pairs = degree[chunk] * (degree[chunk] - 1.0)
-            out[index, chunk] = sums / pairs
+        out[index, nodes] = _local_efficiency_dijkstra(
+            nodes, connected, lengths, cube_root, degree, variant, max_block
+        )
     return out
 
 

@@ -185,6 +185,23 @@ def _clustering(weights, degree):
 _SPARSE_NEIGHBOURHOOD = 64
 
 
+def _neighbourhoods(matrix, variant):
+    """What local efficiency needs of one matrix.
+
+    Returns the edge mask, ``w^(1/3)``, the edge lengths (``1/w``, or its cube
+    root for the modified variant; 0 where no edge), the degrees and the
+    number of edges among each region's neighbours (``(C³)_ii / 2``).
+    """
+    connected = matrix > 0
+    cube_root = np.cbrt(matrix)
+    lengths = np.where(connected, 1.0 / np.where(connected, matrix, 1.0), 0.0)
+    if variant == "modified":
+        lengths = np.cbrt(lengths)
+    binary = connected.astype(float)
+    links = np.einsum("ij,ji->i", binary, binary @ binary) / 2
+    return connected, cube_root, lengths, connected.sum(axis=1), links
+
+
 def _local_efficiency(weights, variant, max_block=384):
     """Weighted local efficiency (BCT efficiency_wei, local=2 or local=1).
 
@@ -199,16 +216,8 @@ def _local_efficiency(weights, variant, max_block=384):
     n_matrices, n_regions, _ = weights.shape
     out = np.zeros((n_matrices, n_regions))
     for index, matrix in enumerate(weights):
-        connected = matrix > 0
-        cube_root = np.cbrt(matrix)
-        lengths = np.where(connected, 1.0 / np.where(connected, matrix, 1.0), 0.0)
-        if variant == "modified":
-            lengths = np.cbrt(lengths)
-        degree = connected.sum(axis=1)
+        connected, cube_root, lengths, degree, links = _neighbourhoods(matrix, variant)
         nodes = np.flatnonzero(degree >= 2)
-        # Edges among the neighbours of i: (C³)_ii / 2 for the binary matrix C.
-        binary = connected.astype(float)
-        links = np.einsum("ij,ji->i", binary, binary @ binary) / 2
         pairs = degree * (degree - 1.0) / 2
         sparse_ = (degree > _SPARSE_NEIGHBOURHOOD) & (links <= 0.25 * pairs)
         dense_nodes = nodes[~sparse_[nodes]]
@@ -216,42 +225,53 @@ def _local_efficiency(weights, variant, max_block=384):
         out[index, dense_nodes] = local_efficiency(
             lengths, connected, cube_root, dense_nodes.astype(np.int64), variant == "original"
         )
-        start = 0
-        while start < nodes.size:
-            stop = start + 1
-            total = degree[nodes[start]]
-            while stop < nodes.size and total + degree[nodes[stop]] <= max_block:
-                total += degree[nodes[stop]]
-                stop += 1
-            chunk = nodes[start:stop]
-            start = stop
-            rows, cols, values, centre_weights, block_of = [], [], [], [], []
-            offset = 0
-            for position, node in enumerate(chunk):
-                neighbours = np.flatnonzero(connected[node])
-                sub_row, sub_col = np.nonzero(connected[np.ix_(neighbours, neighbours)])
-                rows.append(sub_row + offset)
-                cols.append(sub_col + offset)
-                values.append(lengths[neighbours[sub_row], neighbours[sub_col]])
-                centre_weights.append(cube_root[node, neighbours])
-                block_of.append(np.full(neighbours.size, position))
-                offset += neighbours.size
-            graph = sparse.csr_matrix(
-                (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
-                shape=(offset, offset),
-            )
-            distances = shortest_path(graph, method="D", directed=False)
-            finite = np.isfinite(distances) & (distances > 0)
-            inverse = np.zeros_like(distances)
-            np.divide(1.0, distances, out=inverse, where=finite)
-            if variant == "original":
-                np.cbrt(inverse, out=inverse)
-            weight = np.concatenate(centre_weights)
-            sums = np.bincount(
-                np.concatenate(block_of), weights=weight * (inverse @ weight), minlength=chunk.size
-            )
-            pairs = degree[chunk] * (degree[chunk] - 1.0)
-            out[index, chunk] = sums / pairs
+        out[index, nodes] = _local_efficiency_dijkstra(
+            nodes, connected, lengths, cube_root, degree, variant, max_block
+        )
+    return out
+
+
+def _local_efficiency_dijkstra(nodes, connected, lengths, cube_root, degree, variant, max_block):
+    """Local efficiency of ``nodes`` by Dijkstra on block-diagonal neighbourhood graphs.
+
+    ``lengths`` holds 0 where there is no edge (SciPy's convention).
+    """
+    out = np.zeros(nodes.size)
+    start = 0
+    while start < nodes.size:
+        stop = start + 1
+        total = degree[nodes[start]]
+        while stop < nodes.size and total + degree[nodes[stop]] <= max_block:
+            total += degree[nodes[stop]]
+            stop += 1
+        chunk = nodes[start:stop]
+        rows, cols, values, centre_weights, block_of = [], [], [], [], []
+        offset = 0
+        for position, node in enumerate(chunk):
+            neighbours = np.flatnonzero(connected[node])
+            sub_row, sub_col = np.nonzero(connected[np.ix_(neighbours, neighbours)])
+            rows.append(sub_row + offset)
+            cols.append(sub_col + offset)
+            values.append(lengths[neighbours[sub_row], neighbours[sub_col]])
+            centre_weights.append(cube_root[node, neighbours])
+            block_of.append(np.full(neighbours.size, position))
+            offset += neighbours.size
+        graph = sparse.csr_matrix(
+            (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(offset, offset),
+        )
+        distances = shortest_path(graph, method="D", directed=False)
+        finite = np.isfinite(distances) & (distances > 0)
+        inverse = np.zeros_like(distances)
+        np.divide(1.0, distances, out=inverse, where=finite)
+        if variant == "original":
+            np.cbrt(inverse, out=inverse)
+        weight = np.concatenate(centre_weights)
+        sums = np.bincount(
+            np.concatenate(block_of), weights=weight * (inverse @ weight), minlength=chunk.size
+        )
+        out[start:stop] = sums / (degree[chunk] * (degree[chunk] - 1.0))
+        start = stop
     return out
 
 
