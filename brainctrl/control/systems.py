@@ -222,8 +222,10 @@ def fc_to_system(
 def _input_matrix(control, n_regions, *, name="B"):
     """Turn ``None``, a matrix, a boolean mask or an index list into ``(n_regions, n_inputs)``.
 
-    Returns ``None`` for ``control=None`` (all regions controlled, ``B = I``),
-    which the kernels treat without forming the identity.
+    Returns ``None`` for ``control=None`` and for every other way of saying
+    ``B = I`` (the identity matrix, an all-True mask, every index, unit
+    weights): all regions controlled, which the kernels treat without forming
+    the identity (the fast path).
     """
     if control is None:
         return None
@@ -236,6 +238,8 @@ def _input_matrix(control, n_regions, *, name="B"):
             )
         if matrix.shape[1] == 0:
             raise DataError(f"{name} has no input column; got shape {matrix.shape}.")
+        if matrix.shape == (n_regions, n_regions) and np.array_equal(matrix, np.eye(n_regions)):
+            return None
         return matrix
     if array.ndim != 1:
         raise DataError(
@@ -255,7 +259,7 @@ def _input_matrix(control, n_regions, *, name="B"):
                 f"{name} as input weights must be finite, >= 0 and not all 0; got "
                 f"min {float(weights.min())!r}, max {float(weights.max())!r}."
             )
-        return np.diag(weights)
+        return None if np.all(weights == 1.0) else np.diag(weights)
     if array.dtype == bool:
         if array.shape[0] != n_regions:
             raise DataError(
@@ -277,6 +281,8 @@ def _input_matrix(control, n_regions, *, name="B"):
         )
     if indices.size == 0:
         raise DataError(f"{name} selects no region; at least one region must be controlled.")
+    if indices.size == n_regions:  # unique and in range: every region
+        return None
     matrix = np.zeros((n_regions, indices.size))
     matrix[indices, np.arange(indices.size)] = 1.0
     return matrix

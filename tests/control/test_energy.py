@@ -561,3 +561,24 @@ def test_an_ill_conditioned_but_full_rank_gramian_reaches_its_targets(rng):
     d = xf - x0 @ scipy.linalg.expm(A).T
     expected = np.einsum("pi,pi->p", d, scipy.linalg.solve(W, d.T, assume_a="pos").T)
     np.testing.assert_allclose(result.energy, expected, rtol=1e-5)
+
+
+def test_every_way_of_saying_all_regions_takes_the_identity_path(rng):
+    from brainctrl.control import controllability_gramian
+    from brainctrl.control.systems import _input_matrix
+
+    n = 12
+    A = _system(rng, n)
+    x0, xf = rng.standard_normal((2, 5, n))
+    reference = minimum_energy(A, x0, xf)
+    for B in (np.eye(n), np.ones(n, dtype=bool), np.arange(n), np.ones(n)):
+        assert _input_matrix(B, n) is None
+        result = minimum_energy(A, x0, xf, B)
+        np.testing.assert_array_equal(result.energy, reference.energy)
+        np.testing.assert_array_equal(result.node_energy, reference.node_energy)
+        np.testing.assert_array_equal(
+            controllability_gramian(A, B, horizon=1.0), controllability_gramian(A, horizon=1.0)
+        )
+    # anything else keeps its own input matrix
+    assert _input_matrix(2 * np.eye(n), n).shape == (n, n)
+    assert _input_matrix(np.arange(n - 1), n).shape == (n, n - 1)
