@@ -197,10 +197,13 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
-    logging.basicConfig(
-        level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    root = logging.getLogger()
+    existing = set(root.handlers)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # --quiet quiets the terminal only: the run's log file keeps brainctrl's INFO lines
+    logging.getLogger("brainctrl").setLevel(logging.INFO)
+    for handler in set(root.handlers) - existing:
+        handler.setLevel(logging.WARNING if getattr(args, "quiet", False) else logging.NOTSET)
     try:
         return args.func(args)
     except PreflightError as exc:

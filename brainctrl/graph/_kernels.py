@@ -1,27 +1,86 @@
-"""Compiled kernels of brainctrl.graph: Louvain node moves, local efficiency.
+"""Compiled kernels of brainctrl.graph.
 
-Compiled with numba on first use and cached on disk (``cache=True``), so a
-later process loads the machine code instead of compiling it again.
+Compiled with numba on first use and cached on disk, so a later process loads
+the machine code instead of compiling it again (see :func:`_cache_folder`).
+Every kernel keeps its scratch arrays local and releases the GIL, so threads
+may call them on separate inputs (a ``numpy.random.Generator`` must not be
+shared between threads: numba draws from it without its lock).
 
-**Louvain node moves** (used by :mod:`._louvain`). One call empties a queue
-of nodes: each node in turn moves to the community that raises
-``Σ_ij B_ij δ(g_i, g_j)`` the most (or to a community drawn with probability
-proportional to the gain), and the neighbours of a node that moved are queued
-again. The arithmetic is done in the same order as a plain NumPy
-version would do it (sums over a node's neighbours in the order of its CSR
-row), and random draws come from the caller's ``numpy.random.Generator``, so a
-seed gives the same partition as an interpreted version of the same moves.
-
-**Local efficiency** (used by :mod:`._measures`): all-pairs shortest paths in
-each region's neighbourhood by Floyd–Warshall, written so that the inner loop
-is vectorised, and the efficiency sum, for all regions in one call.
+- :func:`move_nodes`, :func:`improvable` (used by :mod:`._louvain`): one call
+  of ``move_nodes`` empties a queue of nodes: each node in turn moves to the
+  community that raises ``Σ_ij B_ij δ(g_i, g_j)`` the most (or to one drawn
+  with probability proportional to the gain), and the neighbours of a node
+  that moved are queued again; ``improvable`` finds the nodes that have such
+  a move. The arithmetic is done in the order a plain NumPy version does it
+  (sums over a node's neighbours in the order of its CSR row), and random
+  draws come from the caller's generator, so a seed gives the same partition
+  as an interpreted version of the same moves.
+- :func:`local_efficiency` (used by :mod:`._measures`): all-pairs shortest
+  paths in each region's neighbourhood by Floyd–Warshall (four rows per pass
+  over the intermediate row, a loop the compiler vectorises) and the
+  efficiency sum, for the regions it is given.
+- :func:`floyd_warshall`, :func:`dijkstra`: all-pairs shortest-path lengths of
+  dense and of sparse graphs; :func:`betweenness`: Brandes' accumulation over
+  them.
 """
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
 
 import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+def _cache_folder():
+    """Make sure numba has a folder to cache the kernels in; False when none.
+
+    numba caches beside this file when its ``__pycache__`` is writable, else in
+    the user's cache folder (``NUMBA_CACHE_DIR`` overrides both). When none of
+    them can be written (a read-only installation and home folder, as in some
+    containers and clusters), a folder in the temporary directory is used; when
+    even that fails, the kernels are compiled in each process without a cache.
+    """
+    try:
+        from numba.core import caching
+    except ImportError:  # pragma: no cover - numba moved its caching module
+        return True
+
+    def probe():
+        pass
+
+    locators = (
+        caching.UserProvidedCacheLocator,
+        caching.InTreeCacheLocator,
+        caching.UserWideCacheLocator,
+    )
+    if any(cls.from_function(probe, __file__) is not None for cls in locators):
+        return True
+    from numba import config
+
+    folder = Path(tempfile.gettempdir()) / f"brainctrl-numba-cache-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        probe_file = folder / f".probe-{os.getpid()}"
+        probe_file.touch()
+        probe_file.unlink()
+    except OSError:
+        warnings.warn(
+            "brainctrl's compiled kernels cannot be cached (no writable folder: set "
+            "NUMBA_CACHE_DIR); they are compiled again in each process (a few seconds).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return False
+    config.CACHE_DIR = str(folder)
+    return True
+
+
+_CACHE = _cache_folder()
+
+
+@njit(cache=_CACHE, nogil=True)
 def move_nodes(
     indptr,
     indices,
@@ -213,7 +272,7 @@ def move_nodes(
     return moved, n_empty
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def _floyd_warshall(distance):
     """Shortest-path lengths in place, for a square matrix with inf where no edge.
 
@@ -259,7 +318,7 @@ def _floyd_warshall(distance):
             i += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def local_efficiency(lengths, connected, cube_root, nodes, original):
     """Weighted local efficiency of ``nodes`` (BCT ``efficiency_wei``, local).
 
@@ -284,7 +343,14 @@ def local_efficiency(lengths, connected, cube_root, nodes, original):
     n = lengths.shape[0]
     out = np.zeros(nodes.size)
     neighbours = np.empty(n, dtype=np.int64)
-    buffer = np.empty(n * n)
+    largest = 0
+    for position in range(nodes.size):
+        degree = 0
+        for j in range(n):
+            if connected[nodes[position], j]:
+                degree += 1
+        largest = max(largest, degree)
+    buffer = np.empty(largest * largest)
     for position in range(nodes.size):
         node = nodes[position]
         k = 0
@@ -315,7 +381,7 @@ def local_efficiency(lengths, connected, cube_root, nodes, original):
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=_CACHE, nogil=True, inline="always")
 def _heap_push(keys, values, size, key, value):
     """Push onto a binary min-heap held in ``keys[:size]``, ``values[:size]``."""
     position = size
@@ -331,7 +397,7 @@ def _heap_push(keys, values, size, key, value):
     return size + 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=_CACHE, nogil=True, inline="always")
 def _heap_pop(keys, values, size):
     """Remove the root of the heap; returns the new size (root read by the caller)."""
     size -= 1
@@ -354,7 +420,7 @@ def _heap_pop(keys, values, size):
     return size
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def dijkstra(indptr, indices, lengths):
     """Shortest-path lengths from every source of a graph in CSR form.
 
@@ -388,7 +454,7 @@ def dijkstra(indptr, indices, lengths):
     return distance
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def floyd_warshall(lengths):
     """Shortest-path lengths of a dense graph (``lengths``: inf where no edge)."""
     distance = lengths.copy()
@@ -398,7 +464,7 @@ def floyd_warshall(lengths):
     return distance
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def betweenness(indptr, indices, lengths, distance, tie_rtol):
     """Brandes' accumulation of shortest paths through each region.
 
@@ -438,7 +504,12 @@ def betweenness(indptr, indices, lengths, distance, tie_rtol):
             tolerance = tie_rtol * d[node]
             for j in range(indptr[node], indptr[node + 1]):
                 neighbour = indices[j]
-                if abs(d[neighbour] + lengths[j] - d[node]) <= tolerance:
+                # a predecessor is strictly nearer the source (an edge shorter than
+                # the tolerance must not make two regions each other's predecessor)
+                if (
+                    d[neighbour] < d[node]
+                    and abs(d[neighbour] + lengths[j] - d[node]) <= tolerance
+                ):
                     predecessors[stored] = neighbour
                     stored += 1
             tied = tied or stored - first[node] > 1
@@ -447,6 +518,8 @@ def betweenness(indptr, indices, lengths, distance, tie_rtol):
             # one shortest path to each region (the rule for continuous weights):
             # a region lies on the paths to all its descendants in the tree
             through[:] = 0.0
+            # climbing costs the summed depth of the tree; past 8 steps per region
+            # on average (long chains), the sorted recursion below is cheaper
             budget = 8 * n
             for node in range(n):
                 if first[node + 1] == first[node]:
@@ -484,7 +557,7 @@ def betweenness(indptr, indices, lengths, distance, tie_rtol):
     return counts
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def improvable(
     indptr,
     indices,

@@ -93,7 +93,7 @@ def _problem_from_matrix(modularity_matrix):
         if not np.all(np.isfinite(dense)):
             raise DataError("modularity_matrix contains non-finite value(s) (NaN or inf).")
         difference = np.abs(dense - dense.T).max() if dense.size else 0.0
-        if difference > 1e-10 * max(np.abs(dense).max(), 1.0):
+        if difference > 1e-10 * max(np.abs(dense).max(initial=0.0), 1.0):
             raise DataError(
                 f"modularity_matrix must be symmetric; the largest |B - Bᵀ| is {difference:.3g}."
             )

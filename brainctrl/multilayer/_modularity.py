@@ -1,6 +1,7 @@
 """Multilayer (multislice) modularity of a sequence of networks (Mucha et al. 2010)."""
 
 import logging
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,6 +133,21 @@ def _build(adjacency_sequence, gamma, omega, coupling, negative, directed=False)
     # layer terms in edge-weight units: B_s = A⁺ − γ k⁺k⁺ᵀ/v⁺ − λ_s (A⁻ − γ k⁻k⁻ᵀ/v⁻)
     # (directed: the symmetric parts of A± and of the Leicht-Newman terms γ k_out k_inᵀ/v)
     scales = scales.reshape(n_layers, -1)
+    empty = np.flatnonzero(total <= 0)
+    if empty.size == n_layers:
+        raise DataError(
+            "adjacency_sequence has no positive weights in any layer (with negative="
+            f"{negative!r}): only the coupling would count, so the multilayer modularity "
+            "is undefined."
+        )
+    if empty.size:
+        warnings.warn(
+            f"{empty.size} of {n_layers} layers have no positive weights (layers "
+            f"{empty[:10].tolist()}{' …' if empty.size > 10 else ''}); only the coupling "
+            "places their nodes.",
+            UserWarning,
+            stacklevel=3,
+        )
     coupling_matrix = _coupling_matrix(n_regions, n_layers, omega, coupling)
     problem = _stacked_problem(weights, factors, scales, coupling_matrix)
     two_mu = float(total.sum() + coupling_matrix.sum())

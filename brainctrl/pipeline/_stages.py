@@ -206,6 +206,12 @@ def _tidy(run, region_names, measures, windowed=()):
     return table
 
 
+#: Windows whose full matrices the per-window measures hold at a time.
+_WINDOW_CHUNK = 16
+#: Node measures of graph.per_window (those that need no communities).
+_WINDOW_GRAPH_MEASURES = ("strength", "degree", "clustering", "local_efficiency", "betweenness")
+
+
 def process_run(run, config, seed):
     """Everything computed from one run alone.
 
@@ -269,11 +275,30 @@ def process_run(run, config, seed):
         ),
     }
 
+    def per_window(measure):
+        """``measure(matrices)`` -> {name: (k, n) values}, 16 windows' matrices at a time."""
+        parts = [
+            measure(vector_to_matrix(dfc[start : start + _WINDOW_CHUNK], n))
+            for start in range(0, len(dfc), _WINDOW_CHUNK)
+        ]
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+    def controllability(matrices):
+        a_windows = normalize_adjacency(matrices, system="discrete")
+        return {
+            "average_controllability": average_controllability(a_windows, system="discrete"),
+            "modal_controllability": modal_controllability(a_windows),
+        }
+
+    def graph_per_window(matrices):
+        if config.graph.density is not None:
+            matrices = threshold_proportional(matrices, config.graph.density)
+        table = graph_measures(matrices, measures=_WINDOW_GRAPH_MEASURES)
+        return {c: table[c].to_numpy(float).reshape(len(matrices), n) for c in table.columns}
+
     windowed = {}
     if config.control.per_window:
-        a_windows = normalize_adjacency(vector_to_matrix(dfc, n), system="discrete")
-        windowed["average_controllability"] = average_controllability(a_windows, system="discrete")
-        windowed["modal_controllability"] = modal_controllability(a_windows)
+        windowed.update(per_window(controllability))
 
     graph_input = adjacency
     if config.graph.density is not None:
@@ -293,15 +318,7 @@ def process_run(run, config, seed):
         measures[column] = graph[column].to_numpy(float)
     globals_ = {key: float(value) for key, value in graph.attrs.get("global", {}).items()}
     if config.graph.per_window:
-        windows = vector_to_matrix(dfc, n)
-        if config.graph.density is not None:
-            windows = threshold_proportional(windows, config.graph.density)
-        per_window = graph_measures(
-            windows,
-            measures=("strength", "degree", "clustering", "local_efficiency", "betweenness"),
-        )
-        for column in per_window.columns:
-            windowed[column] = per_window[column].to_numpy(float).reshape(len(windows), n)
+        windowed.update(per_window(graph_per_window))
     globals_["n_communities"] = float(len(np.unique(partition)))
 
     arrays = {

@@ -111,6 +111,47 @@ def test_betweenness_of_deep_trees_and_ties_matches_bctpy(rng, kind):
     assert reference.max() > 100
 
 
+def test_betweenness_with_tied_paths_equals_exact_rational_arithmetic():
+    # integer weights: lengths 1, 1/2, 1/3 make many shortest paths of equal length,
+    # which float sums may miss by one ulp (as bctpy's == does); networkx on
+    # Fraction lengths counts them exactly
+    from fractions import Fraction
+
+    rng = np.random.default_rng(3)
+    n = 40
+    weights = np.triu(rng.integers(1, 4, (n, n)) * (rng.random((n, n)) < 0.15), 1).astype(float)
+    weights = weights + weights.T
+    graph = nx.from_numpy_array(weights)
+    for _, _, data in graph.edges(data=True):
+        data["length"] = Fraction(1, int(data["weight"]))
+    exact = nx.betweenness_centrality(graph, weight="length", normalized=False)
+    exact = 2 * np.array([float(exact[i]) for i in range(n)])  # ordered pairs
+    ours = graph_measures(weights, measures="betweenness")["betweenness"].to_numpy()
+    np.testing.assert_allclose(ours * (n - 1) * (n - 2), exact, rtol=1e-12, atol=1e-10)
+    # the float == of bctpy misses some of these ties
+    misses = bct.betweenness_wei(bct.weight_conversion(weights, "lengths"))
+    assert np.abs(misses - exact).max() > 1
+
+
+@pytest.mark.parametrize("short", [1e-6, 1e-12])
+def test_betweenness_with_an_edge_near_the_tie_tolerance(short):
+    # lengths 1e3, 1e3, `short`, 1, 1: the two middle regions are symmetric. Above the
+    # tolerance (1e-10 of a path's length) the short edge lies on no shortest path,
+    # as bctpy finds; below it, the paths through it count as ties (the documented
+    # rule), symmetrically, and the short edge never makes each middle region the
+    # other's predecessor (which gave asymmetric, inflated values).
+    weights = np.zeros((4, 4))
+    for i, j, length in ((0, 1, 1e3), (0, 2, 1e3), (1, 2, short), (1, 3, 1.0), (2, 3, 1.0)):
+        weights[i, j] = weights[j, i] = 1 / length
+    ours = graph_measures(weights, measures="betweenness")["betweenness"].to_numpy() * 6
+    if short > 1e-10:
+        reference = bct.betweenness_wei(bct.weight_conversion(weights, "lengths"))
+        np.testing.assert_allclose(ours, reference, atol=1e-12)
+        np.testing.assert_allclose(ours, [0, 1, 1, 0], atol=1e-12)
+    else:
+        np.testing.assert_allclose(ours, [0, 2, 2, 0], atol=1e-12)
+
+
 def test_local_efficiency_variants_closed_form():
     # node 0 linked (weight a) to 1, 2, 3; neighbours form the path 1-2-3 (unit).
     # Neighbour distances 1, 1, 2 (on 1/w and on (1/w)^(1/3) alike).

@@ -463,10 +463,36 @@ def test_empty_layer_and_isolated_nodes(rng):
     layers[:, 5, :] = layers[:, :, 5] = 0.0  # node 5 isolated in every layer
     matrix, two_mu = dense_b_from_definition(layers, 1.0, 0.5, "ordinal")
     partition = rng.integers(0, 3, (12, 4))
-    assert multilayer_quality(layers, partition, omega=0.5) == pytest.approx(
-        quality_from_dense(matrix, two_mu, partition)
-    )
-    result = multilayer_modularity(layers, omega=0.5, n_runs=2, random_state=0)
+    empty = r"1 of 4 layers have no positive weights \(layers \[2\]\)"
+    with pytest.warns(UserWarning, match=empty):
+        quality = multilayer_quality(layers, partition, omega=0.5)
+    assert quality == pytest.approx(quality_from_dense(matrix, two_mu, partition))
+    with pytest.warns(UserWarning, match=empty):
+        result = multilayer_modularity(layers, omega=0.5, n_runs=2, random_state=0)
     assert result.quality == pytest.approx(quality_from_dense(matrix, two_mu, result.partition))
     # the isolated node is held only by its couplings: it keeps one label across layers
     assert np.unique(result.partition[5]).size == 1
+
+
+def test_layers_without_positive_weights():
+    from brainctrl.exceptions import DataError
+
+    layers = np.abs(np.random.default_rng(0).standard_normal((3, 6, 6)))
+    layers = layers + np.swapaxes(layers, 1, 2)
+    layers[:, np.arange(6), np.arange(6)] = 0.0
+    for bad in (-layers, np.zeros_like(layers)):
+        with pytest.raises(DataError, match="no positive weights in any layer"):
+            multilayer_modularity(bad, n_runs=1)
+    mixed = layers.copy()
+    mixed[1] = 0.0
+    with pytest.warns(
+        UserWarning, match=r"1 of 3 layers have no positive weights \(layers \[1\]\)"
+    ):
+        multilayer_modularity(mixed, n_runs=1, random_state=0)
+
+
+def test_an_empty_modularity_matrix_has_an_empty_partition():
+    from brainctrl.graph._louvain import louvain_partition
+
+    partition, quality = louvain_partition(np.zeros((0, 0)))
+    assert partition.shape == (0,) and quality == 0.0

@@ -204,12 +204,17 @@ def test_executors_give_identical_results(
     out = tmp_path / "dask"
     config = write_config(small_dataset)
     command = ["run", str(config), "--out", str(out), "--executor", "dask", "--n-jobs", "2"]
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "brainctrl.cli", *command, "--quiet"],
         check=True,
         capture_output=True,
+        text=True,
     )
     assert_same_results(reference_run[0], out)
+    # --quiet keeps the terminal quiet, not the run's log file
+    assert "INFO" not in done.stderr
+    log = (out / "logs" / "brainctrl.log").read_text()
+    assert " INFO brainctrl" in log
 
 
 def _wait_for(condition, timeout=120):
