@@ -471,7 +471,9 @@ def betweenness(indptr, indices, lengths, distance, tie_rtol):
     Parameters
     ----------
     indptr, indices, lengths : ndarray
-        CSR arrays of a symmetric graph with positive edge lengths.
+        CSR arrays of a symmetric graph with positive edge lengths, each row
+        sorted by length (the scan for predecessors stops at the first edge
+        longer than the distance it must close).
     distance : ndarray of shape (n, n)
         Its shortest-path lengths.
     tie_rtol : float
@@ -503,12 +505,15 @@ def betweenness(indptr, indices, lengths, distance, tie_rtol):
                 continue
             tolerance = tie_rtol * d[node]
             for j in range(indptr[node], indptr[node + 1]):
+                if lengths[j] > d[node] + tolerance:
+                    break  # rows sorted by length: no longer edge ends a shortest path
                 neighbour = indices[j]
                 # a predecessor is strictly nearer the source (an edge shorter than
                 # the tolerance must not make two regions each other's predecessor)
+                # (the rarely true test first: it keeps the branch predictable)
                 if (
-                    d[neighbour] < d[node]
-                    and abs(d[neighbour] + lengths[j] - d[node]) <= tolerance
+                    abs(d[neighbour] + lengths[j] - d[node]) <= tolerance
+                    and d[neighbour] < d[node]
                 ):
                     predecessors[stored] = neighbour
                     stored += 1

@@ -138,11 +138,19 @@ def _region_index(regions, n_regions):
 # --------------------------------------------------------------------------- kernels
 
 
-def _csr_lengths(matrix):
-    """CSR arrays of the graph ``matrix > 0`` with edge lengths ``1 / w``."""
+def _csr_lengths(matrix, *, by_length=False):
+    """CSR arrays of the graph ``matrix > 0`` with edge lengths ``1 / w``.
+
+    With ``by_length``, each row's entries are sorted by length.
+    """
     graph = sparse.csr_matrix(np.where(matrix > 0, matrix, 0.0))
     lengths = 1.0 / graph.data
-    return graph.indptr.astype(np.int64), graph.indices.astype(np.int64), lengths
+    indices = graph.indices.astype(np.int64)
+    if by_length:
+        rows = np.repeat(np.arange(matrix.shape[0]), np.diff(graph.indptr))
+        order = np.lexsort((lengths, rows))
+        indices, lengths = indices[order], lengths[order]
+    return graph.indptr.astype(np.int64), indices, lengths
 
 
 def _distances(weights):
@@ -288,7 +296,9 @@ def _betweenness(weights, distances):
     n_matrices, n_regions, _ = weights.shape
     out = np.zeros((n_matrices, n_regions))
     for index in range(n_matrices):
-        out[index] = betweenness(*_csr_lengths(weights[index]), distances[index], _TIE_RTOL)
+        out[index] = betweenness(
+            *_csr_lengths(weights[index], by_length=True), distances[index], _TIE_RTOL
+        )
     if n_regions > 2:
         out /= (n_regions - 1) * (n_regions - 2)
     return out
