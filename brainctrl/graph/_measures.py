@@ -198,16 +198,23 @@ def _neighbourhoods(matrix, variant):
 
     Returns the edge mask, ``w^(1/3)``, the edge lengths (``1/w``, or its cube
     root for the modified variant; 0 where no edge), the degrees and the
-    number of edges among each region's neighbours (``(C³)_ii / 2``).
+    number of edges among each region's neighbours (``(C³)_ii / 2``) for the
+    regions with more than ``_SPARSE_NEIGHBOURHOOD`` neighbours (0 for the
+    others, which the choice of solver does not look at).
     """
     connected = matrix > 0
     cube_root = np.cbrt(matrix)
     lengths = np.where(connected, 1.0 / np.where(connected, matrix, 1.0), 0.0)
     if variant == "modified":
         lengths = np.cbrt(lengths)
-    binary = connected.astype(float)
-    links = np.einsum("ij,ji->i", binary, binary @ binary) / 2
-    return connected, cube_root, lengths, connected.sum(axis=1), links
+    degree = connected.sum(axis=1)
+    links = np.zeros(len(matrix))
+    large = degree > _SPARSE_NEIGHBOURHOOD
+    if large.any():
+        binary = connected.astype(float)
+        rows = binary[large]
+        links[large] = np.einsum("ij,ji->i", rows, binary @ rows.T) / 2
+    return connected, cube_root, lengths, degree, links
 
 
 def _local_efficiency(weights, variant, max_block=384):
