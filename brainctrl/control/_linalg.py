@@ -146,18 +146,32 @@ def check_stable(eigenvalues, system, name="A"):
     if system == "continuous":
         worst = float(np.max(np.real(eigenvalues)))
         if worst >= 0:
+            hint = "Use a finite horizon or normalise A with normalize_adjacency."
+            if float(np.max(np.abs(eigenvalues))) < 1:
+                hint = (
+                    f"{name} is stable as a discrete-time system (spectral radius below 1, as "
+                    "normalize_adjacency(W, system='discrete') makes it): pass "
+                    "system='discrete' here, or normalise W with system='continuous'."
+                )
             raise DataError(
                 f"{name} is not stable (largest real part of an eigenvalue {worst:.6g} >= 0); "
                 "an infinite-horizon Gramian exists only for stable continuous-time systems. "
-                "Use a finite horizon or normalise A with normalize_adjacency."
+                + hint
             )
     else:
         worst = float(np.max(np.abs(eigenvalues)))
         if worst >= 1:
+            hint = "Use a finite horizon or normalise A with normalize_adjacency."
+            if float(np.max(np.real(eigenvalues))) < 0:
+                hint = (
+                    f"{name} is stable as a continuous-time system (every eigenvalue has a "
+                    "negative real part, as normalize_adjacency's default system='continuous' "
+                    "makes it): pass system='continuous' here, or normalise W with "
+                    "normalize_adjacency(W, system='discrete')."
+                )
             raise DataError(
                 f"{name} is not stable (spectral radius {worst:.6g} >= 1); an infinite-horizon "
-                "Gramian exists only for stable discrete-time systems. Use a finite horizon or "
-                "normalise A with normalize_adjacency."
+                "Gramian exists only for stable discrete-time systems. " + hint
             )
 
 

@@ -305,3 +305,20 @@ def test_errors():
         modal_controllability(np.zeros((2, 3)))
     with pytest.raises(DataError, match="B must have 2 rows"):
         controllability_gramian(A, np.ones((3, 1)))
+
+
+def test_a_system_normalised_for_the_other_time_says_what_to_pass(rng):
+    from brainctrl.control import normalize_adjacency
+
+    weights = rng.random((6, 6))
+    weights = weights + weights.T
+    np.fill_diagonal(weights, 0.0)
+    continuous = normalize_adjacency(weights)  # the default: system="continuous"
+    with pytest.raises(DataError, match=r"pass system='continuous' here"):
+        average_controllability(continuous, system="discrete")
+    discrete = normalize_adjacency(weights, system="discrete")
+    with pytest.raises(DataError, match=r"pass system='discrete' here"):
+        controllability_gramian(discrete, horizon=np.inf, system="continuous")
+    # what the messages advise gives a result
+    assert np.all(average_controllability(continuous, system="continuous", horizon=1.0) > 0)
+    assert np.all(average_controllability(discrete, system="discrete") > 0)
