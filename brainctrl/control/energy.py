@@ -183,11 +183,12 @@ class _Factor:
 class _Dynamics:
     """One (stack of) system matrix with what the energy computations need of it."""
 
-    def __init__(self, A, horizon, system):
+    def __init__(self, A, horizon, system, eigenpairs=None):
         self.A = A
         self.horizon = horizon
         self.system = system
-        eigenpairs = decompose(A)
+        if eigenpairs is None:
+            eigenpairs = decompose(A)
         self.symmetric = eigenpairs is not None
         if self.symmetric:
             self.eigenvalues, self.eigenvectors = eigenpairs
@@ -740,8 +741,12 @@ def time_varying_energy(
         # in window k the input is B^T e^{A_k^T s} z_k, z_k = Phi_{k+1}^T ... Phi_{K-1}^T y
         z = y
         total = 0.0
+        stack = symmetric_eigh(A_sequence) if symmetric else None  # cached by the composition
         for window in reversed(range(n_windows)):
-            dynamics = _Dynamics(A_sequence[..., window, :, :], dt, "continuous")
+            pairs = None
+            if symmetric:
+                pairs = (stack[0][..., window, :], stack[1][..., window, :, :])
+            dynamics = _Dynamics(A_sequence[..., window, :, :], dt, "continuous", pairs)
             total = total + dynamics.node_energy(B, z)
             if symmetric:
                 V = dynamics.eigenvectors
@@ -766,6 +771,10 @@ def _compose_symmetric(A_sequence, dt, B, x0):
     n_windows = A_sequence.shape[-3]
     eigenvalues, eigenvectors = symmetric_eigh(A_sequence)
     inner = np.zeros((*A_sequence.shape[:-3], n, n))
+    # B = diag(b) (a mask's or weights' input): V^T B B^T V = (V^T * b^2) V, one product
+    squared = None
+    if B is not None and B.shape == (n, n) and not np.any(B - np.diag(np.diagonal(B))):
+        squared = np.diagonal(B) ** 2
     free = x0  # coordinates in the current basis (the identity at first)
     previous = None
     diagonal = np.arange(n)
@@ -785,8 +794,11 @@ def _compose_symmetric(A_sequence, dt, B, x0):
             inner[..., diagonal, diagonal] += _linalg.phi_continuous(2.0 * lam, dt)
         else:
             weights = _linalg.eigen_weights(lam, dt, "continuous")
-            projected = np.swapaxes(V, -1, -2) @ B
-            inner += (projected @ np.swapaxes(projected, -1, -2)) * weights
+            if squared is not None:
+                inner += ((np.swapaxes(V, -1, -2) * squared) @ V) * weights
+            else:
+                projected = np.swapaxes(V, -1, -2) @ B
+                inner += (projected @ np.swapaxes(projected, -1, -2)) * weights
         inner = 0.5 * (inner + np.swapaxes(inner, -1, -2))
         previous = V
     gram = previous @ inner @ np.swapaxes(previous, -1, -2)
