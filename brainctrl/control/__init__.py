@@ -16,6 +16,7 @@ from brainctrl.control.energy import (
 )
 from brainctrl.control.gramian import (
     average_controllability,
+    average_energy,
     controllability_gramian,
     gramian_conditioning,
     modal_controllability,
@@ -41,6 +42,7 @@ __all__ = [
     "NullTestResult",
     "OptimalControlResult",
     "average_controllability",
+    "average_energy",
     "control_null_pvalues",
     "control_set",
     "controllability_gramian",

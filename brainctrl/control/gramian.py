@@ -15,6 +15,7 @@ from brainctrl.control.systems import _input_matrix
 
 __all__ = [
     "average_controllability",
+    "average_energy",
     "controllability_gramian",
     "gramian_conditioning",
     "modal_controllability",
@@ -84,6 +85,64 @@ def controllability_gramian(A, B=None, *, horizon=1.0, system="continuous"):
     input_gram = np.eye(A.shape[-1]) if B is None else B @ B.T
     gram, _ = _linalg.general_gramian(A, input_gram, horizon, system)
     return gram
+
+
+def average_energy(A, B=None, *, horizon=1.0, system="continuous"):
+    r"""Average minimum energy to reach the unit targets: ``trace(W_T^{-1})``.
+
+    Parameters
+    ----------
+    A : ndarray of shape (..., n_regions, n_regions)
+        System matrix (e.g. from :func:`normalize_adjacency`); leading axes are
+        a batch.
+    B : ndarray, boolean mask, index list or weights, optional
+        Inputs, as in :func:`controllability_gramian`; ``None`` controls every
+        region.
+    horizon : float, default=1.0
+        Control horizon (time steps in discrete time); ``np.inf`` for a stable
+        system gives the infinite-horizon value (the Gramian solves a Lyapunov
+        equation).
+    system : {"continuous", "discrete"}, default="continuous"
+        Time system of ``A``.
+
+    Returns
+    -------
+    ndarray of shape (...)
+        ``trace(W_T^{-1})``: the sum over the unit vectors ``e_i`` of the
+        minimum energy to move from 0 to ``e_i`` in time ``T`` (``n`` times
+        the mean over targets drawn uniformly on the unit sphere). ``inf``
+        when the Gramian is numerically singular (an eigenvalue below
+        ``n · eps`` times the largest, the rank cut of :func:`minimum_energy`):
+        some direction cannot be reached.
+
+    Notes
+    -----
+    Computed from the eigenvalues ``mu`` of the Gramian as ``sum(1 / mu)``,
+    so its accuracy is that of the smallest eigenvalue (see
+    :func:`gramian_conditioning`).
+
+    References
+    ----------
+    .. [1] Pasqualetti F., Zampieri S., Bullo F. (2014). Controllability metrics,
+       limitations and algorithms for complex networks. IEEE Transactions on
+       Control of Network Systems 1, 40-52.
+    .. [2] Karrer T. M. et al. (2020). A practical guide to methodological
+       considerations in the controllability of structural brain networks.
+       Journal of Neural Engineering 17, 026031.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(average_energy(np.array([[-1.0]]), horizon=np.inf))  # W = 1/2
+    2.0
+    """
+    gram = controllability_gramian(A, B, horizon=horizon, system=system)
+    eigenvalues = np.linalg.eigvalsh(0.5 * (gram + np.swapaxes(gram, -1, -2)))
+    cut = gram.shape[-1] * np.finfo(float).eps * np.max(eigenvalues, axis=-1, keepdims=True)
+    reachable = np.all(eigenvalues > np.maximum(cut, 0.0), axis=-1)
+    with np.errstate(divide="ignore"):
+        total = np.sum(1.0 / eigenvalues, axis=-1)
+    return np.where(reachable, total, np.inf)
 
 
 def average_controllability(A, *, system="discrete", horizon=None):

@@ -7,6 +7,7 @@ regions (the input matrix ``B``).
 """
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ __all__ = [
 ]
 
 
-def normalize_adjacency(adjacency, *, system="continuous", c=1.0, method="spectral"):
+def normalize_adjacency(adjacency, *, system="continuous", c=1.0, method="spectral", radius=None):
     r"""Scale an adjacency matrix into a stable system matrix.
 
     Parameters
@@ -44,6 +45,12 @@ def normalize_adjacency(adjacency, *, system="continuous", c=1.0, method="spectr
         ``rho`` is the spectral radius (largest absolute eigenvalue, as in
         nctpy) or the largest singular value (as in the MATLAB code of Gu et al.
         2015). Both agree for symmetric matrices.
+    radius : None, float or "shared", default=None
+        ``rho`` to use instead of each matrix's own: a number (e.g. the
+        largest radius of a cohort, computed once), or ``"shared"`` for the
+        largest radius of the matrices given. A constant shared by all
+        subjects keeps their scale comparable (the system of a strongly
+        connected subject is then not shrunk more than the others').
 
     Returns
     -------
@@ -77,6 +84,7 @@ def normalize_adjacency(adjacency, *, system="continuous", c=1.0, method="spectr
     check_option("system", system, SYSTEMS)
     check_option("method", method, ("spectral", "singular"))
     check_positive("c", c, strict=False)
+    radius_given = radius
     adjacency = check_square("adjacency", adjacency)
     n = adjacency.shape[-1]
     eigenpairs = decompose(adjacency)
@@ -86,6 +94,22 @@ def normalize_adjacency(adjacency, *, system="continuous", c=1.0, method="spectr
         radius = np.max(np.abs(np.linalg.eigvals(adjacency)), axis=-1)
     else:
         radius = np.linalg.norm(adjacency, ord=2, axis=(-2, -1))
+    if isinstance(radius_given, str):
+        if radius_given != "shared":
+            raise InvalidParameterError(
+                f"'radius' must be None, a number or 'shared'; got {radius_given!r}."
+            )
+        radius = np.full(radius.shape, float(np.max(radius, initial=0.0)))
+    elif radius_given is not None:
+        largest = float(np.max(radius, initial=0.0))
+        radius = np.full(radius.shape, float(check_positive("radius", radius_given)))
+        if radius.size and float(radius.flat[0]) < largest * (1 - 1e-12):
+            warnings.warn(
+                f"radius={float(radius.flat[0]):.6g} is below the largest radius of the "
+                f"matrices given ({largest:.6g}): with c={c!r} the result may be unstable.",
+                UserWarning,
+                stacklevel=2,
+            )
     with np.errstate(divide="ignore"):
         scale = 1.0 / (c + radius)
     if not np.all(np.isfinite(scale)):

@@ -322,3 +322,55 @@ def test_a_system_normalised_for_the_other_time_says_what_to_pass(rng):
     # what the messages advise gives a result
     assert np.all(average_controllability(continuous, system="continuous", horizon=1.0) > 0)
     assert np.all(average_controllability(discrete, system="discrete") > 0)
+
+
+def test_normalisation_with_a_radius_shared_by_the_cohort(rng):
+    from brainctrl.control import normalize_adjacency
+
+    stack = rng.random((3, 5, 5))
+    stack = stack + np.swapaxes(stack, 1, 2)
+    stack[:, np.arange(5), np.arange(5)] = 0.0
+    stack[1] *= 3.0  # one strongly connected subject
+    radii = np.abs(np.linalg.eigvalsh(stack)).max(axis=-1)
+    shared = normalize_adjacency(stack, system="discrete", radius="shared")
+    np.testing.assert_allclose(shared, stack / (1.0 + radii.max()), rtol=1e-14)
+    # a number: the same scale for every matrix; continuous time subtracts I
+    given = normalize_adjacency(stack, system="continuous", radius=float(radii.max()), c=0.5)
+    np.testing.assert_allclose(given, stack / (0.5 + radii.max()) - np.eye(5), rtol=1e-14)
+    # each matrix's own radius by default
+    own = normalize_adjacency(stack, system="discrete")
+    np.testing.assert_allclose(own, stack / (1.0 + radii)[:, None, None], rtol=1e-14)
+    with pytest.warns(UserWarning, match="below the largest radius"):
+        normalize_adjacency(stack, system="discrete", radius=float(radii.min()), c=0.0)
+    with pytest.raises(InvalidParameterError, match="'radius' must be None, a number or 'shared'"):
+        normalize_adjacency(stack, system="discrete", radius="cohort")
+
+
+def test_average_energy_closed_forms(rng):
+    from brainctrl.control import average_energy, minimum_energy
+
+    # diagonal continuous system, every region controlled: W_ii = (e^{2aT} - 1) / 2a
+    a = -rng.uniform(0.2, 2.0, 5)
+    horizon = 1.5
+    expected = np.sum(2 * a / np.expm1(2 * a * horizon))
+    assert float(average_energy(np.diag(a), horizon=horizon)) == pytest.approx(expected, rel=1e-12)
+    # infinite horizon: W_ii = -1 / 2a
+    assert float(average_energy(np.diag(a), horizon=np.inf)) == pytest.approx(
+        np.sum(-2 * a), rel=1e-12
+    )
+    # in general: the summed minimum energy from 0 to each unit vector
+    A = rng.standard_normal((6, 6))
+    A = 0.5 * (A + A.T)
+    A = A / (1 + np.abs(np.linalg.eigvalsh(A)).max()) - np.eye(6)
+    B = np.array([1, 1, 1, 0, 1, 1], dtype=bool)
+    unit = np.eye(6)
+    summed = minimum_energy(A, np.zeros((6, 6)), unit, B, horizon=2.0).energy.sum()
+    assert float(average_energy(A, B, horizon=2.0)) == pytest.approx(float(summed), rel=1e-9)
+    # a region no input reaches: infinite
+    block = np.zeros((4, 4))
+    block[:2, :2] = A[:2, :2]
+    block[2:, 2:] = A[2:4, 2:4]
+    assert float(average_energy(block, [0], horizon=1.0)) == np.inf
+    # batches
+    stack = np.stack([np.diag(a), 2 * np.diag(a)])
+    assert average_energy(stack, horizon=np.inf).shape == (2,)
