@@ -146,6 +146,7 @@ def _improvable(problem, labels, tolerance, community_factors=None, sizes=None):
     boolean mask, or None when the problem's null factors have more than two
     entries per node (then every node is treated as improvable).
     """
+    # the kernels (and numba) load on first use, not with ``import brainctrl``
     from brainctrl.graph._kernels import improvable
 
     per_row = np.diff(problem.factors.indptr)
