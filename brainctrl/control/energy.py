@@ -195,6 +195,8 @@ class _Dynamics:
 
     def growth(self):
         """Eigenvalues of the transition matrix ``e^{AT}`` (or ``A^T``), symmetric A only."""
+        if np.isinf(self.horizon):  # a stable system forgets its initial state
+            return np.zeros_like(self.eigenvalues)
         if self.system == "continuous":
             return np.exp(self.eigenvalues * self.horizon)
         return self.eigenvalues ** int(self.horizon)
@@ -204,6 +206,8 @@ class _Dynamics:
         if self.symmetric:
             V = self.eigenvectors
             return ((x0 @ V) * self.growth()[..., None, :]) @ np.swapaxes(V, -1, -2)
+        if self.transition is None:  # infinite horizon
+            return np.zeros_like(x0)
         return x0 @ np.swapaxes(self.transition, -1, -2)
 
     def gramian_factor(self, B, *, rcond, compat):
@@ -228,7 +232,7 @@ class _Dynamics:
         """``integral_0^T (b_k^T e^{A^T s} y)^2 ds`` for ``y`` of shape ``(*batch, P, n)``."""
         n = self.A.shape[-1]
         n_inputs = n if B is None else B.shape[-1]
-        if self.system == "discrete":
+        if self.system == "discrete" and not np.isinf(self.horizon):
             z = y
             total = np.zeros((*y.shape[:-1], n_inputs))
             for _ in range(int(self.horizon)):  # loop over time steps
@@ -251,7 +255,7 @@ class _Dynamics:
     def _node_energy_symmetric(self, B, y):
         V = self.eigenvectors
         projected = np.swapaxes(V, -1, -2) if B is None else np.swapaxes(V, -1, -2) @ B
-        weights = _linalg.eigen_weights(self.eigenvalues, self.horizon, "continuous")
+        weights = _linalg.eigen_weights(self.eigenvalues, self.horizon, self.system)
         g = y @ V  # (…, P, n)
         scaled = g[..., :, :, None] * projected[..., None, :, :]  # (…, P, n, m)
         return np.sum(scaled * (weights[..., None, :, :] @ scaled), axis=-2)
@@ -259,7 +263,10 @@ class _Dynamics:
     def _node_energy_general(self, B, y):
         outer = y[..., :, :, None] * y[..., :, None, :]
         transposed = np.swapaxes(self.A, -1, -2)[..., None, :, :]
-        gram, _ = _linalg.van_loan(transposed, outer, self.horizon)
+        if np.isinf(self.horizon):
+            gram = _linalg.lyapunov(transposed, outer, self.system)
+        else:
+            gram, _ = _linalg.van_loan(transposed, outer, self.horizon)
         if B is None:
             return np.diagonal(gram, axis1=-2, axis2=-1).copy()
         return np.sum(B * (gram @ B), axis=-2)
@@ -376,7 +383,10 @@ def _system_inputs(A, B, horizon, system, compat, rcond, tolerance):
     if rcond is not None:
         check_positive("rcond", rcond)
     A = check_square("A", A)
-    horizon = check_horizon(horizon, system, allow_inf=False)
+    horizon = check_horizon(horizon, system)
+    if np.isinf(horizon):
+        pairs = decompose(A)
+        _linalg.check_stable(np.linalg.eigvals(A) if pairs is None else pairs[0], system)
     matrix = _input_matrix(B, A.shape[-1])
     return A, matrix, horizon, _controlled_regions(B, A.shape[-1])
 
@@ -465,7 +475,10 @@ def minimum_energy(
         ``(n_regions,)`` is one input per region with that weight (``B =
         diag(weights)``, e.g. :func:`mixed_control_set`).
     horizon : float, default=1.0
-        Time horizon ``T`` (a whole number of steps in discrete time).
+        Time horizon ``T`` (a whole number of steps in discrete time);
+        ``np.inf`` for a stable ``A``: the energy to reach ``xf`` with all the
+        time needed (the free evolution of ``x0`` has died out), from the
+        infinite-horizon Gramian (a Lyapunov solve).
     system : {"continuous", "discrete"}, default="continuous"
         Time system of ``A``.
     rcond : float, optional

@@ -399,8 +399,8 @@ def test_errors(rng):
     x = np.zeros(3)
     with pytest.raises(InvalidParameterError, match=r"'compat' must be one of .*got 'matlab'"):
         minimum_energy(A, x, x, compat="matlab")
-    with pytest.raises(InvalidParameterError, match="'horizon' must be finite here"):
-        minimum_energy(A, x, x, horizon=np.inf)
+    with pytest.raises(InvalidParameterError, match="'horizon' must be > 0"):
+        minimum_energy(A, x, x, horizon=-1.0)
     with pytest.raises(InvalidParameterError, match=r"'rcond' must be > 0; got -1"):
         minimum_energy(A, x, x, rcond=-1)
     with pytest.raises(DataError, match=r"x0 must have 3 entries .*got shape \(2,\)"):
@@ -582,3 +582,55 @@ def test_every_way_of_saying_all_regions_takes_the_identity_path(rng):
     # anything else keeps its own input matrix
     assert _input_matrix(2 * np.eye(n), n).shape == (n, n)
     assert _input_matrix(np.arange(n - 1), n).shape == (n, n - 1)
+
+
+def test_scalar_infinite_horizon_energy():
+    # x' = a x + u, a < 0: W_inf = 1 / (-2a), E = -2a xf^2 whatever x0 (it dies out)
+    for a in (-0.5, -2.0):
+        result = minimum_energy(np.array([[a]]), np.array([3.0]), np.array([1.5]), horizon=np.inf)
+        assert float(result.energy) == pytest.approx(-2 * a * 1.5**2, rel=1e-12)
+        assert float(result.node_energy[0]) == pytest.approx(float(result.energy), rel=1e-12)
+    # discrete x_{t+1} = a x_t + u_t: W_inf = 1 / (1 - a^2)
+    result = minimum_energy(
+        np.array([[0.5]]), np.array([0.0]), np.array([2.0]), horizon=np.inf, system="discrete"
+    )
+    assert float(result.energy) == pytest.approx((1 - 0.25) * 4.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("system", ["continuous", "discrete"])
+@pytest.mark.parametrize("directed", [False, True])
+def test_infinite_horizon_energy_against_lyapunov_and_long_horizons(rng, system, directed):
+    n = 8
+    A = _system(rng, n, system=system, directed=directed)
+    x0, xf = rng.standard_normal((2, 4, n))
+    # a mixed control set: every region reachable, also in sparse directed graphs
+    weights = np.where(np.array([1, 1, 0, 1, 1, 1, 0, 1], dtype=bool), 1.0, 0.3)
+    infinite = minimum_energy(A, x0, xf, weights, horizon=np.inf, system=system)
+    # the infinite-horizon Gramian from SciPy's Lyapunov solvers; x0 has died out
+    inputs = np.diag(weights**2)
+    if system == "continuous":
+        gram = scipy.linalg.solve_continuous_lyapunov(A, -inputs)
+    else:
+        gram = scipy.linalg.solve_discrete_lyapunov(A, inputs)
+    expected = np.einsum("pi,pi->p", xf, np.linalg.solve(gram, xf.T).T)
+    np.testing.assert_allclose(infinite.energy, expected, rtol=1e-9)
+    np.testing.assert_allclose(infinite.node_energy.sum(axis=-1), infinite.energy, rtol=1e-10)
+    # and the limit of long horizons, per region too (where e^{AT} is below 1e-7);
+    # not for directed continuous systems, whose finite-horizon block exponential
+    # holds e^{-AT} and loses every digit at such horizons
+    if directed and system == "continuous":
+        return
+    eigenvalues = np.linalg.eigvals(A)
+    if system == "continuous":
+        horizon = float(np.ceil(np.log(1e-7) / np.max(eigenvalues.real)))
+    else:
+        horizon = float(np.ceil(np.log(1e-7) / np.log(np.max(np.abs(eigenvalues)))))
+    finite = minimum_energy(A, x0, xf, weights, horizon=horizon, system=system)
+    np.testing.assert_allclose(infinite.energy, finite.energy, rtol=1e-5)
+    np.testing.assert_allclose(infinite.node_energy, finite.node_energy, rtol=1e-5, atol=1e-8)
+
+
+def test_infinite_horizon_needs_a_stable_system(rng):
+    A = _system(rng, 5) + 2 * np.eye(5)  # eigenvalues with positive real parts
+    with pytest.raises(DataError, match="not stable"):
+        minimum_energy(A, np.zeros(5), np.ones(5), horizon=np.inf)
