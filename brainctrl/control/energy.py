@@ -266,7 +266,7 @@ class _Dynamics:
         if np.isinf(self.horizon):
             gram = _linalg.lyapunov(transposed, outer, self.system)
         else:
-            gram, _ = _linalg.van_loan(transposed, outer, self.horizon)
+            gram, _ = _linalg.continuous_gramian(transposed, outer, self.horizon)
         if B is None:
             return np.diagonal(gram, axis1=-2, axis2=-1).copy()
         return np.sum(B * (gram @ B), axis=-2)

@@ -615,11 +615,7 @@ def test_infinite_horizon_energy_against_lyapunov_and_long_horizons(rng, system,
     expected = np.einsum("pi,pi->p", xf, np.linalg.solve(gram, xf.T).T)
     np.testing.assert_allclose(infinite.energy, expected, rtol=1e-9)
     np.testing.assert_allclose(infinite.node_energy.sum(axis=-1), infinite.energy, rtol=1e-10)
-    # and the limit of long horizons, per region too (where e^{AT} is below 1e-7);
-    # not for directed continuous systems, whose finite-horizon block exponential
-    # holds e^{-AT} and loses every digit at such horizons
-    if directed and system == "continuous":
-        return
+    # and the limit of long horizons, per region too (where e^{AT} is below 1e-7)
     eigenvalues = np.linalg.eigvals(A)
     if system == "continuous":
         horizon = float(np.ceil(np.log(1e-7) / np.max(eigenvalues.real)))
@@ -634,3 +630,22 @@ def test_infinite_horizon_needs_a_stable_system(rng):
     A = _system(rng, 5) + 2 * np.eye(5)  # eigenvalues with positive real parts
     with pytest.raises(DataError, match="not stable"):
         minimum_energy(A, np.zeros(5), np.ones(5), horizon=np.inf)
+
+
+def test_directed_gramian_at_long_horizons_against_quadrature(rng):
+    # Van Loan's block exponential holds e^{-AT} and loses every digit by T = 20;
+    # brainctrl switches to W_inf - e^{AT} W_inf e^{A^T T} there
+    from brainctrl.control import controllability_gramian
+
+    A = _system(rng, 6, directed=True)
+    B = np.eye(6)[:, :4]
+    for horizon in (1.0, 20.0):
+        expected, _ = scipy.integrate.quad_vec(
+            lambda t: scipy.linalg.expm(A * t) @ B @ B.T @ scipy.linalg.expm(A.T * t),
+            0.0,
+            horizon,
+            epsabs=1e-14,
+            epsrel=1e-12,
+        )
+        gram = controllability_gramian(A, B, horizon=horizon)
+        np.testing.assert_allclose(gram, expected, rtol=1e-9, atol=1e-12)
