@@ -112,65 +112,35 @@ def _layer_terms(adjacency, gamma, negative, directed=False):
         The normaliser of each layer: ``v⁺_s``, or ``v⁺_s + v⁻_s`` for
         ``negative="symmetric"``.
     """
-    if not directed:
-        return _layer_terms_undirected(adjacency, gamma, negative)
-    positive = np.maximum(adjacency, 0.0)
-    negative_part = np.maximum(-adjacency, 0.0)
-    if directed:
-        out_positive, in_positive = positive.sum(axis=-1), positive.sum(axis=-2)
-        out_negative, in_negative = negative_part.sum(axis=-1), negative_part.sum(axis=-2)
-        positive = 0.5 * (positive + np.swapaxes(positive, -1, -2))
-        negative_part = 0.5 * (negative_part + np.swapaxes(negative_part, -1, -2))
-        strength_positive = 0.5 * (out_positive + in_positive)
-        strength_negative = 0.5 * (out_negative + in_negative)
-        total_positive = out_positive.sum(axis=-1)
-        total_negative = out_negative.sum(axis=-1)
-    else:
-        strength_positive = positive.sum(axis=-1)
-        strength_negative = negative_part.sum(axis=-1)
-        total_positive = strength_positive.sum(axis=-1)
-        total_negative = strength_negative.sum(axis=-1)
-    safe_positive = np.where(total_positive > 0, total_positive, 1.0)
-    safe_negative = np.where(total_negative > 0, total_negative, 1.0)
-    gamma = np.broadcast_to(np.asarray(gamma, dtype=float), total_positive.shape)
-    both = total_positive + total_negative
-    normaliser = total_positive
-    if negative == "ignore":
-        weight = np.zeros_like(total_positive)
-    elif negative == "symmetric":
-        # Gómez et al. 2009: (B⁺ − B⁻)/(v⁺ + v⁻), i.e. lambda = 1 and total v⁺ + v⁻
-        weight = np.where(total_negative > 0, 1.0, 0.0)
-        normaliser = both
-    elif negative == "simple":
-        weight = np.where(total_negative > 0, total_positive / safe_negative, 0.0)
-    else:
-        weight = np.where(both > 0, total_positive / np.where(both > 0, both, 1.0), 0.0)
-    weights = positive - weight[:, None, None] * negative_part
-    factors = [strength_positive, strength_negative]
-    scale_positive = np.where(total_positive > 0, gamma / safe_positive, 0.0)
-    scale_negative = np.where(total_negative > 0, -weight * gamma / safe_negative, 0.0)
-    scales = [scale_positive, scale_negative]
-    if directed:
-        factors += [0.5 * (out_positive - in_positive), 0.5 * (out_negative - in_negative)]
-        scales += [-scale_positive, -scale_negative]
-    return weights, np.stack(factors, axis=-1), np.stack(scales, axis=-1), normaliser
-
-
-def _layer_terms_undirected(adjacency, gamma, negative):
-    """:func:`_layer_terms` of symmetric layers, one layer at a time (less memory)."""
-    n_layers = adjacency.shape[0]
+    n_layers, n_regions, _ = adjacency.shape
     gamma = np.broadcast_to(np.asarray(gamma, dtype=float), (n_layers,))
-    weights = np.empty_like(adjacency, dtype=float)
-    factors = np.empty((*adjacency.shape[:-1], 2))
-    scales = np.zeros((n_layers, 2))
+    n_factors = 4 if directed else 2
+    weights = np.empty(adjacency.shape)
+    factors = np.empty((n_layers, n_regions, n_factors))
+    scales = np.zeros((n_layers, n_factors))
     normaliser = np.empty(n_layers)
+    # one layer at a time: no temporary the size of the whole stack
     for s, layer in enumerate(adjacency):
         positive = np.maximum(layer, 0.0)
         negative_part = np.maximum(-layer, 0.0)
-        factors[s, :, 0] = strength_positive = positive.sum(axis=-1)
-        factors[s, :, 1] = strength_negative = negative_part.sum(axis=-1)
-        total_positive = strength_positive.sum(axis=-1)
-        total_negative = strength_negative.sum(axis=-1)
+        if directed:
+            out_positive, in_positive = positive.sum(axis=-1), positive.sum(axis=-2)
+            out_negative, in_negative = negative_part.sum(axis=-1), negative_part.sum(axis=-2)
+            positive = 0.5 * (positive + positive.T)
+            negative_part = 0.5 * (negative_part + negative_part.T)
+            strength_positive = 0.5 * (out_positive + in_positive)
+            strength_negative = 0.5 * (out_negative + in_negative)
+            total_positive = out_positive.sum(axis=-1)
+            total_negative = out_negative.sum(axis=-1)
+            factors[s, :, 2] = 0.5 * (out_positive - in_positive)
+            factors[s, :, 3] = 0.5 * (out_negative - in_negative)
+        else:
+            strength_positive = positive.sum(axis=-1)
+            strength_negative = negative_part.sum(axis=-1)
+            total_positive = strength_positive.sum(axis=-1)
+            total_negative = strength_negative.sum(axis=-1)
+        factors[s, :, 0] = strength_positive
+        factors[s, :, 1] = strength_negative
         both = total_positive + total_negative
         normaliser[s] = total_positive
         if negative == "ignore":
@@ -188,6 +158,8 @@ def _layer_terms_undirected(adjacency, gamma, negative):
             scales[s, 0] = gamma[s] / total_positive
         if total_negative > 0:
             scales[s, 1] = -weight * gamma[s] / total_negative
+        if directed:
+            scales[s, 2:] = -scales[s, :2]
     return weights, factors, scales, normaliser
 
 
