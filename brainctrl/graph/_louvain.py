@@ -18,6 +18,7 @@ with dense layers never needs a dense ``(N·T, N·T)`` matrix, and the form is
 kept by aggregation (``W ← SᵀWS``, ``U ← SᵀU``).
 """
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -43,6 +44,23 @@ class _Problem:
     self_weights: np.ndarray  # (n,)
     factors: sparse.csr_matrix  # (n, r)
     scales: np.ndarray  # (r,)
+
+    @functools.cached_property
+    def kernel_arrays(self):
+        """The CSR arrays of ``W`` and ``U``, and ``d``, in the compiled kernels' dtypes.
+
+        Computed once per problem (a level of the optimisation), not per pass.
+        """
+        weights, factors = self.weights, self.factors
+        return (
+            np.ascontiguousarray(weights.indptr, dtype=np.int64),
+            np.ascontiguousarray(weights.indices, dtype=np.int64),
+            np.ascontiguousarray(weights.data, dtype=float),
+            np.ascontiguousarray(factors.indptr, dtype=np.int64),
+            np.ascontiguousarray(factors.indices, dtype=np.int64),
+            np.ascontiguousarray(factors.data, dtype=float),
+            np.ascontiguousarray(self.scales, dtype=float),
+        )
 
     @property
     def n_nodes(self):
@@ -155,7 +173,7 @@ def _improvable(problem, labels, tolerance, community_factors=None, sizes=None):
     labels = np.ascontiguousarray(labels, dtype=np.int64)
     if community_factors is None or sizes is None:
         community_factors, sizes = _move_state(problem, labels)
-    return improvable(*_csr_arrays(problem), community_factors, labels, sizes, float(tolerance))
+    return improvable(*problem.kernel_arrays, community_factors, labels, sizes, float(tolerance))
 
 
 def _move_state(problem, labels):
@@ -170,20 +188,6 @@ def _move_state(problem, labels):
         coo = problem.factors.tocoo()
         np.add.at(community_factors, (coo.col, labels[coo.row]), coo.data)
     return community_factors, np.bincount(labels, minlength=n).astype(np.int64)
-
-
-def _csr_arrays(problem):
-    """The problem's CSR arrays in the dtypes of the compiled kernels."""
-    weights, factors = problem.weights, problem.factors
-    return (
-        np.ascontiguousarray(weights.indptr, dtype=np.int64),
-        np.ascontiguousarray(weights.indices, dtype=np.int64),
-        np.ascontiguousarray(weights.data, dtype=float),
-        np.ascontiguousarray(factors.indptr, dtype=np.int64),
-        np.ascontiguousarray(factors.indices, dtype=np.int64),
-        np.ascontiguousarray(factors.data, dtype=float),
-        np.ascontiguousarray(problem.scales, dtype=float),
-    )
 
 
 def _visit_order(problem, labels, rng, tolerance, state, *, every_node):
@@ -213,7 +217,6 @@ def _local_moves(problem, labels, rng, move, tolerance, start_all=True):
     from brainctrl.graph._kernels import move_nodes
 
     n = problem.n_nodes
-    csr = _csr_arrays(problem)
     work = np.ascontiguousarray(labels, dtype=np.int64)
     community_factors, sizes = _move_state(problem, work)
     empty = np.zeros(n, dtype=np.int64)
@@ -225,7 +228,7 @@ def _local_moves(problem, labels, rng, move, tolerance, start_all=True):
     moved_any = False
     while order.size:
         moved, n_empty = move_nodes(
-            *csr,
+            *problem.kernel_arrays,
             community_factors,
             work,
             sizes,
