@@ -20,6 +20,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from brainctrl.control.energy import CONDITION_WARNING, TERMINAL_WARNING
+
 __all__ = ["clean_run", "conform_regions", "process_run", "run_seed", "transition_energies"]
 
 logger = logging.getLogger(__name__)
@@ -372,9 +374,10 @@ def process_run(run, config, seed):
 
 #: Largest condition number of a Gramian whose energies enter the comparison:
 #: the threshold above which energies warn (float64 keeps about 6 digits there).
-MAX_CONDITION = 1e10
-#: Largest unreached fraction of a target that counts as reached.
-MAX_UNREACHED = 1e-6
+MAX_CONDITION = CONDITION_WARNING
+#: Largest unreached fraction of a target that counts as reached (the energies'
+#: own tolerance, above which a target's energy is inf).
+MAX_UNREACHED = TERMINAL_WARNING
 
 
 def energy_analyses(config, design, n_frames):
