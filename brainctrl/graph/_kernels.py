@@ -273,8 +273,8 @@ def move_nodes(
 
 
 @njit(cache=_CACHE, nogil=True)
-def _floyd_warshall(distance):
-    """Shortest-path lengths in place, for a square matrix with inf where no edge.
+def floyd_warshall(distance):
+    """Shortest-path lengths in place, from edge lengths (inf where no edge, 0 diagonal).
 
     Row ``m`` does not change while it is the intermediate region (its
     diagonal entry is 0), so it is read from a copy and four rows are updated
@@ -365,7 +365,7 @@ def local_efficiency(lengths, connected, cube_root, nodes, original):
                 v = neighbours[b]
                 distance[a, b] = lengths[u, v] if connected[u, v] else np.inf
             distance[a, a] = 0.0
-        _floyd_warshall(distance)
+        floyd_warshall(distance)
         total = 0.0
         for a in range(k):
             inner = 0.0
@@ -451,16 +451,6 @@ def dijkstra(indptr, indices, lengths):
                 if not settled[neighbour] and candidate < d[neighbour]:
                     d[neighbour] = candidate
                     size = _heap_push(keys, values, size, candidate, neighbour)
-    return distance
-
-
-@njit(cache=_CACHE, nogil=True)
-def floyd_warshall(lengths):
-    """Shortest-path lengths of a dense graph (``lengths``: inf where no edge)."""
-    distance = lengths.copy()
-    for i in range(distance.shape[0]):
-        distance[i, i] = 0.0
-    _floyd_warshall(distance)
     return distance
 
 

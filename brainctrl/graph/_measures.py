@@ -18,6 +18,7 @@ from scipy.sparse.csgraph import shortest_path
 
 from brainctrl._utils.validation import check_array, check_option, check_square
 from brainctrl.exceptions import DataError, InvalidParameterError
+from brainctrl.graph._threshold import weight_to_length
 
 __all__ = [
     "GLOBAL_MEASURES",
@@ -169,9 +170,8 @@ def _distances(weights):
         linked = matrix > 0
         density = np.count_nonzero(linked) / max(matrix.size - len(matrix), 1)
         if density > dense_above:
-            out[index] = floyd_warshall(
-                np.where(linked, 1.0 / np.where(linked, matrix, 1.0), np.inf)
-            )
+            out[index] = weight_to_length(matrix)
+            floyd_warshall(out[index])
         else:
             out[index] = dijkstra(*_csr_lengths(matrix))
     return out
