@@ -142,37 +142,37 @@ def psi_discrete(q, horizon):
 
 
 def check_stable(eigenvalues, system, name="A"):
-    """Raise if a system with these eigenvalues has no infinite-horizon Gramian."""
+    """Raise if a system with these eigenvalues has no infinite-horizon Gramian.
+
+    When ``A`` is stable as a system of the other time (as
+    :func:`normalize_adjacency` makes it for that ``system``), the message says
+    which ``system`` to pass.
+    """
+    largest_real = float(np.max(np.real(eigenvalues)))
+    radius = float(np.max(np.abs(eigenvalues)))
     if system == "continuous":
-        worst = float(np.max(np.real(eigenvalues)))
-        if worst >= 0:
-            hint = "Use a finite horizon or normalise A with normalize_adjacency."
-            if float(np.max(np.abs(eigenvalues))) < 1:
-                hint = (
-                    f"{name} is stable as a discrete-time system (spectral radius below 1, as "
-                    "normalize_adjacency(W, system='discrete') makes it): pass "
-                    "system='discrete' here, or normalise W with system='continuous'."
-                )
-            raise DataError(
-                f"{name} is not stable (largest real part of an eigenvalue {worst:.6g} >= 0); "
-                "an infinite-horizon Gramian exists only for stable continuous-time systems. "
-                + hint
-            )
+        unstable = largest_real >= 0
+        evidence = f"largest real part of an eigenvalue {largest_real:.6g} >= 0"
+        other, stable_as_other = "discrete", radius < 1
+        other_rule = "spectral radius below 1"
     else:
-        worst = float(np.max(np.abs(eigenvalues)))
-        if worst >= 1:
-            hint = "Use a finite horizon or normalise A with normalize_adjacency."
-            if float(np.max(np.real(eigenvalues))) < 0:
-                hint = (
-                    f"{name} is stable as a continuous-time system (every eigenvalue has a "
-                    "negative real part, as normalize_adjacency's default system='continuous' "
-                    "makes it): pass system='continuous' here, or normalise W with "
-                    "normalize_adjacency(W, system='discrete')."
-                )
-            raise DataError(
-                f"{name} is not stable (spectral radius {worst:.6g} >= 1); an infinite-horizon "
-                "Gramian exists only for stable discrete-time systems. " + hint
-            )
+        unstable = radius >= 1
+        evidence = f"spectral radius {radius:.6g} >= 1"
+        other, stable_as_other = "continuous", largest_real < 0
+        other_rule = "every eigenvalue with a negative real part"
+    if not unstable:
+        return
+    hint = "Use a finite horizon or normalise A with normalize_adjacency."
+    if stable_as_other:
+        hint = (
+            f"{name} is stable as a {other}-time system ({other_rule}, as "
+            f"normalize_adjacency(W, system='{other}') makes it): pass system='{other}' "
+            f"here, or normalise W with normalize_adjacency(W, system='{system}')."
+        )
+    raise DataError(
+        f"{name} is not stable ({evidence}); an infinite-horizon Gramian exists only for "
+        f"stable {system}-time systems. {hint}"
+    )
 
 
 def eigen_weights(eigenvalues, horizon, system):
