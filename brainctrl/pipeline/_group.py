@@ -4,6 +4,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import zipfile
 from pathlib import Path
 
@@ -121,6 +122,16 @@ EPSILON_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
 EPSILON_TARGET_CONDITION = 1e8
 
 
+def _power_of_ten(value):
+    """``1e-6``, ``1e10``: a threshold as the report's text writes it."""
+    return f"1e{round(math.log10(value))}"
+
+
+_TARGET = _power_of_ten(EPSILON_TARGET_CONDITION)
+_UNREACHED = _power_of_ten(MAX_UNREACHED)
+_CONDITION = _power_of_ten(MAX_CONDITION)
+
+
 def energy_design(specs, config, out_dir, unit_key, regions):
     """The control sets of the energy stage: the chosen set, its epsilon, random sets.
 
@@ -223,8 +234,9 @@ def compare_energies(energy):
     """Pair static and dynamic energies and compare them over well-posed transitions.
 
     A transition enters an analysis's comparison only when both networks
-    reach its target (unreached fraction at most 1e-6) with a Gramian whose
-    condition number is at most 1e10 (below the threshold at which energies warn);
+    reach its target (unreached fraction at most ``MAX_UNREACHED``, 1e-6) with a
+    Gramian whose condition number is at most ``MAX_CONDITION`` (1e10, the
+    threshold at which energies warn);
     the others are counted with the reason.
 
     Parameters
@@ -389,21 +401,21 @@ def _energy_text(table, design, config, specificity=None):
     elif design.get("epsilon_met_target", True):
         how = (
             "chosen as the smallest weight of the grid in the table below whose static "
-            "Gramians (first five runs) have a condition number of at most 1e8"
+            f"Gramians (first five runs) have a condition number of at most {_TARGET}"
         )
     else:
         how = (
             "no weight of the grid in the table below gave the first runs' static Gramians "
-            "a condition number of at most 1e8, so every region has the same weight"
+            f"a condition number of at most {_TARGET}, so every region has the same weight"
         )
     head = (
         f"Primary analysis: control set {config.control.control_set} with full input, and "
         f"input weight {epsilon:g} on every other region ({how}); horizon "
         f"{config.control.horizon:g}, windows of {config.connectivity.window_length} frames. "
         "Static and dynamic energies are compared only over transitions that both networks "
-        "reach (unreached fraction at most 1e-6) with a Gramian condition number of at most "
-        "1e10; absolute energies grow roughly as 1/epsilon^2 with the weak inputs, so only "
-        "ratios are compared across analyses."
+        f"reach (unreached fraction at most {_UNREACHED}) with a Gramian condition number of "
+        f"at most {_CONDITION}; absolute energies grow roughly as 1/epsilon^2 with the weak "
+        "inputs, so only ratios are compared across analyses."
     )
     headline = {
         "n_transitions": int(primary["n_transitions"]),
@@ -973,8 +985,9 @@ def group_statistics(
                 ),
                 "Ratio of the dynamic to the static network's energy (geometric mean over "
                 "subjects of each subject's mean log ratio, 95 % t interval), per analysis; "
-                "only transitions that both networks reach within 1e-6 with a condition "
-                "number of at most 1e10 are compared (counts beside each analysis).",
+                f"only transitions that both networks reach within {_UNREACHED} with a "
+                f"condition number of at most {_CONDITION} are compared (counts beside each "
+                "analysis).",
             )
         ]
         if len(primary):
