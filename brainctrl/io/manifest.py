@@ -11,6 +11,7 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from brainctrl._utils.validation import check_positive
@@ -20,6 +21,7 @@ from brainctrl.io.cifti import load_cifti_timeseries
 from brainctrl.io.layouts import HCP_VARIANTS, find_fmriprep_runs, find_hcp_runs, hcp_run_path
 from brainctrl.io.nifti import CONFOUND_STRATEGIES, load_nifti_timeseries
 from brainctrl.io.phenotype import load_phenotype
+from brainctrl.io.structural import load_connectivity
 from brainctrl.io.timeseries import ORIENTATIONS, load_timeseries
 
 __all__ = ["LAYOUTS", "Manifest", "RunSpec", "load_manifest", "validate_manifest"]
@@ -43,6 +45,7 @@ _TOP_KEYS = (
     "phenotype",
     "task",
     "space",
+    "structural",
 )
 _SECTION_KEYS = {
     "parcellation": ("name", "regions", "dlabel", "atlas"),
@@ -52,6 +55,8 @@ _SECTION_KEYS = {
 _TEMPLATE_FIELDS = ("subject", "session", "run")
 # Keys of a ``timeseries`` mapping; all but ``path`` are options of load_timeseries.
 _TIMESERIES_KEYS = ("path", "orientation", "key", "delimiter", "header")
+# Keys of a ``structural`` mapping; all but ``path`` are options of load_connectivity.
+_STRUCTURAL_KEYS = ("path", "key", "delimiter", "header")
 
 
 @dataclass
@@ -66,7 +71,7 @@ class RunSpec:
         Session and run IDs.
     paths : dict of str to pathlib.Path
         ``timeseries`` and, where the layout uses them, ``confounds``, ``regions``,
-        ``dlabel`` or ``atlas``.
+        ``dlabel``, ``atlas`` or ``structural`` (the subject's connectivity matrix).
     read_options : dict
         How to read the time series file: the manifest's ``timeseries`` options
         (``orientation``, ``key``, ``delimiter``, ``header``), passed on to
@@ -129,6 +134,11 @@ class Manifest:
     task, space : str or None
         fMRIPrep task and output space (defaults ``'rest'`` and
         ``'MNI152NLin2009cAsym'``, or ``'fsLR'`` with a ``dlabel``).
+    structural : str or None
+        Path template of each subject's connectivity matrix (``{subject}``, and
+        ``{session}`` when matrices differ by session), e.g. a structural connectome.
+    structural_options : dict
+        Reading options of those files (``key``, ``delimiter``, ``header``).
     path : pathlib.Path or None
         The manifest file.
     """
@@ -147,6 +157,8 @@ class Manifest:
     phenotype: dict | None = None
     task: str | None = None
     space: str | None = None
+    structural: str | None = None
+    structural_options: dict = field(default_factory=dict)
     path: Path | None = None
 
     def resolve(self, relative, *, what="path"):
@@ -179,6 +191,12 @@ class Manifest:
 
     def _fill(self, template, values, what):
         return self.resolve(template.format(**values), what=what)
+
+    def _add_structural(self, paths, subject, session):
+        if self.structural is not None:
+            values = {"subject": subject, "session": session}
+            paths["structural"] = self._fill(self.structural, values, "structural.path")
+        return paths
 
     def _template_specs(self):
         fields = _template_fields(self.timeseries)
@@ -218,7 +236,9 @@ class Manifest:
                 raise DataError(
                     "the timeseries template must contain '{subject}'.", path=self.path
                 )
-            paths = self._shared_paths()
+            paths = self._add_structural(
+                self._shared_paths(), values["subject"], values.get("session")
+            )
             paths["timeseries"] = self._fill(self.timeseries, values, "timeseries")
             confound_template = (self.confounds or {}).get("path")
             if confound_template:
@@ -255,7 +275,7 @@ class Manifest:
                         / f"rfMRI_{run}"
                         / f"rfMRI_{run}_{HCP_VARIANTS[0]}"
                     )
-                paths = self._shared_paths()
+                paths = self._add_structural(self._shared_paths(), subject, None)
                 paths["timeseries"] = path
                 confound_template = (self.confounds or {}).get("path")
                 if confound_template:
@@ -278,7 +298,7 @@ class Manifest:
         )
         specs = []
         for row in table.itertuples(index=False):
-            paths = self._shared_paths()
+            paths = self._add_structural(self._shared_paths(), row.subject, row.session)
             paths["timeseries"] = Path(row.path)
             confound_template = (self.confounds or {}).get("path")
             if confound_template:
@@ -399,6 +419,68 @@ class Manifest:
             **ids,
             **{**options, **kwargs},
         )
+
+    def load_structural(self, spec, *, names=None):
+        """Load the connectivity matrix of a run's subject (the ``structural`` files).
+
+        Parameters
+        ----------
+        spec : RunSpec
+            A run from :meth:`runs`; its subject (and session) choose the file.
+        names : sequence of str, optional
+            Region names in the order wanted (e.g. the run's columns); the matrix
+            is reordered to it from the parcellation's region table.
+
+        Returns
+        -------
+        matrix : ndarray of shape (n_regions, n_regions)
+            See :func:`~brainctrl.io.load_connectivity`.
+
+        Raises
+        ------
+        DataError
+            If the manifest has no ``structural`` key, or the file does not fit
+            the parcellation (see :func:`~brainctrl.io.load_connectivity`).
+        """
+        if "structural" not in spec.paths:
+            raise DataError(
+                "the manifest has no 'structural' key: add a path template of the "
+                "subjects' connectivity matrices (see data_manifests/README.md).",
+                path=self.path,
+                subject=spec.subject,
+            )
+        regions = spec.paths.get("regions")
+        matrix = load_connectivity(
+            spec.paths["structural"],
+            regions=regions,
+            subject=spec.subject,
+            session=spec.session,
+            **self.structural_options,
+        )
+        if names is None:
+            return matrix
+        names = [str(name) for name in names]
+        if regions is None:
+            if len(names) != len(matrix):
+                raise DataError(
+                    f"the connectivity matrix is {len(matrix)} x {len(matrix)} but the run "
+                    f"has {len(names)} regions.",
+                    path=spec.paths["structural"],
+                    subject=spec.subject,
+                    session=spec.session,
+                )
+            return matrix  # no region table: rows follow the run's columns
+        table = read_region_table(regions)["name"].astype(str).tolist()
+        if sorted(table) != sorted(names):
+            raise DataError(
+                "the region table of the connectivity matrix does not hold the run's regions "
+                f"(e.g. {sorted(set(names) - set(table))[:3]}).",
+                path=spec.paths["structural"],
+                subject=spec.subject,
+                session=spec.session,
+            )
+        order = [table.index(name) for name in names]
+        return matrix[np.ix_(order, order)]
 
     def regions(self):
         """Region table of the parcellation: the ``regions`` file, else the first run's.
@@ -568,6 +650,47 @@ def _check_timeseries(value, path):
     return template, options
 
 
+def _check_structural(value, path):
+    """The ``structural`` template and its reading options (a string or a mapping)."""
+    if value is None:
+        return None, {}
+    if isinstance(value, str):
+        template, options = _check_string("structural", value, path), {}
+    elif isinstance(value, dict):
+        template = _check_string("structural.path", value.get("path"), path, required=True)
+        options = {key: value[key] for key in _STRUCTURAL_KEYS[1:] if key in value}
+    else:
+        raise DataError(
+            f"'structural' must be a path template or a mapping with keys "
+            f"{list(_STRUCTURAL_KEYS)}; got {value!r}.",
+            path=path,
+        )
+    if "key" in options:
+        _check_string("structural.key", options["key"], path, required=True)
+    if "delimiter" in options:
+        try:
+            check_delimiter(options["delimiter"])
+        except InvalidParameterError as exc:
+            message = str(exc).replace("'delimiter'", "'structural.delimiter'", 1)
+            raise DataError(message, path=path) from None
+    if "header" in options and not (
+        isinstance(options["header"], bool) or options["header"] == "auto"
+    ):
+        raise DataError(
+            f"'structural.header' must be one of ('auto', true, false); got "
+            f"{options['header']!r}.",
+            path=path,
+        )
+    fields = [n for _, n, _, _ in string.Formatter().parse(template) if n is not None]
+    if "subject" not in fields or any(n not in ("subject", "session") for n in fields):
+        raise DataError(
+            "'structural' template must contain '{subject}' (and may contain '{session}'; "
+            f"a connectivity matrix belongs to a subject, not to a run); got {template!r}.",
+            path=path,
+        )
+    return template, options
+
+
 def load_manifest(path, root=None):
     r"""Read a data manifest (YAML) describing a dataset.
 
@@ -630,9 +753,16 @@ def load_manifest(path, root=None):
     raw_timeseries = content.get("timeseries")
     if isinstance(raw_timeseries, dict):
         unknown += [f"timeseries.{key}" for key in raw_timeseries if key not in _TIMESERIES_KEYS]
+    raw_structural = content.get("structural")
+    if isinstance(raw_structural, dict):
+        unknown += [f"structural.{key}" for key in raw_structural if key not in _STRUCTURAL_KEYS]
     if unknown:
         sections = {key.split(".")[0] for key in unknown if "." in key}
-        allowed = {**_SECTION_KEYS, "timeseries": _TIMESERIES_KEYS}
+        allowed = {
+            **_SECTION_KEYS,
+            "timeseries": _TIMESERIES_KEYS,
+            "structural": _STRUCTURAL_KEYS,
+        }
         inside = "".join(
             f"; allowed in '{section}': {list(allowed[section])}" for section in sorted(sections)
         )
@@ -656,6 +786,7 @@ def load_manifest(path, root=None):
     for key in ("name", "regions", "dlabel", "atlas"):
         _check_string(f"parcellation.{key}", parcellation.get(key), path)
     template, timeseries_options = _check_timeseries(raw_timeseries, path)
+    structural, structural_options = _check_structural(raw_structural, path)
     if template is not None:
         fields = [n for _, n, _, _ in string.Formatter().parse(template) if n is not None]
         bad = [n for n in fields if n not in _TEMPLATE_FIELDS]
@@ -730,6 +861,8 @@ def load_manifest(path, root=None):
         phenotype=phenotype,
         task=_check_string("task", content.get("task"), path),
         space=_check_string("space", content.get("space"), path),
+        structural=structural,
+        structural_options=structural_options,
         path=path,
     )
     # Resolve every fixed path now so that root escapes fail early.
@@ -816,10 +949,12 @@ def validate_manifest(manifest):
         return problems + [str(exc)]
     if not specs:
         problems.append(f"no runs found under '{manifest.root}'.")
+    reported = set()
     for spec in specs:
         for key, path in spec.paths.items():
-            if key in shared:
+            if key in shared or (key == "structural" and path in reported):
                 continue
+            reported.add(path)
             problem = _file_problem(path)
             if problem:
                 problems.append(f"{spec.describe()}: {key} file '{path}': {problem}.")

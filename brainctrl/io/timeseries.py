@@ -157,6 +157,16 @@ def _orient(values, column_labels, row_labels, table, orientation, path, ids):
     )
 
 
+def _looks_like_connectivity(values):
+    """A square, symmetric array of at least 3 x 3: a connectivity matrix."""
+    values = np.asarray(values)
+    if values.ndim != 2 or values.shape[0] != values.shape[1] or len(values) < 3:
+        return False
+    if not np.issubdtype(values.dtype, np.number) or not np.isfinite(values).all():
+        return False
+    return bool(np.allclose(values, values.T, rtol=1e-10, atol=1e-12))
+
+
 def _resolve_t_r(t_r, path, ids):
     sidecar = read_sidecar(path, **ids)
     sidecar_t_r = None if sidecar is None else sidecar.get("RepetitionTime")
@@ -295,7 +305,8 @@ def load_timeseries(
         lines have different numbers of fields or that ends mid-line, reported with
         the line), or the content is unusable (non-numeric cells, NaN, constant
         regions, too few frames, a region table that does not fit, a table that looks
-        regions-by-time).
+        regions-by-time, a square symmetric matrix: a connectivity matrix, which
+        :func:`~brainctrl.io.load_connectivity` reads).
     InvalidParameterError
         If a parameter is invalid, does not apply to the file's format (``key`` for a
         text table, ``delimiter`` or ``header`` for an array file), ``key`` is needed
@@ -353,6 +364,15 @@ def load_timeseries(
             path, header=header, delimiter=delimiter, ids=ids
         )
 
+    if _looks_like_connectivity(values):
+        raise DataError(
+            f"the file holds a symmetric {len(values)} x {len(values)} matrix: a connectivity "
+            "matrix, not a time series. Give connectivity matrices (e.g. structural "
+            "connectomes) under the manifest's 'structural' key, or read them with "
+            "brainctrl.io.load_connectivity.",
+            path=path,
+            **ids,
+        )
     timeseries, labels = _orient(values, column_labels, row_labels, table, orientation, path, ids)
     n_regions = timeseries.shape[1]
     if table is not None:

@@ -119,7 +119,14 @@ class ControlConfig:
     (time-varying network) over ``horizon``, with the system built from FC by
     ``system_from``: ``"normalize"`` or ``"signed_laplacian"`` (Deng et al.
     2022: edges with uncorrected p > 0.05 set to 0, ``A = -L / max|eig(L)|``;
-    continuous time only).
+    continuous time only), or ``"structural"``: each subject's connectivity
+    matrix from the manifest's ``structural`` files (e.g. a diffusion
+    tractography connectome), normalised by ``1 + spectral radius`` as FC
+    is (diagonal as stored). Controllability and transition energies are then
+    computed on that matrix, while states, FC, graph measures and communities
+    still come from the time series; energies are computed on the one
+    structural network, so there is no static-versus-dynamic comparison and
+    ``per_window`` and the window-length sweep do not apply.
 
     The energy comparison is made well posed (see README, "Numbers you can
     trust"): its primary analysis gives the control set full input and every
@@ -174,7 +181,17 @@ class ControlConfig:
                 value >= 3, f"{path}.sweep_window_lengths", f"must hold lengths >= 3; got {value}"
             )
         _one_of(self.system, ("continuous", "discrete"), f"{path}.system")
-        _one_of(self.system_from, ("normalize", "signed_laplacian"), f"{path}.system_from")
+        _one_of(
+            self.system_from,
+            ("normalize", "signed_laplacian", "structural"),
+            f"{path}.system_from",
+        )
+        _require(
+            not (self.system_from == "structural" and self.per_window),
+            f"{path}.per_window",
+            "needs control.system_from 'normalize' (a structural connectome has no "
+            "sliding windows)",
+        )
         _require(
             math.isfinite(self.horizon) and self.horizon > 0,
             f"{path}.horizon",

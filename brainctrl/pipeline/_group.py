@@ -153,6 +153,7 @@ def energy_design(specs, config, out_dir, unit_key, regions):
         control_set,
         fc_to_system,
         gramian_conditioning,
+        normalize_adjacency,
         random_control_sets,
     )
 
@@ -165,8 +166,16 @@ def energy_design(specs, config, out_dir, unit_key, regions):
     )
     conditioning = pd.DataFrame()
     if ctl.epsilon == "auto":
-        systems = np.stack(
-            [
+        if ctl.system_from == "structural":
+            systems = [
+                normalize_adjacency(
+                    _load_npz(out_dir, spec, unit_key, ("structural",))["structural"],
+                    system=ctl.system,
+                )
+                for spec in specs[:5]
+            ]
+        else:
+            systems = [
                 fc_to_system(
                     _load_npz(out_dir, spec, unit_key, ("static_fc",))["static_fc"].astype(float),
                     kind=ctl.system_from,
@@ -179,9 +188,12 @@ def energy_design(specs, config, out_dir, unit_key, regions):
                 )
                 for spec in specs[:5]
             ]
-        )
         conditioning = gramian_conditioning(
-            systems, mask, horizons=[ctl.horizon], epsilons=EPSILON_GRID, system=ctl.system
+            np.stack(systems),
+            mask,
+            horizons=[ctl.horizon],
+            epsilons=EPSILON_GRID,
+            system=ctl.system,
         )
         good = conditioning[conditioning["condition_number"] <= EPSILON_TARGET_CONDITION]
         epsilon = float(good["epsilon"].min()) if len(good) else 1.0
@@ -345,6 +357,92 @@ def compare_energies(energy):
             row["control_set_share"] = float(share.median())
         rows.append(row)
     return pairs, pd.DataFrame(rows)
+
+
+def summarise_structural_energies(energy):
+    """Energies on the structural network per analysis, over well-posed transitions.
+
+    A transition counts when its target is reached (unreached fraction at
+    most ``MAX_UNREACHED``) with a condition number of at most
+    ``MAX_CONDITION``. Each subject's energy is the geometric mean over its
+    well-posed transitions and runs; the cohort's is the geometric mean over
+    subjects with a 95 % t interval.
+
+    Returns
+    -------
+    DataFrame
+        One row per analysis: ``n_transitions``, ``n_used``, ``n_subjects``,
+        ``n_subjects_lost``, ``energy`` (geometric mean), ``ci_low``,
+        ``ci_high``, ``median_condition`` and ``max_condition`` over the
+        transitions used.
+    """
+    from scipy import stats
+
+    energy = energy[energy["network"] == "structural"]
+    n_total = energy["subject"].nunique()
+    rows = []
+    for analysis, group in energy.groupby("analysis", sort=False):
+        used = group[group["well_posed"] & (group["energy"] > 0)]
+        per_subject = np.log(used["energy"]).groupby(used["subject"]).mean().to_numpy()
+        n = per_subject.size
+        row = {
+            "analysis": analysis,
+            "control": group["control"].iloc[0],
+            "epsilon": float(group["epsilon"].iloc[0]),
+            "horizon": float(group["horizon"].iloc[0]),
+            "n_transitions": len(group),
+            "n_used": len(used),
+            "n_subjects": n,
+            "n_subjects_lost": n_total - n,
+            "energy": float(np.exp(per_subject.mean())) if n else np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "median_condition": float(used["condition_number"].median()) if n else np.nan,
+            "max_condition": float(used["condition_number"].max()) if n else np.nan,
+        }
+        if n >= 2:
+            half = stats.t.ppf(0.975, n - 1) * per_subject.std(ddof=1) / np.sqrt(n)
+            row["ci_low"] = float(np.exp(per_subject.mean() - half))
+            row["ci_high"] = float(np.exp(per_subject.mean() + half))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _structural_energy_text(table, design, config):
+    """The structural energy section's text and its headline numbers."""
+    from brainctrl.control.energy import condition_text
+
+    rows = table.set_index("analysis")
+    primary = rows.loc["primary"]
+    epsilon = design.get("epsilon", primary["epsilon"])
+    text = (
+        "Minimum control energy of the transitions between activity states on each subject's "
+        f"structural connectome (normalised by 1 + spectral radius, {config.control.system} "
+        f"time, horizon {config.control.horizon:g}): control set "
+        f"{config.control.control_set} with full input and weight {epsilon:g} on every other "
+        f"region. Transitions count when reached (unreached fraction at most {_UNREACHED}) "
+        f"with a Gramian condition number of at most {_CONDITION}. "
+    )
+    headline = {
+        "network": "structural",
+        "n_transitions": int(primary["n_transitions"]),
+        "n_used": int(primary["n_used"]),
+    }
+    if not primary["n_used"]:
+        return text + "No transition of the primary analysis is well posed.", headline
+    headline.update(
+        energy=float(primary["energy"]),
+        ci=[float(primary["ci_low"]), float(primary["ci_high"])],
+        max_condition=float(primary["max_condition"]),
+    )
+    text += (
+        f"Primary analysis: geometric mean energy {primary['energy']:.3g} over "
+        f"{int(primary['n_subjects'])} subjects ({int(primary['n_used'])} of "
+        f"{int(primary['n_transitions'])} transitions; largest condition number "
+        f"{condition_text(primary['max_condition'])}). Energies grow roughly as 1/epsilon^2 "
+        "with the weak inputs: compare them within an analysis, not across analyses."
+    )
+    return text, _finite(headline)
 
 
 def random_set_specificity(pairs):
@@ -561,6 +659,10 @@ class SectionSkipped(Exception):
         self.reason = reason
 
 
+class _SectionFinished(Exception):
+    """A section is done before its end (see :meth:`Sections.finish`)."""
+
+
 class SectionFailed(Exception):
     """Raised to fail a section with a ready message (e.g. a stage's error)."""
 
@@ -587,6 +689,8 @@ class Sections:
         self._warnings = []
         try:
             yield self
+        except _SectionFinished:
+            self._outcome(name, "done")
         except SectionSkipped as exc:
             logger.warning("group stage '%s' skipped: %s", name, exc.reason)
             self.summary.setdefault("skipped", {})[name] = exc.reason
@@ -606,6 +710,10 @@ class Sections:
     def skip(self, reason):
         """Stop the current section and record why it did not run."""
         raise SectionSkipped(reason)
+
+    def finish(self):
+        """Stop the current section, which is done (what it reports is added)."""
+        raise _SectionFinished
 
     def warn(self, message):
         """Log a warning and keep it with the current section's outcome."""
@@ -947,7 +1055,12 @@ def group_statistics(
                 (
                     "Controllability",
                     "Discrete-time average and modal controllability (Gu et al. 2015) of each "
-                    "run's static FC normalised as A / (1 + spectral radius), whatever "
+                    + (
+                        "subject's structural connectome"
+                        if config.control.system_from == "structural"
+                        else "run's static FC"
+                    )
+                    + " normalised as A / (1 + spectral radius), whatever "
                     "control.system says; the continuous-time average controllability over "
                     "control.horizon is in the per-run measures tables "
                     "(average_controllability_continuous).",
@@ -969,6 +1082,25 @@ def group_statistics(
                 "no run's transition energies finished (see the 'energy' rows of status.parquet)"
             )
         design = _read_json(group_dir / "energy_design.json") or {}
+        if config.control.system_from == "structural":
+            table = summarise_structural_energies(energy)
+            _store.write_table(table, group_dir / "energy_structural.parquet")
+            text, summary["energy"] = _structural_energy_text(table, design, config)
+            sections.report.append(
+                (
+                    "Transition energy on the structural connectome",
+                    text,
+                    [],
+                    [
+                        ("energy per analysis (well-posed transitions only)", table),
+                        (
+                            "conditioning of the Gramians over the epsilon grid (first runs)",
+                            _read_table(group_dir / "energy_conditioning.parquet"),
+                        ),
+                    ],
+                )
+            )
+            sections.finish()
         pairs, table = compare_energies(energy)
         _store.write_table(pairs, group_dir / "energy_static_vs_dynamic.parquet")
         _store.write_table(table, group_dir / "energy_comparison.parquet")

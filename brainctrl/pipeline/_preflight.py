@@ -77,6 +77,7 @@ class RunSummary:
     confounds: list | None = None
     error: str | None = None
     regions: pd.DataFrame | None = None
+    structural_error: str | None = None
 
 
 def _summarise(manifest, spec):
@@ -84,6 +85,12 @@ def _summarise(manifest, spec):
         run = manifest.load_run(spec)
     except (BrainctrlError, OSError, ValueError) as exc:
         return RunSummary(spec, error=str(exc))
+    structural_error = None
+    if "structural" in spec.paths:
+        try:
+            manifest.load_structural(spec, names=run.regions["name"].astype(str).tolist())
+        except (BrainctrlError, OSError, ValueError) as exc:
+            structural_error = str(exc)
     return RunSummary(
         spec,
         n_timepoints=run.n_timepoints,
@@ -91,6 +98,7 @@ def _summarise(manifest, spec):
         networks=run.regions["network"].astype(str).tolist(),
         confounds=None if run.confounds is None else [str(c) for c in run.confounds.columns],
         regions=run.regions,
+        structural_error=structural_error,
     )
 
 
@@ -290,6 +298,25 @@ def check_config(manifest, config, summaries, subjects, *, n_runs=None):
     problems = []
     loaded = [s for s in summaries if s.error is None]
     ctl, sc, cc = config.control, config.stats, config.connectivity
+    if ctl.system_from == "structural" and manifest.structural is None:
+        problems.append(
+            Problem(
+                "error",
+                "config key 'control.system_from' is 'structural', but the manifest has no "
+                "'structural' key naming each subject's connectivity matrix (see "
+                "data_manifests/README.md).",
+            )
+        )
+    seen = set()
+    for summary in loaded:
+        if summary.structural_error and summary.structural_error not in seen:
+            seen.add(summary.structural_error)
+            problems.append(
+                Problem(
+                    "error" if ctl.system_from == "structural" else "warning",
+                    f"{summary.spec.describe()}: connectivity matrix: {summary.structural_error}",
+                )
+            )
     if loaded:
         if ctl.energy and ctl.control_set != "all":
             for summary in loaded:

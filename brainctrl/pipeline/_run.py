@@ -30,6 +30,7 @@ RUN_KEYS = (
     "connectivity",
     "control.horizon",
     "control.per_window",
+    "control.system_from",
     "graph",
     "multilayer",
     "random_state",
@@ -142,6 +143,7 @@ def _loader_identity(manifest, spec):
         "task": manifest.task,
         "space": manifest.space,
         "options": getattr(spec, "read_options", None),
+        "structural_options": getattr(manifest, "structural_options", None) or None,
     }
 
 
@@ -177,7 +179,12 @@ def _run_unit(spec, *, manifest, config, out_dir, config_hash, reference):
             previous = _store.read_record(out_dir, "run", key) or {}
             prints, digest = _fingerprint(manifest, spec, previous.get("inputs"))
             run = conform_regions(manifest.load_run(spec), reference)
-            tables, arrays = process_run(run, config, run_seed(config.random_state, key))
+            structural = None
+            if config.control.system_from == "structural":
+                structural = manifest.load_structural(spec, names=reference)
+            tables, arrays = process_run(
+                run, config, run_seed(config.random_state, key), structural
+            )
             _store.write_npz(folder / f"{key}_matrices.npz", **arrays)
             _store.write_table(tables["globals"], folder / f"{key}_globals.parquet")
             _store.write_table(tables["measures"], folder / f"{key}_measures.parquet")
@@ -220,7 +227,8 @@ def _energy_unit(spec, *, config, out_dir, config_hash, run_keys, states, design
             with np.load(folder / f"{key}_matrices.npz", allow_pickle=False) as data:
                 timeseries = data["timeseries"].astype(float)
                 static_fc = data["static_fc"].astype(float)
-            table = transition_energies(timeseries, static_fc, states, design, config)
+                structural = data["structural"] if "structural" in data.files else None
+            table = transition_energies(timeseries, static_fc, states, design, config, structural)
             for column, value in (
                 ("run", spec.run),
                 ("session", spec.session),

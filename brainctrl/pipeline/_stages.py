@@ -214,8 +214,13 @@ _WINDOW_CHUNK = 16
 _WINDOW_GRAPH_MEASURES = ("strength", "degree", "clustering", "local_efficiency", "betweenness")
 
 
-def process_run(run, config, seed):
+def process_run(run, config, seed, structural=None):
     """Everything computed from one run alone.
+
+    With ``control.system_from: structural``, ``structural`` is the subject's
+    connectivity matrix (in the run's region order): controllability is
+    computed on it instead of the run's FC, and it is kept in the arrays for
+    the energy stage.
 
     Returns
     -------
@@ -267,8 +272,19 @@ def process_run(run, config, seed):
 
     adjacency = fc.copy()
     np.fill_diagonal(adjacency, 0.0)
-    a_discrete = normalize_adjacency(adjacency, system="discrete")
-    a_continuous = normalize_adjacency(adjacency, system="continuous")
+    network = adjacency
+    if config.control.system_from == "structural":
+        if structural is None:
+            from brainctrl.exceptions import DataError
+
+            raise DataError(
+                "control.system_from is 'structural' but the run has no connectivity matrix "
+                "(the manifest's 'structural' key).",
+                **run._ids(),
+            )
+        network = np.asarray(structural, dtype=float)
+    a_discrete = normalize_adjacency(network, system="discrete")
+    a_continuous = normalize_adjacency(network, system="continuous")
     measures = {
         "average_controllability": average_controllability(a_discrete, system="discrete"),
         "modal_controllability": modal_controllability(a_discrete),
@@ -329,6 +345,8 @@ def process_run(run, config, seed):
         "timeseries": ts.astype(np.float32),
     }
     arrays["dynamic_fc"] = dfc.astype(np.float32)
+    if config.control.system_from == "structural":
+        arrays["structural"] = np.asarray(structural, dtype=float)
 
     if config.multilayer.enabled:
         ml_cfg = config.multilayer
@@ -475,8 +493,12 @@ def energy_analyses(config, design, n_frames):
     return analyses
 
 
-def transition_energies(timeseries, static_fc, states, design, config):
+def transition_energies(timeseries, static_fc, states, design, config, structural=None):
     """Energies of all transitions between activity states, static vs dynamic.
+
+    With ``control.system_from: structural`` the one network is the
+    subject's connectivity matrix ``structural`` (rows with ``network``
+    ``"structural"``; there is no dynamic network and no window sweep).
 
     The static system is the run's FC; the dynamic system holds each
     non-overlapping window's FC for ``horizon / n_windows`` (see
@@ -510,14 +532,20 @@ def transition_energies(timeseries, static_fc, states, design, config):
     x0, xf = x0[off], xf[off]
     from_state, to_state = np.repeat(np.arange(k), k)[off], np.tile(np.arange(k), k)[off]
 
-    # the signed-Laplacian route zeroes edges with uncorrected p > 0.05 first
-    laplacian = ctl.system_from == "signed_laplacian"
-    a_static = fc_to_system(
-        static_fc.astype(float),
-        kind=ctl.system_from,
-        system=ctl.system,
-        n_samples=len(timeseries) if laplacian else None,
-    )
+    structural_only = ctl.system_from == "structural"
+    if structural_only:
+        from brainctrl.control import normalize_adjacency
+
+        a_static = normalize_adjacency(np.asarray(structural, dtype=float), system=ctl.system)
+    else:
+        # the signed-Laplacian route zeroes edges with uncorrected p > 0.05 first
+        laplacian = ctl.system_from == "signed_laplacian"
+        a_static = fc_to_system(
+            static_fc.astype(float),
+            kind=ctl.system_from,
+            system=ctl.system,
+            n_samples=len(timeseries) if laplacian else None,
+        )
     dynamic_systems = {}
 
     def windows(length):
@@ -534,27 +562,33 @@ def transition_energies(timeseries, static_fc, states, design, config):
         return dynamic_systems[length]
 
     rows = []
-    for analysis in energy_analyses(config, design, len(timeseries)):
-        a_windows = windows(analysis["window_length"])
+    # no window sweep on a structural network (no length fits in 0 frames)
+    n_frames = 0 if structural_only else len(timeseries)
+    for analysis in energy_analyses(config, design, n_frames):
         with warnings.catch_warnings():
             if analysis["analysis"] == "control set alone":
                 # singular by design (the control the mixed set is compared with): its
                 # health is in the table, and its warnings would only repeat it
                 warnings.simplefilter("ignore", IllConditionedWarning)
                 warnings.simplefilter("ignore", UnreachableTargetWarning)
-            results = {
-                "static": minimum_energy(
-                    a_static,
-                    x0,
-                    xf,
-                    B=analysis["B"],
-                    horizon=analysis["horizon"],
-                    system=ctl.system,
-                ),
-                "dynamic": time_varying_energy(
-                    a_windows, analysis["horizon"] / len(a_windows), x0, xf, B=analysis["B"]
-                ),
-            }
+            static = minimum_energy(
+                a_static,
+                x0,
+                xf,
+                B=analysis["B"],
+                horizon=analysis["horizon"],
+                system=ctl.system,
+            )
+            if structural_only:
+                results = {"structural": static}
+            else:
+                a_windows = windows(analysis["window_length"])
+                results = {
+                    "static": static,
+                    "dynamic": time_varying_energy(
+                        a_windows, analysis["horizon"] / len(a_windows), x0, xf, B=analysis["B"]
+                    ),
+                }
         split = analysis["analysis"] == "primary"
         for label, result in results.items():
             condition = np.broadcast_to(result.condition_number, from_state.shape)
@@ -566,7 +600,9 @@ def transition_energies(timeseries, static_fc, states, design, config):
                     "epsilon": analysis["epsilon"],
                     "horizon": analysis["horizon"],
                     "window_length": analysis["window_length"],
-                    "n_windows": len(a_windows) if label == "dynamic" else 1,
+                    "n_windows": len(windows(analysis["window_length"]))
+                    if label == "dynamic"
+                    else 1,
                     "network": label,
                     "from_state": from_state,
                     "to_state": to_state,
