@@ -16,6 +16,7 @@ import yaml
 
 from brainctrl._utils.validation import check_positive
 from brainctrl.exceptions import DataError, InvalidParameterError, MissingDataError
+from brainctrl.io._rundata import default_regions
 from brainctrl.io._tables import check_delimiter, read_region_table
 from brainctrl.io.cifti import load_cifti_timeseries
 from brainctrl.io.layouts import HCP_VARIANTS, find_fmriprep_runs, find_hcp_runs, hcp_run_path
@@ -199,7 +200,9 @@ class Manifest:
         return paths
 
     def _template_specs(self):
-        fields = _template_fields(self.timeseries)
+        template = self.timeseries if self.timeseries is not None else self.structural
+        role = "timeseries" if self.timeseries is not None else "structural"
+        fields = _template_fields(template)
         given = {
             "subject": self.subject_ids,
             "session": self.session_ids,
@@ -214,7 +217,7 @@ class Manifest:
             if not free:
                 found.append(values)
                 continue
-            pattern = self.timeseries
+            pattern = template
             for name, value in values.items():
                 pattern = pattern.replace("{" + name + "}", value)
             glob = re.sub(r"\{(subject|session|run)\}", "*", pattern)
@@ -233,15 +236,14 @@ class Manifest:
                 continue
             seen.add(identity)
             if "subject" not in values:
-                raise DataError(
-                    "the timeseries template must contain '{subject}'.", path=self.path
-                )
+                raise DataError(f"the {role} template must contain '{{subject}}'.", path=self.path)
             paths = self._add_structural(
                 self._shared_paths(), values["subject"], values.get("session")
             )
-            paths["timeseries"] = self._fill(self.timeseries, values, "timeseries")
+            if role == "timeseries":
+                paths["timeseries"] = self._fill(template, values, "timeseries")
             confound_template = (self.confounds or {}).get("path")
-            if confound_template:
+            if confound_template and role == "timeseries":
                 paths["confounds"] = self._fill(confound_template, values, "confounds.path")
             specs.append(
                 RunSpec(
@@ -312,6 +314,11 @@ class Manifest:
         return specs
 
     @property
+    def structural_only(self):
+        """True when the manifest lists connectivity matrices and no time series."""
+        return self.layout == "timeseries" and self.timeseries is None and bool(self.structural)
+
+    @property
     def fmriprep_space(self):
         """Output space used to find fMRIPrep runs."""
         if self.space:
@@ -329,13 +336,16 @@ class Manifest:
         -------
         runs : list of RunSpec
         """
-        if self.timeseries is not None:
+        if self.timeseries is not None or self.structural_only:
             return self._template_specs()
         if self.layout == "hcp":
             return self._hcp_specs()
         if self.layout == "fmriprep":
             return self._fmriprep_specs()
-        raise DataError("layout 'timeseries' needs a 'timeseries' path template.", path=self.path)
+        raise DataError(
+            "layout 'timeseries' needs a 'timeseries' path template (or a 'structural' one).",
+            path=self.path,
+        )
 
     def load_run(self, spec, **kwargs):
         """Load one run as :class:`~brainctrl.io.RunData`.
@@ -362,6 +372,13 @@ class Manifest:
         paths = spec.paths
         ids = {"subject": spec.subject, "session": spec.session, "run": spec.run}
         regions = paths.get("regions")
+        if "timeseries" not in paths:
+            raise DataError(
+                "the manifest lists connectivity matrices only ('structural', no "
+                "'timeseries'): there is no time series to load; use load_structural.",
+                path=self.path,
+                **ids,
+            )
         timeseries = paths["timeseries"]
         name = timeseries.name.lower()
         options = dict(spec.read_options)
@@ -500,6 +517,8 @@ class Manifest:
             raise DataError(
                 f"no runs found under '{self.root}' to read the regions from.", path=self.path
             )
+        if self.structural_only:
+            return default_regions(len(self.load_structural(specs[0])))
         return self.load_run(specs[0]).regions
 
     def load_phenotype(self, **kwargs):
@@ -797,8 +816,12 @@ def load_manifest(path, root=None):
             )
         if "subject" not in fields:
             raise DataError("'timeseries' template must contain '{subject}'.", path=path)
-    if layout == "timeseries" and template is None:
-        raise DataError("layout 'timeseries' requires a 'timeseries' path template.", path=path)
+    if layout == "timeseries" and template is None and structural is None:
+        raise DataError(
+            "layout 'timeseries' requires a 'timeseries' path template (or, for a cohort of "
+            "connectivity matrices only, a 'structural' one).",
+            path=path,
+        )
     if layout == "hcp" and not parcellation.get("dlabel"):
         raise DataError("layout 'hcp' requires 'parcellation.dlabel'.", path=path)
     if layout == "fmriprep" and not (parcellation.get("atlas") or parcellation.get("dlabel")):

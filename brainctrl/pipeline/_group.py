@@ -359,6 +359,60 @@ def compare_energies(energy):
     return pairs, pd.DataFrame(rows)
 
 
+def network_states(regions):
+    """One binary state per network of the region table (1 on its regions, 0 elsewhere).
+
+    The states between which transitions run in a cohort of connectivity
+    matrices without time series (as in nctpy's system-to-system
+    transitions). Regions of network ``unknown`` belong to no state.
+
+    Returns
+    -------
+    dict
+        ``activity_centroids`` (states by regions), ``names`` and ``hash``.
+    """
+    networks = regions["network"].astype(str).to_numpy()
+    names = sorted(set(networks) - {"unknown"})
+    states = np.array([(networks == name).astype(float) for name in names]).reshape(
+        len(names), len(networks)
+    )
+    digest = hashlib.sha256(json.dumps([names, states.tolist()]).encode()).hexdigest()[:16]
+    return {"activity_centroids": states, "names": names, "hash": digest}
+
+
+def states_text(regions):
+    """The networks of a region table, as the report names them."""
+    names = sorted(set(regions["network"].astype(str)))
+    return ", ".join(names) if names else "none"
+
+
+def _structural_section(specs, out_dir, unit_key, networks, fig_dir, sections):
+    """The mean connectivity matrix of a cohort without time series (no states)."""
+    from brainctrl import plotting
+
+    mean = np.mean(
+        [_load_npz(out_dir, spec, unit_key, ("structural",))["structural"] for spec in specs],
+        axis=0,
+    )
+    order = np.argsort(networks, kind="stable")
+    figure = _savefig(
+        plotting.plot_matrix(
+            mean[np.ix_(order, order)],
+            networks=networks[order],
+            title="mean structural connectivity",
+            label="weight",
+        ),
+        fig_dir / "mean_structural.png",
+    )
+    sections.add(
+        "Structural connectivity",
+        f"Connectivity matrices of {len(specs)} subjects; transitions run between the "
+        "networks of the region table (one binary state per network).",
+        [(figure, "Connectivity averaged over subjects (regions grouped by network).")],
+    )
+    sections.finish()
+
+
 def summarise_structural_energies(energy):
     """Energies on the structural network per analysis, over well-posed transitions.
 
@@ -408,7 +462,7 @@ def summarise_structural_energies(energy):
     return pd.DataFrame(rows)
 
 
-def _structural_energy_text(table, design, config):
+def _structural_energy_text(table, design, config, between="activity states"):
     """The structural energy section's text and its headline numbers."""
     from brainctrl.control.energy import condition_text
 
@@ -416,7 +470,7 @@ def _structural_energy_text(table, design, config):
     primary = rows.loc["primary"]
     epsilon = design.get("epsilon", primary["epsilon"])
     text = (
-        "Minimum control energy of the transitions between activity states on each subject's "
+        f"Minimum control energy of the transitions between {between} on each subject's "
         f"structural connectome (normalised by 1 + spectral radius, {config.control.system} "
         f"time, horizon {config.control.horizon:g}): control set "
         f"{config.control.control_set} with full input and weight {epsilon:g} on every other "
@@ -955,8 +1009,11 @@ def group_statistics(
     summary = sections.summary
     summary.update(n_runs=len(specs), n_subjects=len({str(s.subject) for s in specs}))
 
+    structural_only = getattr(manifest, "structural_only", False)
     # connectivity and brain states
     with sections.guard("connectivity and brain states"):
+        if structural_only:
+            _structural_section(specs, out_dir, unit_key, networks, fig_dir, sections)
         mean_fc = np.mean(
             [
                 _load_npz(out_dir, spec, unit_key, ("static_fc",))["static_fc"].astype(float)
@@ -1075,6 +1132,12 @@ def group_statistics(
             sections.skip("control.energy is false")
         if energy_error is not None:
             raise SectionFailed(energy_error)
+        if states is None and structural_only:
+            sections.skip(
+                "the cohort has connectivity matrices only, so transitions run between the "
+                "networks of the region table, which names fewer than two "
+                f"({states_text(regions)}); add parcellation.regions with a 'network' column"
+            )
         if states is None:
             sections.skip("the brain states failed, and transitions run between them")
         if energy.empty:
@@ -1085,7 +1148,12 @@ def group_statistics(
         if config.control.system_from == "structural":
             table = summarise_structural_energies(energy)
             _store.write_table(table, group_dir / "energy_structural.parquet")
-            text, summary["energy"] = _structural_energy_text(table, design, config)
+            between = (
+                f"the networks ({', '.join(states['names'])}; one binary state each)"
+                if structural_only
+                else "activity states"
+            )
+            text, summary["energy"] = _structural_energy_text(table, design, config, between)
             sections.report.append(
                 (
                     "Transition energy on the structural connectome",
@@ -1163,6 +1231,8 @@ def group_statistics(
     with sections.guard("multilayer communities"):
         if not config.multilayer.enabled:
             sections.skip("multilayer.enabled is false")
+        if structural_only:
+            sections.skip("the cohort has connectivity matrices only: no windows to follow")
         flex = _wide(measures, "flexibility")
         values = flex.reindex(columns=regions["name"].astype(str)).mean(axis=0).to_numpy()
         figures = [
@@ -1194,7 +1264,7 @@ def group_statistics(
             ("Multilayer communities over windows", "", figures, [("cohort summary", table)])
         )
 
-    if truth is not None and config.multilayer.enabled:
+    if truth is not None and config.multilayer.enabled and not structural_only:
         # synthetic cohorts only: how well community changes mark the planted switches
         with sections.guard("state switch recovery"):
             recovery = _switch_recovery(specs, out_dir, unit_key, truth, config, networks)

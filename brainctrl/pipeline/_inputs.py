@@ -56,15 +56,16 @@ def input_files(spec):
     -------
     dict of str to pathlib.Path
         ``timeseries``, and where used ``confounds``, ``regions``, ``dlabel``,
-        ``atlas``, ``fmriprep_confounds``, ``sidecar`` (the BIDS JSON beside the
-        time series, read for the repetition time).
+        ``atlas``, ``fmriprep_confounds``, ``structural``, ``sidecar`` (the BIDS
+        JSON beside the time series, read for the repetition time).
     """
     from brainctrl.io._tables import strip_suffixes
 
     files = {role: Path(path) for role, path in spec.paths.items()}
-    sidecar = strip_suffixes(files["timeseries"]).with_suffix(".json")
-    if sidecar.is_file():
-        files["sidecar"] = sidecar
+    if "timeseries" in files:
+        sidecar = strip_suffixes(files["timeseries"]).with_suffix(".json")
+        if sidecar.is_file():
+            files["sidecar"] = sidecar
     return files
 
 

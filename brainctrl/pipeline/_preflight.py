@@ -81,6 +81,22 @@ class RunSummary:
 
 
 def _summarise(manifest, spec):
+    if "timeseries" not in spec.paths:  # a cohort of connectivity matrices only
+        try:
+            matrix = manifest.load_structural(spec)
+            regions = manifest.regions() if "regions" in spec.paths else None
+        except (BrainctrlError, OSError, ValueError) as exc:
+            return RunSummary(spec, error=str(exc))
+        if regions is None:
+            from brainctrl.io._rundata import default_regions
+
+            regions = default_regions(len(matrix))
+        return RunSummary(
+            spec,
+            names=regions["name"].astype(str).tolist(),
+            networks=regions["network"].astype(str).tolist(),
+            regions=regions,
+        )
     try:
         run = manifest.load_run(spec)
     except (BrainctrlError, OSError, ValueError) as exc:
@@ -124,8 +140,12 @@ def summarise_runs(manifest, specs, *, n_jobs=1):
     return Parallel(n_jobs=n_jobs)(delayed(_summarise)(manifest, spec) for spec in specs)
 
 
-def regional_measures(config):
-    """Names of the per-region measures the per-run stage writes under ``config``."""
+def regional_measures(config, *, structural_only=False):
+    """Names of the per-region measures the per-run stage writes under ``config``.
+
+    ``structural_only``: for a cohort of connectivity matrices without time
+    series (no multilayer communities over windows).
+    """
     from brainctrl.graph import graph_measures
 
     names = [
@@ -135,7 +155,7 @@ def regional_measures(config):
     ]
     toy = np.array([[0, 0.5, -0.2, 0.1], [0.5, 0, 0.3, 0], [-0.2, 0.3, 0, 0.4], [0.1, 0, 0.4, 0]])
     names += list(graph_measures(toy, np.array([0, 0, 1, 1])).columns)
-    if config.multilayer.enabled:
+    if config.multilayer.enabled and not structural_only:
         names += ["flexibility", "promiscuity", "recruitment", "integration"]
     return names
 
@@ -178,6 +198,8 @@ def check_runs(summaries, config=None):
         return problems
     cc, clean = config.connectivity, config.clean
     for summary in loaded:
+        if "timeseries" not in summary.spec.paths:
+            continue  # a connectivity matrix alone: no frames, windows or confounds
         frames = summary.n_timepoints - clean.discard_initial
         if frames < cc.window_length:
             problems.append(
@@ -307,6 +329,16 @@ def check_config(manifest, config, summaries, subjects, *, n_runs=None):
                 "data_manifests/README.md).",
             )
         )
+    structural_only = getattr(manifest, "structural_only", False)
+    if structural_only and ctl.system_from != "structural":
+        problems.append(
+            Problem(
+                "error",
+                "the manifest lists connectivity matrices only ('structural', no "
+                "'timeseries'): set config key 'control.system_from' to 'structural' (it is "
+                f"{ctl.system_from!r}).",
+            )
+        )
     seen = set()
     for summary in loaded:
         if summary.structural_error and summary.structural_error not in seen:
@@ -338,6 +370,7 @@ def check_config(manifest, config, summaries, subjects, *, n_runs=None):
                         )
                     )
                     break
+    if loaded and not structural_only:
         # brain states need windows (and activity states frames) to cluster
         frames = [max(s.n_timepoints - config.clean.discard_initial, 0) for s in loaded]
         windows = [
@@ -364,14 +397,15 @@ def check_config(manifest, config, summaries, subjects, *, n_runs=None):
                     f"frames of the cohort{estimated}.",
                 )
             )
-        if sc.cca and sc.cca_measure not in regional_measures(config):
-            problems.append(
-                Problem(
-                    "error",
-                    f"config key 'stats.cca_measure' is {sc.cca_measure!r}, not a measure of "
-                    f"the per-run tables; available: {regional_measures(config)}.",
-                )
+    available = regional_measures(config, structural_only=structural_only)
+    if loaded and sc.cca and sc.cca_measure not in available:
+        problems.append(
+            Problem(
+                "error",
+                f"config key 'stats.cca_measure' is {sc.cca_measure!r}, not a measure of "
+                f"the per-run tables; available: {available}.",
             )
+        )
     problems += _check_statistics(manifest, config, subjects)
     return problems
 

@@ -153,9 +153,12 @@ def _fingerprint(manifest, spec, known=None):
     return prints, _inputs.inputs_hash(prints, _loader_identity(manifest, spec))
 
 
-def _run_outputs(folder, key):
+def _run_outputs(folder, key, spec=None):
+    arrays = ("static_fc", "dynamic_fc", "timeseries")
+    if spec is not None and "timeseries" not in spec.paths:
+        arrays = ("structural",)  # a connectivity matrix alone
     return {
-        folder / f"{key}_matrices.npz": ("static_fc", "dynamic_fc", "timeseries"),
+        folder / f"{key}_matrices.npz": arrays,
         folder / f"{key}_globals.parquet": None,
         folder / f"{key}_measures.parquet": None,
     }
@@ -165,9 +168,15 @@ def _energy_outputs(folder, key):
     return {folder / f"{key}_energy.parquet": None}
 
 
+def _write_unit(folder, key, tables, arrays):
+    _store.write_npz(folder / f"{key}_matrices.npz", **arrays)
+    _store.write_table(tables["globals"], folder / f"{key}_globals.parquet")
+    _store.write_table(tables["measures"], folder / f"{key}_measures.parquet")
+
+
 def _run_unit(spec, *, manifest, config, out_dir, config_hash, reference):
     """Worker: load, compute and write one run; never raises."""
-    from brainctrl.pipeline._stages import conform_regions
+    from brainctrl.pipeline._stages import conform_regions, process_structural
 
     start = time.perf_counter()
     key = _unit_key(spec)
@@ -178,16 +187,17 @@ def _run_unit(spec, *, manifest, config, out_dir, config_hash, reference):
         with _unit_context(key, caught, level=logging.DEBUG):
             previous = _store.read_record(out_dir, "run", key) or {}
             prints, digest = _fingerprint(manifest, spec, previous.get("inputs"))
-            run = conform_regions(manifest.load_run(spec), reference)
-            structural = None
-            if config.control.system_from == "structural":
-                structural = manifest.load_structural(spec, names=reference)
-            tables, arrays = process_run(
-                run, config, run_seed(config.random_state, key), structural
-            )
-            _store.write_npz(folder / f"{key}_matrices.npz", **arrays)
-            _store.write_table(tables["globals"], folder / f"{key}_globals.parquet")
-            _store.write_table(tables["measures"], folder / f"{key}_measures.parquet")
+            seed = run_seed(config.random_state, key)
+            if "timeseries" not in spec.paths:  # a connectivity matrix alone
+                matrix = manifest.load_structural(spec, names=reference)
+                tables, arrays = process_structural(spec, matrix, reference, config, seed)
+            else:
+                run = conform_regions(manifest.load_run(spec), reference)
+                structural = None
+                if config.control.system_from == "structural":
+                    structural = manifest.load_structural(spec, names=reference)
+                tables, arrays = process_run(run, config, seed, structural)
+            _write_unit(folder, key, tables, arrays)
     except Exception as exc:  # a failed run is recorded, the others go on
         logger.error("%s failed: %s", key, _error_text(exc))
         logger.debug("%s", traceback.format_exc())
@@ -225,9 +235,10 @@ def _energy_unit(spec, *, config, out_dir, config_hash, run_keys, states, design
     try:
         with _unit_context(key, caught, level=logging.DEBUG):
             with np.load(folder / f"{key}_matrices.npz", allow_pickle=False) as data:
-                timeseries = data["timeseries"].astype(float)
-                static_fc = data["static_fc"].astype(float)
-                structural = data["structural"] if "structural" in data.files else None
+                arrays = {name: data[name] for name in data.files}
+            timeseries = arrays.get("timeseries")
+            static_fc = arrays.get("static_fc")
+            structural = arrays.get("structural")
             table = transition_energies(timeseries, static_fc, states, design, config, structural)
             for column, value in (
                 ("run", spec.run),
@@ -298,7 +309,7 @@ def _stale_runs(specs, manifest, out_dir, config_hash, overwrite):
             ]
             return f"input changed: {', '.join(changed) or 'loader settings'}"
         folder = _store.unit_dir(out_dir, spec.subject)
-        return _inputs.outputs_problem(_run_outputs(folder, key))
+        return _inputs.outputs_problem(_run_outputs(folder, key, spec))
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         reasons = list(pool.map(check, specs))
@@ -559,7 +570,12 @@ def _group_key(manifest, config, run_keys, out_dir, states_hash):
 
 
 def _cohort_stages(manifest, config, out_dir, overwrite, verbose, regions, checks=()):
-    from brainctrl.pipeline._group import Sections, fit_states, group_statistics
+    from brainctrl.pipeline._group import (
+        Sections,
+        fit_states,
+        group_statistics,
+        network_states,
+    )
     from brainctrl.pipeline._report import write_report
 
     specs, run_keys = _done_runs(manifest, out_dir, config)
@@ -576,8 +592,14 @@ def _cohort_stages(manifest, config, out_dir, overwrite, verbose, regions, check
         )
         return
     states = energy_error = None
-    with sections.guard("brain states"):
-        states = fit_states(specs, manifest, config, out_dir, _unit_key, run_keys)
+    if manifest.structural_only:
+        # no time series: transitions run between the networks of the region table
+        states = network_states(regions)
+        if len(states["names"]) < 2:
+            states = None
+    else:
+        with sections.guard("brain states"):
+            states = fit_states(specs, manifest, config, out_dir, _unit_key, run_keys)
     if config.control.energy and states is not None:
         try:
             _energy_stage(specs, run_keys, states, regions, config, out_dir, overwrite, verbose)

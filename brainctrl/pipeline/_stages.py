@@ -214,6 +214,94 @@ _WINDOW_CHUNK = 16
 _WINDOW_GRAPH_MEASURES = ("strength", "degree", "clustering", "local_efficiency", "betweenness")
 
 
+def _controllability(network, horizon):
+    """Average and modal controllability of a network normalised by 1 + spectral radius."""
+    from brainctrl.control import (
+        average_controllability,
+        modal_controllability,
+        normalize_adjacency,
+    )
+
+    a_discrete = normalize_adjacency(network, system="discrete")
+    a_continuous = normalize_adjacency(network, system="continuous")
+    return {
+        "average_controllability": average_controllability(a_discrete, system="discrete"),
+        "modal_controllability": modal_controllability(a_discrete),
+        "average_controllability_continuous": average_controllability(
+            a_continuous, system="continuous", horizon=horizon
+        ),
+    }
+
+
+def _graph(adjacency, graph_config, rng):
+    """Graph measures and communities of one network (zero diagonal).
+
+    Returns ``(measures, globals, partition)``: per-region values by name,
+    whole-network values by name, and the community labels.
+    """
+    from brainctrl.graph import graph_measures, modularity_communities, threshold_proportional
+
+    graph_input = adjacency
+    if graph_config.density is not None:
+        graph_input = threshold_proportional(adjacency, graph_config.density)
+    communities = modularity_communities(
+        adjacency,
+        gamma=graph_config.gamma,
+        negative=graph_config.negative,
+        n_runs=graph_config.n_runs,
+        random_state=int(rng.integers(2**31)),
+    )
+    partition = np.asarray(getattr(communities, "partition", communities))
+    graph = graph_measures(graph_input, partition)
+    measures = {
+        column: graph[column].to_numpy(float)
+        for column in graph.columns
+        if column not in ("region", "name", "network")
+    }
+    globals_ = {key: float(value) for key, value in graph.attrs.get("global", {}).items()}
+    globals_["n_communities"] = float(len(np.unique(partition)))
+    return measures, globals_, partition
+
+
+def _globals_table(unit, values):
+    return pd.DataFrame(
+        {
+            "subject": unit.subject,
+            "session": unit.session,
+            "run": unit.run,
+            "measure": list(values),
+            "value": list(values.values()),
+        }
+    )
+
+
+def process_structural(spec, matrix, names, config, seed):
+    """Everything computed from one subject's connectivity matrix alone (no time series).
+
+    Controllability (as :func:`process_run` computes it, on the matrix) and
+    graph measures and communities of the matrix with a zero diagonal.
+
+    Returns
+    -------
+    tables : dict of DataFrame
+        ``measures`` and ``globals``, as :func:`process_run` writes them.
+    arrays : dict of ndarray
+        ``structural`` (the matrix as read) and ``communities``.
+    """
+    rng = np.random.default_rng(seed)
+    matrix = np.asarray(matrix, dtype=float)
+    measures = _controllability(matrix, config.control.horizon)
+    adjacency = matrix.copy()
+    np.fill_diagonal(adjacency, 0.0)
+    graph, globals_, partition = _graph(adjacency, config.graph, rng)
+    measures.update(graph)
+    tables = {
+        "measures": _tidy(spec, np.asarray(names, dtype=str), measures),
+        "globals": _globals_table(spec, globals_),
+    }
+    return tables, {"structural": matrix, "communities": partition.astype(np.int32)}
+
+
 def process_run(run, config, seed, structural=None):
     """Everything computed from one run alone.
 
@@ -238,7 +326,7 @@ def process_run(run, config, seed, structural=None):
         modal_controllability,
         normalize_adjacency,
     )
-    from brainctrl.graph import graph_measures, modularity_communities, threshold_proportional
+    from brainctrl.graph import graph_measures, threshold_proportional
     from brainctrl.multilayer import (
         flexibility,
         integration,
@@ -283,15 +371,7 @@ def process_run(run, config, seed, structural=None):
                 **run._ids(),
             )
         network = np.asarray(structural, dtype=float)
-    a_discrete = normalize_adjacency(network, system="discrete")
-    a_continuous = normalize_adjacency(network, system="continuous")
-    measures = {
-        "average_controllability": average_controllability(a_discrete, system="discrete"),
-        "modal_controllability": modal_controllability(a_discrete),
-        "average_controllability_continuous": average_controllability(
-            a_continuous, system="continuous", horizon=config.control.horizon
-        ),
-    }
+    measures = _controllability(network, config.control.horizon)
 
     def per_window(measure):
         """``measure(matrices)`` -> {name: (k, n) values}, 16 windows' matrices at a time."""
@@ -318,26 +398,10 @@ def process_run(run, config, seed, structural=None):
     if config.control.per_window:
         windowed.update(per_window(controllability))
 
-    graph_input = adjacency
-    if config.graph.density is not None:
-        graph_input = threshold_proportional(adjacency, config.graph.density)
-    communities = modularity_communities(
-        adjacency,
-        gamma=config.graph.gamma,
-        negative=config.graph.negative,
-        n_runs=config.graph.n_runs,
-        random_state=int(rng.integers(2**31)),
-    )
-    partition = np.asarray(getattr(communities, "partition", communities))
-    graph = graph_measures(graph_input, partition)
-    for column in graph.columns:
-        if column in ("region", "name", "network"):
-            continue
-        measures[column] = graph[column].to_numpy(float)
-    globals_ = {key: float(value) for key, value in graph.attrs.get("global", {}).items()}
+    graph, globals_, partition = _graph(adjacency, config.graph, rng)
+    measures.update(graph)
     if config.graph.per_window:
         windowed.update(per_window(graph_per_window))
-    globals_["n_communities"] = float(len(np.unique(partition)))
 
     arrays = {
         "static_fc": fc.astype(np.float32),
@@ -377,15 +441,7 @@ def process_run(run, config, seed, structural=None):
 
     tables = {
         "measures": _tidy(run, names, measures, windowed),
-        "globals": pd.DataFrame(
-            {
-                "subject": run.subject,
-                "session": run.session,
-                "run": run.run,
-                "measure": list(globals_),
-                "value": list(globals_.values()),
-            }
-        ),
+        "globals": _globals_table(run, globals_),
     }
     return tables, arrays
 

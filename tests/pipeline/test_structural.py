@@ -239,3 +239,65 @@ def test_load_connectivity_reads_each_format_to_the_region_tables_order(cohort, 
     np.save(tmp_path / "ts.npy", np.ones((150, 24)))
     with pytest.raises(ValueError, match="must be square"):
         load_connectivity(tmp_path / "ts.npy")
+
+
+def test_a_cohort_of_connectomes_without_time_series(cohort, tmp_path, small_config, capsys):
+    """Subjects with a connectome and no fMRI: controllability, graph measures and
+    energies between the networks of the region table; one broken file is
+    recorded and the others finish."""
+    manifest = _write(tmp_path, cohort, "mat")
+    content = yaml.safe_load(manifest.read_text())
+    del content["timeseries"], content["runs"]
+    manifest.write_text(yaml.safe_dump(content, sort_keys=False))
+    for tsv in manifest.parent.glob("sub-*/*_timeseries.tsv"):
+        tsv.unlink()
+    subjects = sorted(cohort[1])
+    broken = manifest.parent / f"sub-{subjects[2]}" / "dwi" / f"sub-{subjects[2]}_connectome.mat"
+    sc = cohort[1][subjects[2]][0].copy()
+    sc[0, 1] = np.nan
+    scipy.io.savemat(broken, {"SC": sc})
+    config = _config(small_config, manifest, tmp_path / "config.yaml", epsilon=1e-3)
+
+    assert main(["validate", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert f"subject '{subjects[2]}'" in out and "NaN or infinite entries" in out
+
+    out_dir = tmp_path / "out"
+    assert main(["run", str(config), "--out", str(out_dir), "--quiet"]) == 1  # one failed unit
+    capsys.readouterr()
+    status = pd.read_parquet(out_dir / "status.parquet")
+    runs = status[status["stage"] == "run"].set_index("subject")
+    assert runs.loc[subjects[2], "status"] == "failed"
+    assert "NaN or infinite" in runs.loc[subjects[2], "error"]
+    assert set(runs.drop(subjects[2])["status"]) == {"done"}
+    group = status[status["stage"] == "group"].set_index("unit")
+    assert group.loc["multilayer_communities", "status"] == "skipped"
+    assert group.loc["transition_energy", "status"] == "done"
+    assert group.loc["group_comparison", "status"] == "done"
+
+    regions = pd.read_csv(manifest.parent / "regions.tsv", sep="\t")
+    names = sorted(set(regions["network"]))
+    states = np.array([(regions["network"] == name).to_numpy(float) for name in names])
+    subject = subjects[0]
+    sc = cohort[1][subject][0]
+    measures = pd.read_parquet(out_dir / f"sub-{subject}" / f"sub-{subject}_measures.parquet")
+    wide = measures.pivot(index="region", columns="measure", values="value").loc[cohort[2]]
+    np.testing.assert_allclose(
+        wide["average_controllability"],
+        ave_control(matrix_normalization(sc, system="discrete"), system="discrete"),
+        rtol=1e-10,
+    )
+    assert {"strength", "clustering", "participation"} <= set(wide.columns)
+    energy = pd.read_parquet(out_dir / f"sub-{subject}" / f"sub-{subject}_energy.parquet")
+    everyone = energy[energy["analysis"] == "all regions"].sort_values(["from_state", "to_state"])
+    k = len(names)
+    off = ~np.eye(k, dtype=bool).ravel()
+    x0, xf = np.repeat(states, k, axis=0)[off], np.tile(states, (k, 1))[off]
+    reference = minimum_energy_fast(
+        matrix_normalization(sc, system="continuous"), 1.0, np.eye(N_REGIONS), x0.T, xf.T
+    )
+    np.testing.assert_allclose(everyone["energy"], reference.sum(axis=0), rtol=1e-10)
+    report = (out_dir / "report.html").read_text()
+    assert "between the networks (Cont, Default" in report
+    assert "Structural connectivity" in report
+    assert "state switch recovery" not in report
