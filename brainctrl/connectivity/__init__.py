@@ -1,4 +1,4 @@
-"""Functional connectivity: static, sliding-window (dynamic) and brain states."""
+"""Connectivity: functional (static, sliding-window, brain states) and structural."""
 
 from brainctrl.connectivity.dynamic import (
     ConstantWindowWarning,
@@ -17,6 +17,7 @@ from brainctrl.connectivity.states import (
     transition_matrix,
 )
 from brainctrl.connectivity.static import functional_connectivity
+from brainctrl.connectivity.structural import consensus_structural, scale_structural
 from brainctrl.connectivity.threshold import (
     correlation_pvalues,
     fdr_bh,
@@ -30,12 +31,14 @@ __all__ = [
     "ConstantWindowWarning",
     "ShortWindowWarning",
     "connectivity_dynamics",
+    "consensus_structural",
     "correlation_pvalues",
     "dwell_times",
     "fdr_bh",
     "fractional_occupancy",
     "functional_connectivity",
     "minimum_window_length",
+    "scale_structural",
     "sliding_window_connectivity",
     "taper_weights",
     "threshold_absolute",

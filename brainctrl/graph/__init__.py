@@ -1,4 +1,4 @@
-"""Graph measures and single-layer communities of brain networks."""
+"""Graph measures, single-layer communities and null models of brain networks."""
 
 from brainctrl.graph._communities import (
     CommunityResult,
@@ -15,6 +15,7 @@ from brainctrl.graph._measures import (
     graph_measures,
     rich_club,
 )
+from brainctrl.graph._nulls import geometry_preserving_surrogate, randomize_strength_preserving
 from brainctrl.graph._threshold import (
     binarize,
     threshold_absolute,
@@ -33,8 +34,10 @@ __all__ = [
     "GLOBAL_MEASURES",
     "NODE_MEASURES",
     "binarize",
+    "geometry_preserving_surrogate",
     "global_graph_measures",
     "graph_measures",
+    "randomize_strength_preserving",
     "rich_club",
     "threshold_absolute",
     "threshold_proportional",
