@@ -137,7 +137,8 @@ class Manifest:
         ``'MNI152NLin2009cAsym'``, or ``'fsLR'`` with a ``dlabel``).
     structural : str or None
         Path template of each subject's connectivity matrix (``{subject}``, and
-        ``{session}`` when matrices differ by session), e.g. a structural connectome.
+        ``{session}`` when matrices differ by session), e.g. a structural connectome;
+        a path without fields is one group matrix (e.g. a consensus) for everyone.
     structural_options : dict
         Reading options of those files (``key``, ``delimiter``, ``header``).
     path : pathlib.Path or None
@@ -701,10 +702,11 @@ def _check_structural(value, path):
             path=path,
         )
     fields = [n for _, n, _, _ in string.Formatter().parse(template) if n is not None]
-    if "subject" not in fields or any(n not in ("subject", "session") for n in fields):
+    if any(n not in ("subject", "session") for n in fields):
         raise DataError(
-            "'structural' template must contain '{subject}' (and may contain '{session}'; "
-            f"a connectivity matrix belongs to a subject, not to a run); got {template!r}.",
+            "'structural' template fields must be among ('subject', 'session') (a "
+            "connectivity matrix belongs to a subject, not to a run; a path without fields "
+            f"is one group matrix for every subject); got {template!r}.",
             path=path,
         )
     return template, options
@@ -816,6 +818,12 @@ def load_manifest(path, root=None):
             )
         if "subject" not in fields:
             raise DataError("'timeseries' template must contain '{subject}'.", path=path)
+    if template is None and structural is not None and "{subject}" not in structural:
+        raise DataError(
+            "'structural' without a 'timeseries' template lists the cohort's subjects, so it "
+            f"must contain '{{subject}}'; got {structural!r}.",
+            path=path,
+        )
     if layout == "timeseries" and template is None and structural is None:
         raise DataError(
             "layout 'timeseries' requires a 'timeseries' path template (or, for a cohort of "

@@ -127,6 +127,10 @@ class ControlConfig:
     still come from the time series; energies are computed on the one
     structural network, so there is no static-versus-dynamic comparison and
     ``per_window`` and the window-length sweep do not apply.
+    ``structural_scale`` rescales the matrix first: ``null`` (as stored),
+    ``"log"`` (``log(1 + w)``), ``"strength"`` (``D^-1/2 W D^-1/2``) or
+    ``"max"`` (``W / max W``); see
+    :func:`brainctrl.connectivity.scale_structural`.
 
     The energy comparison is made well posed (see README, "Numbers you can
     trust"): its primary analysis gives the control set full input and every
@@ -146,6 +150,7 @@ class ControlConfig:
 
     system: str = "continuous"
     system_from: str = "normalize"
+    structural_scale: str | None = None
     horizon: float = 1.0
     control_set: str = "Default"
     energy: bool = True
@@ -186,6 +191,13 @@ class ControlConfig:
             ("normalize", "signed_laplacian", "structural"),
             f"{path}.system_from",
         )
+        if self.structural_scale is not None:
+            _one_of(self.structural_scale, ("log", "strength", "max"), f"{path}.structural_scale")
+            _require(
+                self.system_from == "structural",
+                f"{path}.structural_scale",
+                "applies to control.system_from 'structural' only",
+            )
         _require(
             not (self.system_from == "structural" and self.per_window),
             f"{path}.per_window",

@@ -31,6 +31,7 @@ RUN_KEYS = (
     "control.horizon",
     "control.per_window",
     "control.system_from",
+    "control.structural_scale",
     "graph",
     "multilayer",
     "random_state",

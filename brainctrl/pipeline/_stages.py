@@ -275,6 +275,16 @@ def _globals_table(unit, values):
     )
 
 
+def scaled_structural(matrix, control):
+    """A subject's connectivity matrix as ``control.structural_scale`` says (float64)."""
+    matrix = np.asarray(matrix, dtype=float)
+    if control.structural_scale is None:
+        return matrix
+    from brainctrl.connectivity import scale_structural
+
+    return scale_structural(matrix, method=control.structural_scale)
+
+
 def process_structural(spec, matrix, names, config, seed):
     """Everything computed from one subject's connectivity matrix alone (no time series).
 
@@ -286,10 +296,11 @@ def process_structural(spec, matrix, names, config, seed):
     tables : dict of DataFrame
         ``measures`` and ``globals``, as :func:`process_run` writes them.
     arrays : dict of ndarray
-        ``structural`` (the matrix as read) and ``communities``.
+        ``structural`` (the matrix as read, scaled as ``control.structural_scale``
+        says) and ``communities``.
     """
     rng = np.random.default_rng(seed)
-    matrix = np.asarray(matrix, dtype=float)
+    matrix = scaled_structural(matrix, config.control)
     measures = _controllability(matrix, config.control.horizon)
     adjacency = matrix.copy()
     np.fill_diagonal(adjacency, 0.0)
@@ -370,7 +381,7 @@ def process_run(run, config, seed, structural=None):
                 "(the manifest's 'structural' key).",
                 **run._ids(),
             )
-        network = np.asarray(structural, dtype=float)
+        network = scaled_structural(structural, config.control)
     measures = _controllability(network, config.control.horizon)
 
     def per_window(measure):
@@ -410,7 +421,7 @@ def process_run(run, config, seed, structural=None):
     }
     arrays["dynamic_fc"] = dfc.astype(np.float32)
     if config.control.system_from == "structural":
-        arrays["structural"] = np.asarray(structural, dtype=float)
+        arrays["structural"] = network
 
     if config.multilayer.enabled:
         ml_cfg = config.multilayer

@@ -301,3 +301,42 @@ def test_a_cohort_of_connectomes_without_time_series(cohort, tmp_path, small_con
     assert "between the networks (Cont, Default" in report
     assert "Structural connectivity" in report
     assert "state switch recovery" not in report
+
+
+def test_one_group_connectome_for_every_subject_scaled_by_log(
+    cohort, tmp_path, small_config, capsys
+):
+    manifest = _write(tmp_path, cohort, "npy")
+    content = yaml.safe_load(manifest.read_text())
+    group = np.mean([sc for sc, _ in cohort[1].values()], axis=0)
+    np.save(manifest.parent / "group_connectome.npy", group)
+    content["structural"] = "group_connectome.npy"
+    manifest.write_text(yaml.safe_dump(content, sort_keys=False))
+    config = _config(
+        small_config, manifest, tmp_path / "config.yaml", energy=False, structural_scale="log"
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(config), "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    expected = ave_control(matrix_normalization(np.log1p(group), system="discrete"), "discrete")
+    for subject in cohort[1]:
+        measures = pd.read_parquet(
+            out / f"sub-{subject}" / f"sub-{subject}_run-1_measures.parquet"
+        )
+        values = measures[(measures["measure"] == "average_controllability")]
+        values = values.set_index("region").loc[cohort[2], "value"]
+        np.testing.assert_allclose(values, expected, rtol=1e-10)
+
+
+def test_structural_scale_needs_a_structural_system(small_config, tmp_path):
+    from brainctrl.exceptions import ConfigError
+    from brainctrl.pipeline import PipelineConfig
+
+    settings = small_config(tmp_path / "manifest.yaml")
+    settings["control"] = {**settings["control"], "structural_scale": "log"}
+    with pytest.raises(ConfigError, match="'control.structural_scale' applies to"):
+        PipelineConfig.from_dict(settings)
+    settings["control"]["system_from"] = "structural"
+    settings["control"]["structural_scale"] = "ln"
+    with pytest.raises(ConfigError, match="'control.structural_scale' must be one of"):
+        PipelineConfig.from_dict(settings)
