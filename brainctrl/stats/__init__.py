@@ -18,6 +18,12 @@ from brainctrl.stats._predict import (
     compare_feature_sets,
     predict_behaviour,
 )
+from brainctrl.stats._spatial import (
+    MapComparisonResult,
+    compare_maps,
+    spin_permutations,
+    variogram_surrogates,
+)
 from brainctrl.stats._ttest import corrected_resampled_ttest
 
 __all__ = [
@@ -37,4 +43,8 @@ __all__ = [
     "fdr_correction",
     "group_comparison",
     "network_based_statistic",
+    "MapComparisonResult",
+    "compare_maps",
+    "spin_permutations",
+    "variogram_surrogates",
 ]
