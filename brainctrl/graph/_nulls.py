@@ -80,6 +80,21 @@ def _replace(neighbours, degree, node, old, new):
 
 
 @njit(cache=_CACHE, nogil=True)
+def _squared_error(nodes, strength, target):
+    """Sum of (strength - target)² over the distinct regions of ``nodes`` (four)."""
+    total = 0.0
+    for k in range(4):
+        node = nodes[k]
+        first = True
+        for m in range(k):
+            if nodes[m] == node:
+                first = False
+        if first:
+            total += (strength[node] - target[node]) ** 2
+    return total
+
+
+@njit(cache=_CACHE, nogil=True)
 def _rewire(rows, cols, linked, n_swaps, max_attempts, keep_connected, rng):
     """Maslov-Sneppen double-edge swaps on the edge list ``rows, cols`` (in place).
 
@@ -189,28 +204,12 @@ def _anneal(rows, cols, weights, target, n_stages, n_iterations, temperature, co
             nodes[1] = cols[e1]
             nodes[2] = rows[e2]
             nodes[3] = cols[e2]
-            before = 0.0
-            for k in range(4):
-                node = nodes[k]
-                first = True
-                for m in range(k):
-                    if nodes[m] == node:
-                        first = False
-                if first:
-                    before += (strength[node] - target[node]) ** 2
+            before = _squared_error(nodes, strength, target)
             strength[nodes[0]] += change
             strength[nodes[1]] += change
             strength[nodes[2]] -= change
             strength[nodes[3]] -= change
-            after = 0.0
-            for k in range(4):
-                node = nodes[k]
-                first = True
-                for m in range(k):
-                    if nodes[m] == node:
-                        first = False
-                if first:
-                    after += (strength[node] - target[node]) ** 2
+            after = _squared_error(nodes, strength, target)
             proposed = energy - before + after
             if proposed < energy or rng.random() < np.exp(-(proposed - energy) / temperature):
                 weights[e1], weights[e2] = weights[e2], weights[e1]

@@ -633,38 +633,48 @@ def _check_string(name, value, path, *, required=False):
     return value
 
 
-def _check_timeseries(value, path):
-    """The ``timeseries`` template and its reading options (a string or a mapping)."""
+def _check_file_entry(section, value, keys, path):
+    """A path template given alone or as a mapping with reading options.
+
+    Returns ``(template, options)``; ``keys`` are the mapping's keys, ``path``
+    first. The options shared by ``timeseries`` and ``structural`` (``key``,
+    ``delimiter``, ``header``) are checked here.
+    """
     if value is None or isinstance(value, str):
-        return _check_string("timeseries", value, path), {}
+        return _check_string(section, value, path), {}
     if not isinstance(value, dict):
         raise DataError(
-            f"'timeseries' must be a path template or a mapping with keys "
-            f"{list(_TIMESERIES_KEYS)}; got {value!r}.",
+            f"'{section}' must be a path template or a mapping with keys {list(keys)}; got "
+            f"{value!r}.",
             path=path,
         )
-    template = _check_string("timeseries.path", value.get("path"), path, required=True)
-    options = {key: value[key] for key in _TIMESERIES_KEYS[1:] if key in value}
-    if "orientation" in options and options["orientation"] not in ORIENTATIONS:
-        raise DataError(
-            f"'timeseries.orientation' must be one of {ORIENTATIONS}; got "
-            f"{options['orientation']!r}.",
-            path=path,
-        )
+    template = _check_string(f"{section}.path", value.get("path"), path, required=True)
+    options = {key: value[key] for key in keys[1:] if key in value}
     if "key" in options:
-        _check_string("timeseries.key", options["key"], path, required=True)
+        _check_string(f"{section}.key", options["key"], path, required=True)
     if "delimiter" in options:
         try:
             check_delimiter(options["delimiter"])
         except InvalidParameterError as exc:
-            message = str(exc).replace("'delimiter'", "'timeseries.delimiter'", 1)
+            message = str(exc).replace("'delimiter'", f"'{section}.delimiter'", 1)
             raise DataError(message, path=path) from None
     if "header" in options and not (
         isinstance(options["header"], bool) or options["header"] == "auto"
     ):
         raise DataError(
-            f"'timeseries.header' must be one of ('auto', true, false); got "
-            f"{options['header']!r}.",
+            f"'{section}.header' must be one of ('auto', true, false); got {options['header']!r}.",
+            path=path,
+        )
+    return template, options
+
+
+def _check_timeseries(value, path):
+    """The ``timeseries`` template and its reading options (a string or a mapping)."""
+    template, options = _check_file_entry("timeseries", value, _TIMESERIES_KEYS, path)
+    if "orientation" in options and options["orientation"] not in ORIENTATIONS:
+        raise DataError(
+            f"'timeseries.orientation' must be one of {ORIENTATIONS}; got "
+            f"{options['orientation']!r}.",
             path=path,
         )
     return template, options
@@ -672,35 +682,9 @@ def _check_timeseries(value, path):
 
 def _check_structural(value, path):
     """The ``structural`` template and its reading options (a string or a mapping)."""
-    if value is None:
+    template, options = _check_file_entry("structural", value, _STRUCTURAL_KEYS, path)
+    if template is None:
         return None, {}
-    if isinstance(value, str):
-        template, options = _check_string("structural", value, path), {}
-    elif isinstance(value, dict):
-        template = _check_string("structural.path", value.get("path"), path, required=True)
-        options = {key: value[key] for key in _STRUCTURAL_KEYS[1:] if key in value}
-    else:
-        raise DataError(
-            f"'structural' must be a path template or a mapping with keys "
-            f"{list(_STRUCTURAL_KEYS)}; got {value!r}.",
-            path=path,
-        )
-    if "key" in options:
-        _check_string("structural.key", options["key"], path, required=True)
-    if "delimiter" in options:
-        try:
-            check_delimiter(options["delimiter"])
-        except InvalidParameterError as exc:
-            message = str(exc).replace("'delimiter'", "'structural.delimiter'", 1)
-            raise DataError(message, path=path) from None
-    if "header" in options and not (
-        isinstance(options["header"], bool) or options["header"] == "auto"
-    ):
-        raise DataError(
-            f"'structural.header' must be one of ('auto', true, false); got "
-            f"{options['header']!r}.",
-            path=path,
-        )
     fields = [n for _, n, _, _ in string.Formatter().parse(template) if n is not None]
     if any(n not in ("subject", "session") for n in fields):
         raise DataError(

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from brainctrl.exceptions import DataError, InvalidParameterError
+from brainctrl.exceptions import DataError
 from brainctrl.io._arrays import KEYED_SUFFIXES, read_array_file
-from brainctrl.io._tables import check_delimiter, read_delimited, read_region_table, require_file
-from brainctrl.io.timeseries import TEXT_SUFFIXES, _file_format, _match_labels, _unsupported
+from brainctrl.io._tables import read_delimited, read_region_table
+from brainctrl.io.timeseries import _match_labels, open_table_or_array
 
 __all__ = ["load_connectivity"]
 
@@ -83,34 +83,19 @@ def load_connectivity(
     array([0., 2., 1.])
     """
     ids = {"subject": None if subject is None else str(subject), "session": session, "run": None}
-    if not (isinstance(header, bool) or header == "auto"):
-        raise InvalidParameterError(
-            f"'header' must be one of ('auto', True, False); got {header!r}."
-        )
-    if delimiter is not None:
-        check_delimiter(delimiter)
-    path = require_file(path, what="connectivity matrix file", **ids)
-    kind = _file_format(path)
-    if kind is None and delimiter is not None:
-        kind = "text"
-    if kind is None:
-        raise _unsupported(path, ids)
-    labels = None
+    path, kind = open_table_or_array(
+        path,
+        what="connectivity matrix file",
+        header=header,
+        delimiter=delimiter,
+        key=key,
+        ids=ids,
+    )
     if kind == "array":
-        if delimiter is not None or header != "auto":
-            raise InvalidParameterError(
-                f"'delimiter' and 'header' apply to text tables {TEXT_SUFFIXES}; got "
-                f"delimiter={delimiter!r}, header={header!r} for '{path}'."
-            )
         if path.suffix.lower() in KEYED_SUFFIXES and key is None:
             key = _only_square(path, ids)
         values, labels, _ = read_array_file(path, key=key, ids=ids)
     else:
-        if key is not None:
-            raise InvalidParameterError(
-                f"'key' applies to files holding several arrays {KEYED_SUFFIXES}; got "
-                f"{key!r} for the text table '{path}'."
-            )
         values, labels, row_labels = read_delimited(
             path, header=header, delimiter=delimiter, ids=ids
         )

@@ -157,6 +157,40 @@ def _orient(values, column_labels, row_labels, table, orientation, path, ids):
     )
 
 
+def open_table_or_array(path, *, what, header, delimiter, key, ids):
+    """Check a file and the reading options that apply to it.
+
+    Returns ``(path, kind)``: the file as a ``Path`` (it must exist) and
+    ``"text"`` or ``"array"``. ``header`` and ``delimiter`` apply to text
+    tables only, ``key`` to array files holding several arrays; an option
+    given for the other kind of file is an error naming it.
+    """
+    if not (isinstance(header, bool) or header == "auto"):
+        raise InvalidParameterError(
+            f"'header' must be one of ('auto', True, False); got {header!r}."
+        )
+    if delimiter is not None:
+        check_delimiter(delimiter)
+    path = require_file(path, what=what, **ids)
+    kind = _file_format(path)
+    if kind is None and delimiter is not None:
+        kind = "text"
+    if kind is None:
+        raise _unsupported(path, ids)
+    if kind == "array":
+        for name, value, default in (("delimiter", delimiter, None), ("header", header, "auto")):
+            if value != default:
+                raise InvalidParameterError(
+                    f"'{name}' applies to text tables {TEXT_SUFFIXES}; got {value!r} for '{path}'."
+                )
+    elif key is not None:
+        raise InvalidParameterError(
+            f"'key' applies to files holding several arrays {KEYED_SUFFIXES}; got {key!r} "
+            f"for the text table '{path}'."
+        )
+    return path, kind
+
+
 def _looks_like_connectivity(values):
     """A square, symmetric array of at least 3 x 3: a connectivity matrix."""
     values = np.asarray(values)
@@ -330,30 +364,10 @@ def load_timeseries(
     """
     check_option("orientation", orientation, ORIENTATIONS)
     check_positive("min_timepoints", min_timepoints, integer=True)
-    if not (isinstance(header, bool) or header == "auto"):
-        raise InvalidParameterError(
-            f"'header' must be one of ('auto', True, False); got {header!r}."
-        )
-    if delimiter is not None:
-        check_delimiter(delimiter)
     ids = {"subject": None if subject is None else str(subject), "session": session, "run": run}
-    path = require_file(path, what="time series file", **ids)
-    kind = _file_format(path)
-    if kind is None and delimiter is not None:
-        kind = "text"
-    if kind is None:
-        raise _unsupported(path, ids)
-    if kind == "array":
-        for name, value, default in (("delimiter", delimiter, None), ("header", header, "auto")):
-            if value != default:
-                raise InvalidParameterError(
-                    f"'{name}' applies to text tables {TEXT_SUFFIXES}; got {value!r} for '{path}'."
-                )
-    elif key is not None:
-        raise InvalidParameterError(
-            f"'key' applies to files holding several arrays {KEYED_SUFFIXES}; got {key!r} "
-            f"for the text table '{path}'."
-        )
+    path, kind = open_table_or_array(
+        path, what="time series file", header=header, delimiter=delimiter, key=key, ids=ids
+    )
     t_r, sidecar = _resolve_t_r(t_r, path, ids)
 
     table = None if regions is None else read_region_table(regions, ids=ids)

@@ -242,6 +242,19 @@ def _read_table(path):
         return pd.DataFrame()
 
 
+def _geometric_mean(logs, name):
+    """``{name: exp(mean), ci_low, ci_high}`` of per-subject logs (95 % t interval)."""
+    from scipy import stats
+
+    n = logs.size
+    out = {name: float(np.exp(logs.mean())) if n else np.nan, "ci_low": np.nan, "ci_high": np.nan}
+    if n >= 2:
+        half = stats.t.ppf(0.975, n - 1) * logs.std(ddof=1) / np.sqrt(n)
+        out["ci_low"] = float(np.exp(logs.mean() - half))
+        out["ci_high"] = float(np.exp(logs.mean() + half))
+    return out
+
+
 def compare_energies(energy):
     """Pair static and dynamic energies and compare them over well-posed transitions.
 
@@ -337,19 +350,13 @@ def compare_energies(energy):
             ),
             "n_subjects": n,
             "n_subjects_lost": n_total - n,
-            "ratio": float(np.exp(per_subject.mean())) if n else np.nan,
-            "ci_low": np.nan,
-            "ci_high": np.nan,
+            **_geometric_mean(per_subject, "ratio"),
             "p": np.nan,
             "max_condition_static": float(used["condition_static"].max()) if n else np.nan,
             "max_condition_dynamic": float(used["condition_dynamic"].max()) if n else np.nan,
         }
-        if n >= 2:
-            half = stats.t.ppf(0.975, n - 1) * per_subject.std(ddof=1) / np.sqrt(n)
-            row["ci_low"] = float(np.exp(per_subject.mean() - half))
-            row["ci_high"] = float(np.exp(per_subject.mean() + half))
-            if np.any(per_subject != 0):
-                row["p"] = float(stats.wilcoxon(per_subject).pvalue)
+        if n >= 2 and np.any(per_subject != 0):
+            row["p"] = float(stats.wilcoxon(per_subject).pvalue)
         if "energy_control_set" in used.columns and used["energy_control_set"].notna().any():
             share = used["energy_control_set"] / (
                 used["energy_control_set"] + used["energy_elsewhere"]
@@ -430,8 +437,6 @@ def summarise_structural_energies(energy):
         ``ci_high``, ``median_condition`` and ``max_condition`` over the
         transitions used.
     """
-    from scipy import stats
-
     energy = energy[energy["network"] == "structural"]
     n_total = energy["subject"].nunique()
     rows = []
@@ -448,16 +453,10 @@ def summarise_structural_energies(energy):
             "n_used": len(used),
             "n_subjects": n,
             "n_subjects_lost": n_total - n,
-            "energy": float(np.exp(per_subject.mean())) if n else np.nan,
-            "ci_low": np.nan,
-            "ci_high": np.nan,
+            **_geometric_mean(per_subject, "energy"),
             "median_condition": float(used["condition_number"].median()) if n else np.nan,
             "max_condition": float(used["condition_number"].max()) if n else np.nan,
         }
-        if n >= 2:
-            half = stats.t.ppf(0.975, n - 1) * per_subject.std(ddof=1) / np.sqrt(n)
-            row["ci_low"] = float(np.exp(per_subject.mean() - half))
-            row["ci_high"] = float(np.exp(per_subject.mean() + half))
         rows.append(row)
     return pd.DataFrame(rows)
 
