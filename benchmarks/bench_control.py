@@ -94,10 +94,10 @@ def structural_like(n, rng):
 def window_metrics(weights, x0, xf):
     A_discrete = normalize_adjacency(weights, system="discrete")
     A_continuous = normalize_adjacency(weights, system="continuous")
-    average_controllability(A_discrete)
+    average_controllability(A_discrete, system="discrete")
     average_controllability(A_continuous, system="continuous")
     modal_controllability(A_discrete)
-    minimum_energy(A_continuous, x0, xf)
+    minimum_energy(A_continuous, x0, xf, system="continuous")
 
 
 def run(sizes, quick, rng):
@@ -110,13 +110,15 @@ def run(sizes, quick, rng):
         big = n >= 1000
         k = 1 if (big or quick) else 3
         ours = {
-            "ave discrete": best_of(lambda: average_controllability(A_discrete), k + 2, fresh),
+            "ave discrete": best_of(
+                lambda: average_controllability(A_discrete, system="discrete"), k + 2, fresh
+            ),
             "modal": best_of(lambda: modal_controllability(A_discrete), k + 2, fresh),
             "ave continuous": best_of(
                 lambda: average_controllability(A_continuous, system="continuous"), k + 2, fresh
             ),
             "energy 100 pairs": best_of(
-                lambda: minimum_energy(A_continuous, x0, xf), k + 2, fresh
+                lambda: minimum_energy(A_continuous, x0, xf, system="continuous"), k + 2, fresh
             ),
             "one window": best_of(lambda: window_metrics(weights, x0, xf), k + 2, fresh),
         }
@@ -145,7 +147,7 @@ def run(sizes, quick, rng):
             theirs["one window"] = None
             check = np.max(
                 np.abs(
-                    average_controllability(A_discrete)
+                    average_controllability(A_discrete, system="discrete")
                     - nctpy_metrics.ave_control(A_discrete, system="discrete")
                 )
                 / nctpy_metrics.ave_control(A_discrete, system="discrete")
@@ -289,7 +291,8 @@ def main():
         "Cost grows as O(N^3) per matrix (one eigh; Van Loan/Schur for directed A) and "
         "linearly with the number of windows. Multi-core: batched eigh does not use more "
         "cores usefully on CPU; run one process per core with joblib, e.g. "
-        "Parallel(n_jobs=-1)(delayed(average_controllability)(A) for A in stack)."
+        "Parallel(n_jobs=-1)(delayed(average_controllability)(A, system='discrete') "
+        "for A in stack)."
     )
     print()
     print("optimal_control(system='discrete') vs nctpy get_control_inputs (seconds)")

@@ -10,6 +10,7 @@ __all__ = [
     "ConfigError",
     "ConvergenceWarning",
     "DataError",
+    "DiagonalWarning",
     "ExecutorError",
     "IllConditionedWarning",
     "InvalidParameterError",
@@ -89,6 +90,14 @@ class IllConditionedWarning(UserWarning):
 
 class UnreachableTargetWarning(UserWarning):
     """A control set cannot drive the system to the requested target state."""
+
+
+class DiagonalWarning(UserWarning):
+    """A matrix has a non-zero diagonal where self-connections are usually absent.
+
+    Functional connectivity has a unit diagonal (each region's correlation
+    with itself), which is not a connection: zero it before building a system.
+    """
 
 
 class NumericalAccuracyWarning(UserWarning):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from brainctrl._utils.deprecation import require_system
 from brainctrl._utils.validation import check_array, check_option, check_positive, check_square
 from brainctrl.control import _linalg
 from brainctrl.control._linalg import (
@@ -454,7 +455,7 @@ def minimum_energy(
     B=None,
     *,
     horizon=1.0,
-    system="continuous",
+    system=None,
     rcond=None,
     compat=None,
     tolerance=TERMINAL_WARNING,
@@ -479,8 +480,9 @@ def minimum_energy(
         ``np.inf`` for a stable ``A``: the energy to reach ``xf`` with all the
         time needed (the free evolution of ``x0`` has died out), from the
         infinite-horizon Gramian (a Lyapunov solve).
-    system : {"continuous", "discrete"}, default="continuous"
+    system : {"continuous", "discrete"}
         Time system of ``A``.
+        Required: calling without it is deprecated (it meant ``"continuous"``).
     rcond : float, optional
         Gramian eigenvalues at or below ``rcond * lambda_max`` count as zero
         (pseudo-inverse). Default ``n_regions * eps``.
@@ -534,10 +536,13 @@ def minimum_energy(
     Examples
     --------
     >>> import numpy as np
-    >>> result = minimum_energy(np.array([[0.0]]), np.array([0.0]), np.array([1.0]))
+    >>> result = minimum_energy(
+    ...     np.array([[0.0]]), np.array([0.0]), np.array([1.0]), system="continuous"
+    ... )
     >>> float(result.energy)
     1.0
     """
+    system = require_system("minimum_energy", system, "continuous")
     A, B, horizon, regions = _system_inputs(A, B, horizon, system, compat, rcond, tolerance)
     n = A.shape[-1]
     x0 = _states("x0", x0, n)
@@ -564,7 +569,7 @@ def transition_energy_matrix(
     B=None,
     *,
     horizon=1.0,
-    system="continuous",
+    system=None,
     rcond=None,
     compat=None,
     tolerance=TERMINAL_WARNING,
@@ -584,8 +589,9 @@ def transition_energy_matrix(
         diag(weights)``, e.g. :func:`mixed_control_set`).
     horizon : float, default=1.0
         Time horizon.
-    system : {"continuous", "discrete"}, default="continuous"
+    system : {"continuous", "discrete"}
         Time system of ``A``.
+        Required: calling without it is deprecated (it meant ``"continuous"``).
     rcond : float, optional
         See :func:`minimum_energy`.
     compat : {None, "deng2022"}, default=None
@@ -608,11 +614,14 @@ def transition_energy_matrix(
     Examples
     --------
     >>> import numpy as np
-    >>> result = transition_energy_matrix(np.array([[0.0]]), np.array([[0.0], [2.0]]))
+    >>> result = transition_energy_matrix(
+    ...     np.array([[0.0]]), np.array([[0.0], [2.0]]), system="continuous"
+    ... )
     >>> result.energy
     array([[0., 4.],
            [4., 0.]])
     """
+    system = require_system("transition_energy_matrix", system, "continuous")
     A, B, horizon, regions = _system_inputs(A, B, horizon, system, compat, rcond, tolerance)
     n = A.shape[-1]
     states = _states("states", states, n)

@@ -8,6 +8,7 @@ exponential for directed ones.
 import numpy as np
 import scipy.linalg
 
+from brainctrl._utils.deprecation import require_system
 from brainctrl._utils.validation import check_option, check_square
 from brainctrl.control import _linalg
 from brainctrl.control._linalg import SYSTEMS, check_horizon, decompose, is_symmetric
@@ -22,7 +23,7 @@ __all__ = [
 ]
 
 
-def controllability_gramian(A, B=None, *, horizon=1.0, system="continuous"):
+def controllability_gramian(A, B=None, *, horizon=1.0, system=None):
     r"""Compute the controllability Gramian over a finite or infinite horizon, computed exactly.
 
     Parameters
@@ -34,8 +35,9 @@ def controllability_gramian(A, B=None, *, horizon=1.0, system="continuous"):
     horizon : float, default=1.0
         Time horizon ``T``; ``np.inf`` for the infinite-horizon Gramian of a
         stable system. In discrete time, a whole number of steps.
-    system : {"continuous", "discrete"}, default="continuous"
+    system : {"continuous", "discrete"}
         Time system of ``A``.
+        Required: calling without it is deprecated (it meant ``"continuous"``).
 
     Returns
     -------
@@ -70,10 +72,11 @@ def controllability_gramian(A, B=None, *, horizon=1.0, system="continuous"):
     Examples
     --------
     >>> import numpy as np
-    >>> W = controllability_gramian(np.array([[-1.0]]), horizon=np.inf)
+    >>> W = controllability_gramian(np.array([[-1.0]]), horizon=np.inf, system="continuous")
     >>> float(W[0, 0])
     0.5
     """
+    system = require_system("controllability_gramian", system, "continuous")
     check_option("system", system, SYSTEMS)
     A = check_square("A", A)
     horizon = check_horizon(horizon, system)
@@ -87,7 +90,7 @@ def controllability_gramian(A, B=None, *, horizon=1.0, system="continuous"):
     return gram
 
 
-def average_energy(A, B=None, *, horizon=1.0, system="continuous"):
+def average_energy(A, B=None, *, horizon=1.0, system=None):
     r"""Average minimum energy to reach the unit targets: ``trace(W_T^{-1})``.
 
     Parameters
@@ -102,8 +105,9 @@ def average_energy(A, B=None, *, horizon=1.0, system="continuous"):
         Control horizon (time steps in discrete time); ``np.inf`` for a stable
         system gives the infinite-horizon value (the Gramian solves a Lyapunov
         equation).
-    system : {"continuous", "discrete"}, default="continuous"
+    system : {"continuous", "discrete"}
         Time system of ``A``.
+        Required: calling without it is deprecated (it meant ``"continuous"``).
 
     Returns
     -------
@@ -133,9 +137,10 @@ def average_energy(A, B=None, *, horizon=1.0, system="continuous"):
     Examples
     --------
     >>> import numpy as np
-    >>> float(average_energy(np.array([[-1.0]]), horizon=np.inf))  # W = 1/2
+    >>> float(average_energy(np.array([[-1.0]]), horizon=np.inf, system="continuous"))  # W = 1/2
     2.0
     """
+    system = require_system("average_energy", system, "continuous")
     gram = controllability_gramian(A, B, horizon=horizon, system=system)
     eigenvalues = np.linalg.eigvalsh(0.5 * (gram + np.swapaxes(gram, -1, -2)))
     cut = gram.shape[-1] * np.finfo(float).eps * np.max(eigenvalues, axis=-1, keepdims=True)
@@ -145,15 +150,16 @@ def average_energy(A, B=None, *, horizon=1.0, system="continuous"):
     return np.where(reachable, total, np.inf)
 
 
-def average_controllability(A, *, system="discrete", horizon=None):
+def average_controllability(A, *, system=None, horizon=None):
     r"""Average controllability of every node: the Gramian trace with input at that node alone.
 
     Parameters
     ----------
     A : ndarray of shape (..., n_regions, n_regions)
         System matrix normalised for ``system``; leading axes are a batch.
-    system : {"discrete", "continuous"}, default="discrete"
+    system : {"continuous", "discrete"}
         Time system of ``A``.
+        Required: calling without it is deprecated (it meant ``"discrete"``).
     horizon : float, optional
         Default: infinite in discrete time (Gu et al. 2015), ``1.0`` in
         continuous time (as nctpy). ``np.inf`` needs a stable ``A``.
@@ -186,9 +192,10 @@ def average_controllability(A, *, system="discrete", horizon=None):
     Examples
     --------
     >>> import numpy as np
-    >>> average_controllability(np.diag([0.5, 0.0]))
+    >>> average_controllability(np.diag([0.5, 0.0]), system="discrete")
     array([1.33333333, 1.        ])
     """
+    system = require_system("average_controllability", system, "discrete")
     check_option("system", system, SYSTEMS)
     A = check_square("A", A)
     if horizon is None:
@@ -297,9 +304,7 @@ def _diagonal_of_inverse_resolvent(A):
     return out.reshape(A.shape[:-1])
 
 
-def gramian_conditioning(
-    A, control=None, *, horizons=(1.0,), epsilons=(0.0,), system="continuous"
-):
+def gramian_conditioning(A, control=None, *, horizons=(1.0,), epsilons=(0.0,), system=None):
     """Condition number and rank of the Gramian over a grid of horizons and input weights.
 
     The tool to pick a horizon and a mixed control set's ``epsilon`` by the
@@ -319,7 +324,8 @@ def gramian_conditioning(
     epsilons : sequence of float, default=(0.0,)
         Weights of the other regions' inputs (``0``: the chosen regions alone;
         see :func:`mixed_control_set`).
-    system : {"continuous", "discrete"}, default="continuous"
+    system : {"continuous", "discrete"}
+        Required: calling without it is deprecated (it meant ``"continuous"``).
 
     Returns
     -------
@@ -333,10 +339,13 @@ def gramian_conditioning(
     --------
     >>> import numpy as np
     >>> A = -np.eye(2) + 0.5 * np.array([[0.0, 1.0], [1.0, 0.0]])
-    >>> table = gramian_conditioning(A, np.array([True, False]), epsilons=[0.0, 1.0])
+    >>> table = gramian_conditioning(
+    ...     A, np.array([True, False]), epsilons=[0.0, 1.0], system="continuous"
+    ... )
     >>> table["rank"].tolist()
     [2, 2]
     """
+    system = require_system("gramian_conditioning", system, "continuous")
     import pandas as pd
 
     from brainctrl._utils.validation import check_positive

@@ -7,6 +7,7 @@ import numpy as np
 import scipy.integrate
 import scipy.linalg
 
+from brainctrl._utils.deprecation import require_system
 from brainctrl._utils.validation import check_array, check_option, check_positive, check_square
 from brainctrl.control._linalg import SYSTEMS, check_horizon, decompose
 from brainctrl.control.energy import _states, _to_pairs
@@ -81,7 +82,7 @@ def optimal_control(
     S=None,
     reference=None,
     n_steps=None,
-    system="continuous",
+    system=None,
     on_error="warn",
 ):
     r"""Find the inputs that reach ``xf`` while penalising input energy and the state trajectory.
@@ -110,9 +111,10 @@ def optimal_control(
         Continuous time only: number of time steps of the returned trajectory
         (default 1000). A discrete-time trajectory has one step per unit of
         ``horizon``, so ``n_steps`` must be left out there.
-    system : {"continuous", "discrete"}, default="continuous"
+    system : {"continuous", "discrete"}
         Time system of ``A``: ``dx/dt = A x + B u`` or
         ``x_{t+1} = A x_t + B u_t``.
+        Required: calling without it is deprecated (it meant ``"continuous"``).
     on_error : {"warn", "raise", "ignore"}, default="warn"
         What to do when an error term exceeds ``1e-8``: a
         :class:`~brainctrl.exceptions.NumericalAccuracyWarning`, a
@@ -194,7 +196,9 @@ def optimal_control(
     Examples
     --------
     >>> import numpy as np
-    >>> result = optimal_control(np.array([[0.0]]), np.array([0.0]), np.array([1.0]), S=0.0)
+    >>> result = optimal_control(
+    ...     np.array([[0.0]]), np.array([0.0]), np.array([1.0]), S=0.0, system="continuous"
+    ... )
     >>> round(float(result.energy), 10)
     1.0
 
@@ -208,6 +212,7 @@ def optimal_control(
     >>> result.inputs[:, 0].round(12), float(result.energy)
     (array([0.5, 0.5]), 0.5)
     """
+    system = require_system("optimal_control", system, "continuous")
     check_option("system", system, SYSTEMS)
     check_option("on_error", on_error, ("warn", "raise", "ignore"))
     check_positive("rho", rho)

@@ -12,10 +12,11 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from brainctrl._utils.deprecation import require_system
 from brainctrl._utils.validation import check_array, check_option, check_positive, check_square
 from brainctrl.connectivity.threshold import correlation_pvalues
 from brainctrl.control._linalg import EIG_CACHE, SYSTEMS, decompose, is_symmetric, symmetric_eigh
-from brainctrl.exceptions import DataError, InvalidParameterError
+from brainctrl.exceptions import DataError, DiagonalWarning, InvalidParameterError
 
 __all__ = [
     "control_set",
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 
-def normalize_adjacency(adjacency, *, system="continuous", c=1.0, method="spectral", radius=None):
+def normalize_adjacency(adjacency, *, system=None, c=1.0, method="spectral", radius=None):
     r"""Scale an adjacency matrix into a stable system matrix.
 
     Parameters
@@ -36,8 +37,9 @@ def normalize_adjacency(adjacency, *, system="continuous", c=1.0, method="spectr
         Connectivity (structural or functional); ``adjacency[..., i, j]`` is the
         influence of region ``j`` on region ``i``. Leading axes are a batch
         (subjects, windows); every matrix is scaled by its own radius.
-    system : {"continuous", "discrete"}, default="continuous"
+    system : {"continuous", "discrete"}
         Time system the result is meant for.
+        Required: calling without it is deprecated (it meant ``"continuous"``).
     c : float, default=1.0
         Normalisation constant, ``c >= 0``. With ``c > 0`` the result is
         stable (spectral method).
@@ -57,6 +59,13 @@ def normalize_adjacency(adjacency, *, system="continuous", c=1.0, method="spectr
     system_matrix : ndarray of shape (..., n_regions, n_regions)
         ``adjacency / (c + rho)`` (discrete) or ``adjacency / (c + rho) - I``
         (continuous).
+
+    Warns
+    -----
+    DiagonalWarning
+        If ``adjacency`` has a non-zero diagonal: it is kept, as self-loops
+        (nctpy does the same), but functional connectivity's unit diagonal is
+        rarely meant as one.
 
     Notes
     -----
@@ -81,12 +90,26 @@ def normalize_adjacency(adjacency, *, system="continuous", c=1.0, method="spectr
     array([[0. , 0.5],
            [0.5, 0. ]])
     """
+    system = require_system("normalize_adjacency", system, "continuous")
     check_option("system", system, SYSTEMS)
     check_option("method", method, ("spectral", "singular"))
     check_positive("c", c, strict=False)
     radius_given = radius
     adjacency = check_square("adjacency", adjacency)
     n = adjacency.shape[-1]
+    diagonal = np.abs(np.diagonal(adjacency, axis1=-2, axis2=-1))
+    # rounding (e.g. FC - I leaves 1e-16) is not a self-loop
+    if diagonal.size and diagonal.max() > 1e-12 * np.abs(adjacency).max():
+        unit = bool(np.allclose(diagonal, 1.0))
+        warnings.warn(
+            f"adjacency has a non-zero diagonal (largest |value| {diagonal.max():.3g}"
+            + ("; all ones, as functional connectivity has" if unit else "")
+            + "): normalize_adjacency keeps it as self-connections. Zero it first "
+            "(np.fill_diagonal(W, 0), or W - np.diag(np.diag(W))) unless self-loops "
+            "are meant.",
+            DiagonalWarning,
+            stacklevel=2,
+        )
     eigenpairs = decompose(adjacency)
     if eigenpairs is not None:
         radius = np.max(np.abs(eigenpairs[0]), axis=-1)
@@ -157,7 +180,7 @@ def fc_to_system(
     fc,
     *,
     kind="normalize",
-    system="continuous",
+    system=None,
     c=1.0,
     pvalues=None,
     n_samples=None,
@@ -173,8 +196,10 @@ def fc_to_system(
         ``"signed_laplacian"``: ``A = -L / max|lambda(L)|`` with the signed
         Laplacian ``L = D_|w| - W`` (Deng et al. 2022; continuous time only).
         ``"normalize"``: :func:`normalize_adjacency` of the (thresholded) FC.
-    system : {"continuous", "discrete"}, default="continuous"
+    system : {"continuous", "discrete"}
         Time system (``kind="normalize"`` only).
+        Required with ``kind="normalize"``: calling without it is deprecated (it
+        meant ``"continuous"``).
     c : float, default=1.0
         Normalisation constant (``kind="normalize"`` only).
     pvalues : ndarray of shape (..., n_regions, n_regions), optional
@@ -213,6 +238,9 @@ def fc_to_system(
            [ 0.5, -0.5]])
     """
     check_option("kind", kind, ("normalize", "signed_laplacian"))
+    if kind == "signed_laplacian" and system is None:
+        system = "continuous"  # the only system of the Laplacian route
+    system = require_system("fc_to_system", system, "continuous")
     fc = check_square("fc", fc)
     if not is_symmetric(fc, tol=1e-10):
         raise DataError("fc must be symmetric; got an asymmetric matrix.")

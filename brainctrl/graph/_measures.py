@@ -337,6 +337,24 @@ def _within_module_z(weights, codes, one_hot):
     return np.where(np.isfinite(z), z, 0.0)
 
 
+def _signed_modularity(weights, negatives, one_hot):
+    """Modularity of signed weights, BCT's default ("asymmetric", Rubinov & Sporns 2011).
+
+    ``Q = Q+ - v- / (v+ + v-) Q-`` with ``Q±`` the Newman modularity of the
+    positive weights and of the negative weights' magnitudes, ``v±`` their
+    totals: the same number as ``modularity(..., negative="asymmetric")``.
+    Without negative weights (``negatives`` None) it is Newman's ``Q``.
+    """
+    q = _modularity(weights, one_hot)
+    if negatives is None:
+        return q
+    positive, negative = weights.sum(axis=(-2, -1)), negatives.sum(axis=(-2, -1))
+    q_negative = np.nan_to_num(_modularity(negatives, one_hot))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(positive + negative > 0, negative / (positive + negative), 0.0)
+    return q - share * q_negative
+
+
 def _modularity(weights, one_hot, gamma=1.0):
     """Newman modularity Q = (1/2m) sum_ij (w_ij - gamma k_i k_j / 2m) d(c_i, c_j)."""
     strength = weights.sum(axis=-1)
@@ -487,7 +505,12 @@ def graph_measures(
     - global efficiency ``= mean_{i != j} 1 / d_ij``, characteristic path
       length ``= mean_{i != j} d_ij`` (infinite when the graph is
       disconnected, as BCT ``charpath`` by default), on lengths ``1 / w``;
-    - modularity ``Q = (1 / 2m) sum_ij (w_ij - s_i s_j / 2m) delta(c_i, c_j)``.
+    - modularity ``Q = (1 / 2m) sum_ij (w_ij - s_i s_j / 2m) delta(c_i, c_j)``
+      (Newman) of the weights used; with ``negative="separate"`` and negative
+      weights, the signed ``Q = Q+ - v- / (v+ + v-) Q-`` of Rubinov & Sporns
+      (2011), BCT's default and the ``"asymmetric"`` rule of
+      :func:`~brainctrl.graph.modularity` and
+      :func:`~brainctrl.graph.modularity_communities`, so the three agree.
 
     References
     ----------
@@ -573,7 +596,7 @@ def graph_measures(
         global_values["global_efficiency"] = efficiency
         global_values["characteristic_path_length"] = path_length
     if one_hot is not None:
-        global_values["modularity"] = _modularity(weights, one_hot)
+        global_values["modularity"] = _signed_modularity(weights, negatives, one_hot)
 
     data = {name: values.reshape(-1) for name, values in columns.items()}
     if batch_shape:
@@ -633,7 +656,7 @@ def global_graph_measures(
             raise InvalidParameterError(
                 "measure 'modularity' needs 'communities'; got communities=None."
             )
-    _, weights, _, batch_shape = _prepare(adjacency, negative)
+    _, weights, negatives, batch_shape = _prepare(adjacency, negative)
     n_matrices, n_regions, _ = weights.shape
     data = {}
     if "global_efficiency" in selected or "characteristic_path_length" in selected:
@@ -644,7 +667,7 @@ def global_graph_measures(
             data["characteristic_path_length"] = path_length
     if "modularity" in selected:
         _, one_hot = _community_codes(communities, n_matrices, n_regions)
-        data["modularity"] = _modularity(weights, one_hot)
+        data["modularity"] = _signed_modularity(weights, negatives, one_hot)
     index = _batch_index(batch_shape, batch_names, None) if batch_shape else None
     return pd.DataFrame(data, index=index)
 

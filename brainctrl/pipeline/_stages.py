@@ -239,7 +239,12 @@ def _graph(adjacency, graph_config, rng):
     Returns ``(measures, globals, partition)``: per-region values by name,
     whole-network values by name, and the community labels.
     """
-    from brainctrl.graph import graph_measures, modularity_communities, threshold_proportional
+    from brainctrl.graph import (
+        graph_measures,
+        modularity,
+        modularity_communities,
+        threshold_proportional,
+    )
 
     graph_input = adjacency
     if graph_config.density is not None:
@@ -259,6 +264,11 @@ def _graph(adjacency, graph_config, rng):
         if column not in ("region", "name", "network")
     }
     globals_ = {key: float(value) for key, value in graph.attrs.get("global", {}).items()}
+    # one definition: Q (gamma 1) of the communities under graph.negative, the rule
+    # they were searched with, on the unthresholded network they were searched on
+    globals_["modularity"] = float(
+        modularity(adjacency, partition, negative=graph_config.negative)
+    )
     globals_["n_communities"] = float(len(np.unique(partition)))
     return measures, globals_, partition
 

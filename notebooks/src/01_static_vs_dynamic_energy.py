@@ -242,10 +242,13 @@ for s, x in enumerate(timeseries):
                 horizon=float(np.exp(rng.uniform(*np.log(HORIZON_RANGE)))),
                 from_state=int(first) + 1,
                 to_state=int(last) + 1,
-                A_static=fc_to_system(functional_connectivity(segment), n_samples=span),
+                A_static=fc_to_system(
+                    functional_connectivity(segment), n_samples=span, system="continuous"
+                ),
                 A_dynamic=fc_to_system(
                     sliding_window_connectivity(segment, WINDOW + 1, WINDOW),
                     n_samples=WINDOW + 1,
+                    system="continuous",
                 ),
                 x0=segment[0],
                 xf=segment[-1],
@@ -276,7 +279,13 @@ def transition_energies(control, compat, label, transitions=transitions):
     rows = []
     for t in transitions:
         static = minimum_energy(
-            t["A_static"], t["x0"], t["xf"], control, horizon=t["horizon"], compat=compat
+            t["A_static"],
+            t["x0"],
+            t["xf"],
+            control,
+            horizon=t["horizon"],
+            compat=compat,
+            system="continuous",
         )
         dynamic = time_varying_energy(
             t["A_dynamic"], t["horizon"] / t["n_windows"], t["x0"], t["xf"], control, compat=compat
@@ -401,6 +410,7 @@ grid = gramian_conditioning(
     default_set,
     horizons=[1.0],
     epsilons=[1e-4, 1e-3, 1e-2, 1e-1, 1.0],
+    system="continuous",
 )
 display(grid)
 epsilon = float(grid.loc[grid["condition_number"] <= 1e8, "epsilon"].min())
@@ -463,7 +473,12 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     for t in transitions[:20]:
         result = minimum_energy(
-            t["A_static"], t["x0"], t["xf"], well_posed_sets["Default + ε"], horizon=t["horizon"]
+            t["A_static"],
+            t["x0"],
+            t["xf"],
+            well_posed_sets["Default + ε"],
+            horizon=t["horizon"],
+            system="continuous",
         )
         shares.append(float(result.node_energy[default_set].sum() / result.energy))
 print(f"median share of the static energy on the Default regions: {np.median(shares):.0%}")
@@ -579,7 +594,9 @@ graph_table = graph_measures(
 )
 graph_features = graph_table[["strength", "local_efficiency", "participation"]].unstack("region")
 system = normalize_adjacency(adjacency, system="discrete")
-control_features = np.hstack([average_controllability(system), modal_controllability(system)])
+control_features = np.hstack(
+    [average_controllability(system, system="discrete"), modal_controllability(system)]
+)
 
 target = phenotype.loc[subjects, SCORE].to_numpy(float)
 feature_sets = {

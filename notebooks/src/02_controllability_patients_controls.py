@@ -115,7 +115,9 @@ n_regions = fc.shape[-1]
 fc[:, np.arange(n_regions), np.arange(n_regions)] = 0.0
 system = normalize_adjacency(fc, system="discrete")
 names = regions["name"].tolist()
-average = pd.DataFrame(average_controllability(system), index=subjects, columns=names)
+average = pd.DataFrame(
+    average_controllability(system, system="discrete"), index=subjects, columns=names
+)
 modal = pd.DataFrame(modal_controllability(system), index=subjects, columns=names)
 features = pd.concat({"average": average, "modal": modal}, axis=1)  # (measure, region) columns
 

@@ -63,7 +63,9 @@ def test_normalised_pipeline_matches_gu_code(reference, case, method):
     weights = _weights(reference, case)
     A = normalize_adjacency(weights, system="discrete", method=method)
     rtol = _average_rtol(float(reference[f"{case}__svds"]))
-    np.testing.assert_allclose(average_controllability(A), reference[f"{case}__ave"], rtol=rtol)
+    np.testing.assert_allclose(
+        average_controllability(A, system="discrete"), reference[f"{case}__ave"], rtol=rtol
+    )
     np.testing.assert_allclose(modal_controllability(A), reference[f"{case}__modal"], rtol=1e-13)
 
 
@@ -72,7 +74,7 @@ def test_same_system_matrix_matches_gu_code_and_exact_values(reference, case):
     # the exact matrix the original code builds: W ./ (1 + svds(W, 1))
     A = _weights(reference, case) / (1.0 + float(reference[f"{case}__svds"]))
     EIG_CACHE.clear()  # no cached eigenpairs: the Cholesky route diag((I - A^2)^-1)
-    average = average_controllability(A)
+    average = average_controllability(A, system="discrete")
     rtol = _average_rtol(float(reference[f"{case}__svds"]))
     np.testing.assert_allclose(average, reference[f"{case}__ave"], rtol=rtol)
     # brainctrl's Cholesky route is within 4e-13 of the 40-digit values in every case
@@ -90,7 +92,7 @@ def test_ring_lattice_values_are_equal_across_nodes(reference):
     np.testing.assert_allclose(ave, ave[0], rtol=1e-13)
     np.testing.assert_allclose(modal, modal[0], rtol=1e-13)
     A = normalize_adjacency(_weights(reference, "ring_lattice_n30"), system="discrete")
-    np.testing.assert_allclose(average_controllability(A), ave, rtol=1e-13)
+    np.testing.assert_allclose(average_controllability(A, system="discrete"), ave, rtol=1e-13)
 
 
 def test_functional_variant_on_signed_laplacian_system(reference):
@@ -98,7 +100,7 @@ def test_functional_variant_on_signed_laplacian_system(reference):
     A = reference["fc_signed_laplacian_n30__A"]
     shifted = A + np.eye(A.shape[0])
     EIG_CACHE.clear()
-    average = average_controllability(shifted)
+    average = average_controllability(shifted, system="discrete")
     np.testing.assert_allclose(average, reference["fc_signed_laplacian_n30__ave"], rtol=1e-13)
     exact = reference["fc_signed_laplacian_n30__ave_exact"]
     np.testing.assert_allclose(average, exact, rtol=1e-13)
@@ -113,10 +115,13 @@ def test_functional_variant_on_continuous_normalisation(reference):
     sigma = float(reference["continuous_sparse_lognormal_n50__svds"])
     identity = np.eye(weights.shape[0])
     rtol = _average_rtol(sigma)
-    for A in (weights / (1.0 + sigma) - identity, normalize_adjacency(weights)):
+    for A in (
+        weights / (1.0 + sigma) - identity,
+        normalize_adjacency(weights, system="continuous"),
+    ):
         shifted = A + identity
         np.testing.assert_allclose(
-            average_controllability(shifted),
+            average_controllability(shifted, system="discrete"),
             reference["continuous_sparse_lognormal_n50__ave"],
             rtol=rtol,
         )

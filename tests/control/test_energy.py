@@ -63,7 +63,12 @@ def test_scalar_energy(a):
     gram = b**2 * horizon if a == 0 else b**2 * np.expm1(2 * a * horizon) / (2 * a)
     expected = (xf - np.exp(a * horizon) * x0) ** 2 / gram
     result = minimum_energy(
-        np.array([[a]]), np.array([x0]), np.array([xf]), np.array([[b]]), horizon=horizon
+        np.array([[a]]),
+        np.array([x0]),
+        np.array([xf]),
+        np.array([[b]]),
+        horizon=horizon,
+        system="continuous",
     )
     assert float(result.energy) == pytest.approx(expected, rel=1e-13)
     assert result.node_energy.shape == (1,)
@@ -73,7 +78,9 @@ def test_scalar_energy(a):
 def test_double_integrator_rest_to_rest_costs_twelve():
     # classic: moving a double integrator by 1 in T = 1, at rest at both ends, costs 12
     A = np.array([[0.0, 1.0], [0.0, 0.0]])
-    result = minimum_energy(A, np.zeros(2), np.array([1.0, 0.0]), np.array([[0.0], [1.0]]))
+    result = minimum_energy(
+        A, np.zeros(2), np.array([1.0, 0.0]), np.array([[0.0], [1.0]]), system="continuous"
+    )
     assert float(result.energy) == pytest.approx(12.0, rel=1e-12)
     assert float(result.node_energy[0]) == pytest.approx(12.0, rel=1e-12)
 
@@ -83,7 +90,7 @@ def test_diagonal_system_energy_is_sum_of_scalar_energies():
     x0, xf, horizon = np.array([1.0, -2.0, 0.5]), np.array([0.3, 0.0, 2.0]), 0.9
     grams = np.expm1(2 * rates * horizon) / (2 * rates)
     per_node = (xf - np.exp(rates * horizon) * x0) ** 2 / grams
-    result = minimum_energy(np.diag(rates), x0, xf, horizon=horizon)
+    result = minimum_energy(np.diag(rates), x0, xf, horizon=horizon, system="continuous")
     assert float(result.energy) == pytest.approx(per_node.sum(), rel=1e-13)
     np.testing.assert_allclose(result.node_energy, per_node, rtol=1e-12)
 
@@ -110,7 +117,7 @@ def test_free_evolution_costs_nothing(rng, directed):
     A = _system(rng, 7, directed=directed)
     x0 = rng.standard_normal(7)
     xf = scipy.linalg.expm(A * 1.3) @ x0
-    result = minimum_energy(A, x0, xf, horizon=1.3)
+    result = minimum_energy(A, x0, xf, horizon=1.3, system="continuous")
     assert float(result.energy) < 1e-24
     assert float(result.terminal_error) < 1e-10
 
@@ -122,7 +129,7 @@ def test_energy_scales_with_square_of_distance(rng, directed):
     x0, direction = rng.standard_normal(6), rng.standard_normal(6)
     xf_free = scipy.linalg.expm(A) @ x0
     targets = xf_free + np.array([1.0, 2.0, -3.0])[:, None] * direction
-    energy = minimum_energy(A, x0, targets, B).energy
+    energy = minimum_energy(A, x0, targets, B, system="continuous").energy
     np.testing.assert_allclose(energy / energy[0], [1.0, 4.0, 9.0], rtol=1e-10)
 
 
@@ -132,8 +139,10 @@ def test_permutation_equivariance(rng):
     mask = np.zeros(8, dtype=bool)
     mask[[0, 2, 5, 6, 7]] = True
     x0, xf = rng.standard_normal((3, 8)), rng.standard_normal((3, 8))
-    first = minimum_energy(A, x0, xf, mask)
-    second = minimum_energy(A[np.ix_(order, order)], x0[:, order], xf[:, order], mask[order])
+    first = minimum_energy(A, x0, xf, mask, system="continuous")
+    second = minimum_energy(
+        A[np.ix_(order, order)], x0[:, order], xf[:, order], mask[order], system="continuous"
+    )
     np.testing.assert_allclose(second.energy, first.energy, rtol=1e-10)
 
 
@@ -143,7 +152,7 @@ def test_node_energy_is_a_real_energy(rng, directed):
     controlled = np.array([1, 0, 1, 1, 0, 1, 1], dtype=float)
     B = np.diag(controlled)  # nctpy-style (N, N) input matrix with zero columns
     x0, xf = rng.standard_normal(7), rng.standard_normal(7)
-    result = minimum_energy(A, x0, xf, B, horizon=1.2)
+    result = minimum_energy(A, x0, xf, B, horizon=1.2, system="continuous")
     gram, transition = _van_loan(A, B, 1.2)
     y = np.linalg.solve(gram, xf - transition @ x0)
     expected, _, _ = _input_energy_by_quadrature(A, B, y, 1.2)
@@ -171,7 +180,7 @@ def test_node_energy_of_a_mask_or_index_list_is_per_region(rng, system):
     if system == "continuous":
         sequence = np.stack([A, A])
         dynamic = time_varying_energy(sequence, 0.5, x0, xf, mask)
-        static = minimum_energy(A, x0, xf, mask)
+        static = minimum_energy(A, x0, xf, mask, system="continuous")
         np.testing.assert_allclose(dynamic.node_energy, static.node_energy, rtol=1e-8)
         assert dynamic.node_energy.shape == (6,)
 
@@ -186,7 +195,7 @@ def test_sparse_input_node_energy_unlike_nctpy(rng):
     controlled[[0, 3, 4, 6, 7]] = 1.0
     B = np.diag(controlled)
     x0, xf = rng.standard_normal(8), rng.standard_normal(8)
-    result = minimum_energy(A, x0, xf, B)
+    result = minimum_energy(A, x0, xf, B, system="continuous")
     theirs = energies.minimum_energy_fast(A, 1.0, B, x0, xf)[:, 0]
     assert np.any(theirs[controlled == 0] != 0) and np.any(theirs < 0)
     assert theirs.sum() == pytest.approx(float(result.energy), rel=1e-6)  # totals agree
@@ -199,7 +208,7 @@ def test_against_nctpy_minimum_energy_fast(rng):
     energies = pytest.importorskip("nctpy.energies")
     A = _system(rng, 20)
     x0, xf = rng.standard_normal((4, 20)), rng.standard_normal((4, 20))
-    ours = minimum_energy(A, x0, xf, horizon=2.0).energy
+    ours = minimum_energy(A, x0, xf, horizon=2.0, system="continuous").energy
     theirs = energies.minimum_energy_fast(A, 2.0, np.eye(20), x0.T, xf.T).sum(axis=0)
     np.testing.assert_allclose(ours, theirs, rtol=1e-8)
 
@@ -207,13 +216,15 @@ def test_against_nctpy_minimum_energy_fast(rng):
 def test_broadcasting_pairs_and_batches(rng):
     A = np.stack([_system(rng, 5), _system(rng, 5)])
     x0, xf = rng.standard_normal((3, 1, 5)), rng.standard_normal((3, 2, 5))
-    result = minimum_energy(A, x0, xf, [0, 1, 3])
+    result = minimum_energy(A, x0, xf, [0, 1, 3], system="continuous")
     assert result.energy.shape == (3, 2)
     assert result.node_energy.shape == (3, 2, 5)
     assert result.condition_number.shape == (2,)
     for pair in range(3):
         for window in range(2):
-            single = minimum_energy(A[window], x0[pair, 0], xf[pair, window], [0, 1, 3])
+            single = minimum_energy(
+                A[window], x0[pair, 0], xf[pair, window], [0, 1, 3], system="continuous"
+            )
             assert result.energy[pair, window] == pytest.approx(float(single.energy), rel=1e-12)
             np.testing.assert_allclose(
                 result.node_energy[pair, window], single.node_energy, rtol=1e-10
@@ -224,7 +235,9 @@ def test_result_pickles_with_node_energy(rng):
     import pickle
 
     A = _system(rng, 5)
-    result = minimum_energy(A, rng.standard_normal(5), rng.standard_normal(5), [0, 2, 3])
+    result = minimum_energy(
+        A, rng.standard_normal(5), rng.standard_normal(5), [0, 2, 3], system="continuous"
+    )
     restored = pickle.loads(pickle.dumps(result))
     np.testing.assert_array_equal(restored.energy, result.energy)
     np.testing.assert_array_equal(restored.node_energy, result.node_energy)
@@ -234,13 +247,15 @@ def test_transition_energy_matrix(rng):
     A = _system(rng, 6)
     states = rng.standard_normal((4, 6))
     mask = np.array([True, True, False, True, True, True])
-    result = transition_energy_matrix(A, states, mask, horizon=0.8)
+    result = transition_energy_matrix(A, states, mask, horizon=0.8, system="continuous")
     gram, transition = _van_loan(A, np.eye(6)[:, mask], 0.8)
     for i in range(4):
         for j in range(4):
             d = states[j] - transition @ states[i]
             assert result.energy[i, j] == pytest.approx(d @ np.linalg.solve(gram, d), rel=1e-9)
-    batched = transition_energy_matrix(np.stack([A, A]), states, mask, horizon=0.8)
+    batched = transition_energy_matrix(
+        np.stack([A, A]), states, mask, horizon=0.8, system="continuous"
+    )
     assert batched.energy.shape == (2, 4, 4)
     np.testing.assert_allclose(batched.energy[1], result.energy, rtol=1e-12)
     assert batched.node_energy.shape == (2, 4, 4, 6)
@@ -262,7 +277,7 @@ def test_unreachable_target_warns_and_reports(rng):
             UnreachableTargetWarning, match=r"cannot be reached .*unreached fraction up to 0.70"
         ),
     ):
-        result = minimum_energy(A, x0, xf, [0])
+        result = minimum_energy(A, x0, xf, [0], system="continuous")
     assert int(result.rank) == 2
     assert float(result.terminal_error) == pytest.approx(1 / np.sqrt(2), rel=1e-12)
     assert float(result.unreachable_fraction) == float(result.terminal_error)
@@ -270,7 +285,7 @@ def test_unreachable_target_warns_and_reports(rng):
     assert float(result.energy) == np.inf
     # the reachable part of the target is its projection on the range of the Gramian
     # (the first component's two regions), and costs what that transition alone costs
-    reachable = minimum_energy(block, np.zeros(2), np.array([1.0, 0.0]), [0])
+    reachable = minimum_energy(block, np.zeros(2), np.array([1.0, 0.0]), [0], system="continuous")
     assert float(result.reachable_energy) == pytest.approx(float(reachable.energy), rel=1e-10)
 
 
@@ -279,7 +294,9 @@ def test_ill_conditioned_warns(rng):
     # a sparse control set: W_T is numerically singular (METHODS.md: N=200, <=20 % controlled)
     with pytest.warns(UnreachableTargetWarning, match="cannot be reached"):
         with pytest.warns(IllConditionedWarning, match=r"condition number up to (\d|inf)"):
-            result = minimum_energy(A, np.zeros(30), rng.standard_normal(30), [0, 1, 2])
+            result = minimum_energy(
+                A, np.zeros(30), rng.standard_normal(30), [0, 1, 2], system="continuous"
+            )
     assert float(result.condition_number) > 1e10
     assert int(result.rank) < 30
 
@@ -298,7 +315,7 @@ def test_compat_deng2022_matches_matlab_pinv(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IllConditionedWarning)
         warnings.simplefilter("ignore", UnreachableTargetWarning)
-        result = minimum_energy(A, x0, xf, mask, compat="deng2022")
+        result = minimum_energy(A, x0, xf, mask, compat="deng2022", system="continuous")
     assert int(result.rank) == int(np.sum(sigma > tolerance))
     # both sides invert eigenvalues near 1e-16 * ||W||: agreement is limited by conditioning
     assert float(result.energy) == pytest.approx(expected, rel=1e-3)
@@ -362,7 +379,7 @@ def test_time_varying_against_brute_force(rng, directed):
 def test_time_varying_with_equal_windows_is_static(rng):
     A = _system(rng, 6)
     x0, xf = rng.standard_normal((2, 6)), rng.standard_normal((2, 6))
-    static = minimum_energy(A, x0, xf, [1, 2, 5], horizon=1.0)
+    static = minimum_energy(A, x0, xf, [1, 2, 5], horizon=1.0, system="continuous")
     dynamic = time_varying_energy(np.stack([A] * 5), 0.2, x0, xf, [1, 2, 5])
     # the two Gramians differ by rounding (~eps ||W||); energies by up to cond * eps
     tolerance = 100 * float(static.condition_number) * np.finfo(float).eps
@@ -398,37 +415,37 @@ def test_errors(rng):
     A = _system(rng, 3)
     x = np.zeros(3)
     with pytest.raises(InvalidParameterError, match=r"'compat' must be one of .*got 'matlab'"):
-        minimum_energy(A, x, x, compat="matlab")
+        minimum_energy(A, x, x, compat="matlab", system="continuous")
     with pytest.raises(InvalidParameterError, match="'horizon' must be > 0"):
-        minimum_energy(A, x, x, horizon=-1.0)
+        minimum_energy(A, x, x, horizon=-1.0, system="continuous")
     with pytest.raises(InvalidParameterError, match=r"'rcond' must be > 0; got -1"):
-        minimum_energy(A, x, x, rcond=-1)
+        minimum_energy(A, x, x, rcond=-1, system="continuous")
     with pytest.raises(DataError, match=r"x0 must have 3 entries .*got shape \(2,\)"):
-        minimum_energy(A, np.zeros(2), x)
+        minimum_energy(A, np.zeros(2), x, system="continuous")
     with pytest.raises(DataError, match="xf contains NaN"):
-        minimum_energy(A, x, np.array([0.0, np.nan, 0.0]))
+        minimum_energy(A, x, np.array([0.0, np.nan, 0.0]), system="continuous")
     with pytest.raises(DataError, match="do not broadcast together"):
-        minimum_energy(np.stack([A, A]), np.zeros((3, 3)), x)
+        minimum_energy(np.stack([A, A]), np.zeros((3, 3)), x, system="continuous")
     with pytest.raises(DataError, match="B as a boolean mask must have 3 entries"):
-        minimum_energy(A, x, x, np.array([True, False]))
+        minimum_energy(A, x, x, np.array([True, False]), system="continuous")
     with pytest.raises(DataError, match=r"B indices must lie in \[0, 3\); got \[5\]"):
-        minimum_energy(A, x, x, [5])
+        minimum_energy(A, x, x, [5], system="continuous")
     with pytest.raises(DataError, match="B as input weights must have 3 entries .* got 2"):
-        minimum_energy(A, x, x, np.array([0.5, 1.0]))
+        minimum_energy(A, x, x, np.array([0.5, 1.0]), system="continuous")
     with pytest.raises(DataError, match=r"weights must be finite, >= 0 and not all 0; got min -1"):
-        minimum_energy(A, x, x, np.array([-1.0, 1.0, 1.0]))
+        minimum_energy(A, x, x, np.array([-1.0, 1.0, 1.0]), system="continuous")
     with pytest.raises(DataError, match="or float weights; got dtype complex128"):
-        minimum_energy(A, x, x, np.array([1j, 1.0, 1.0]))
+        minimum_energy(A, x, x, np.array([1j, 1.0, 1.0]), system="continuous")
     with pytest.raises(DataError, match="B selects no region"):
-        minimum_energy(A, x, x, np.zeros(3, dtype=bool))
+        minimum_energy(A, x, x, np.zeros(3, dtype=bool), system="continuous")
     with pytest.raises(DataError, match="B must be an .* got shape"):
-        minimum_energy(A, x, x, np.zeros((3, 1, 1)))
+        minimum_energy(A, x, x, np.zeros((3, 1, 1)), system="continuous")
     with pytest.raises(DataError, match="B has no input column"):
-        minimum_energy(A, x, x, np.zeros((3, 0)))
+        minimum_energy(A, x, x, np.zeros((3, 0)), system="continuous")
     with pytest.raises(DataError, match=r"states must have shape \(..., n_states, n_regions\)"):
-        transition_energy_matrix(A, x)
+        transition_energy_matrix(A, x, system="continuous")
     with pytest.raises(DataError, match="do not broadcast together"):
-        transition_energy_matrix(np.stack([A, A]), np.zeros((3, 2, 3)))
+        transition_energy_matrix(np.stack([A, A]), np.zeros((3, 2, 3)), system="continuous")
     with pytest.raises(DataError, match="A_sequence must have shape"):
         time_varying_energy(A, 0.1, x, x)
     with pytest.raises(InvalidParameterError, match=r"'dt' must be > 0; got 0"):
@@ -444,7 +461,9 @@ def test_mixed_control_set_on_two_uncoupled_nodes_by_hand():
     weights = mixed_control_set(n_regions=2, network=[0], epsilon=epsilon)
     np.testing.assert_array_equal(weights, [1.0, 0.1])
     d = np.array([0.6, -0.3])
-    result = minimum_energy(-np.eye(2), np.zeros(2), d, weights, horizon=horizon)
+    result = minimum_energy(
+        -np.eye(2), np.zeros(2), d, weights, horizon=horizon, system="continuous"
+    )
     s = (1 - np.exp(-2 * horizon)) / 2
     per_node = d**2 / (np.array([1.0, epsilon]) ** 2 * s)
     np.testing.assert_allclose(result.node_energy, per_node, rtol=1e-13)
@@ -469,14 +488,18 @@ def test_mixed_control_set_on_two_coupled_nodes_against_quadrature():
             epsabs=1e-14,
             epsrel=1e-13,
         )
-        result = minimum_energy(A, np.zeros(2), d, weights, horizon=horizon)
+        result = minimum_energy(A, np.zeros(2), d, weights, horizon=horizon, system="continuous")
         np.testing.assert_allclose(result.energy, d @ np.linalg.solve(W, d), rtol=1e-9)
         # the split between the chosen region and the other sums to the energy
         np.testing.assert_allclose(result.node_energy.sum(), result.energy, rtol=1e-10)
     # region 0 alone controls the coupled pair: small epsilons tend to its energy
-    alone = minimum_energy(A, np.zeros(2), d, [0], horizon=horizon)
+    alone = minimum_energy(A, np.zeros(2), d, [0], horizon=horizon, system="continuous")
     tiny = minimum_energy(
-        A, np.zeros(2), d, mixed_control_set(n_regions=2, network=[0], epsilon=1e-6)
+        A,
+        np.zeros(2),
+        d,
+        mixed_control_set(n_regions=2, network=[0], epsilon=1e-6),
+        system="continuous",
     )
     np.testing.assert_allclose(tiny.energy, alone.energy, rtol=1e-6)
 
@@ -484,7 +507,7 @@ def test_mixed_control_set_on_two_coupled_nodes_against_quadrature():
 def test_reachable_energy_equals_the_energy_when_the_gramian_is_full_rank(rng):
     A = _system(rng, 12)
     x0, xf = rng.standard_normal((2, 5, 12))
-    result = minimum_energy(A, x0, xf)
+    result = minimum_energy(A, x0, xf, system="continuous")
     np.testing.assert_array_equal(result.reachable_energy, result.energy)
     assert np.all(np.isfinite(result.energy)) and np.all(result.terminal_error < 1e-10)
 
@@ -496,7 +519,9 @@ def test_the_warning_prints_the_result_s_condition_number(rng):
     weights = np.full(30, 1e-5)
     weights[:5] = 1.0
     with pytest.warns(IllConditionedWarning) as caught:
-        result = minimum_energy(A, np.zeros(30), rng.standard_normal(30), weights)
+        result = minimum_energy(
+            A, np.zeros(30), rng.standard_normal(30), weights, system="continuous"
+        )
     assert np.isfinite(result.condition_number)
     text = condition_text(float(result.condition_number))
     assert f"condition number up to {text} " in str(caught[0].message)
@@ -507,7 +532,11 @@ def test_gramian_conditioning_grid():
 
     # A = -I: W = diag(1, eps^2) (1 - e^{-2T}) / 2, condition number 1 / eps^2
     table = gramian_conditioning(
-        -np.eye(2), np.array([True, False]), horizons=[0.5, 2.0], epsilons=[0.0, 0.1, 0.01]
+        -np.eye(2),
+        np.array([True, False]),
+        horizons=[0.5, 2.0],
+        epsilons=[0.0, 0.1, 0.01],
+        system="continuous",
     )
     assert len(table) == 6
     for row in table.itertuples():
@@ -517,9 +546,9 @@ def test_gramian_conditioning_grid():
             assert row.condition_number == pytest.approx(1 / row.epsilon**2, rel=1e-10)
             assert row.rank == 2
     with pytest.raises(InvalidParameterError, match=r"'epsilons' must lie in \[0, 1\]; got 2"):
-        gramian_conditioning(-np.eye(2), epsilons=[2])
+        gramian_conditioning(-np.eye(2), epsilons=[2], system="continuous")
     with pytest.raises(InvalidParameterError, match="boolean mask of the chosen regions"):
-        gramian_conditioning(-np.eye(2), np.array([1.0, 0.001]))
+        gramian_conditioning(-np.eye(2), np.array([1.0, 0.001]), system="continuous")
 
 
 def test_random_control_sets():
@@ -554,10 +583,10 @@ def test_an_ill_conditioned_but_full_rank_gramian_reaches_its_targets(rng):
     x0, xf = rng.standard_normal((2, 20, n))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IllConditionedWarning)
-        result = minimum_energy(A, x0, xf, weights)
+        result = minimum_energy(A, x0, xf, weights, system="continuous")
     assert 1e8 < float(result.condition_number) < 1e10 and int(result.rank) == n
     assert np.all(result.terminal_error == 0.0) and np.all(np.isfinite(result.energy))
-    W = controllability_gramian(A, weights)
+    W = controllability_gramian(A, weights, system="continuous")
     d = xf - x0 @ scipy.linalg.expm(A).T
     expected = np.einsum("pi,pi->p", d, scipy.linalg.solve(W, d.T, assume_a="pos").T)
     np.testing.assert_allclose(result.energy, expected, rtol=1e-5)
@@ -570,14 +599,15 @@ def test_every_way_of_saying_all_regions_takes_the_identity_path(rng):
     n = 12
     A = _system(rng, n)
     x0, xf = rng.standard_normal((2, 5, n))
-    reference = minimum_energy(A, x0, xf)
+    reference = minimum_energy(A, x0, xf, system="continuous")
     for B in (np.eye(n), np.ones(n, dtype=bool), np.arange(n), np.ones(n)):
         assert _input_matrix(B, n) is None
-        result = minimum_energy(A, x0, xf, B)
+        result = minimum_energy(A, x0, xf, B, system="continuous")
         np.testing.assert_array_equal(result.energy, reference.energy)
         np.testing.assert_array_equal(result.node_energy, reference.node_energy)
         np.testing.assert_array_equal(
-            controllability_gramian(A, B, horizon=1.0), controllability_gramian(A, horizon=1.0)
+            controllability_gramian(A, B, horizon=1.0, system="continuous"),
+            controllability_gramian(A, horizon=1.0, system="continuous"),
         )
     # anything else keeps its own input matrix
     assert _input_matrix(2 * np.eye(n), n).shape == (n, n)
@@ -587,7 +617,9 @@ def test_every_way_of_saying_all_regions_takes_the_identity_path(rng):
 def test_scalar_infinite_horizon_energy():
     # x' = a x + u, a < 0: W_inf = 1 / (-2a), E = -2a xf^2 whatever x0 (it dies out)
     for a in (-0.5, -2.0):
-        result = minimum_energy(np.array([[a]]), np.array([3.0]), np.array([1.5]), horizon=np.inf)
+        result = minimum_energy(
+            np.array([[a]]), np.array([3.0]), np.array([1.5]), horizon=np.inf, system="continuous"
+        )
         assert float(result.energy) == pytest.approx(-2 * a * 1.5**2, rel=1e-12)
         assert float(result.node_energy[0]) == pytest.approx(float(result.energy), rel=1e-12)
     # discrete x_{t+1} = a x_t + u_t: W_inf = 1 / (1 - a^2)
@@ -629,7 +661,7 @@ def test_infinite_horizon_energy_against_lyapunov_and_long_horizons(rng, system,
 def test_infinite_horizon_needs_a_stable_system(rng):
     A = _system(rng, 5) + 2 * np.eye(5)  # eigenvalues with positive real parts
     with pytest.raises(DataError, match="not stable"):
-        minimum_energy(A, np.zeros(5), np.ones(5), horizon=np.inf)
+        minimum_energy(A, np.zeros(5), np.ones(5), horizon=np.inf, system="continuous")
 
 
 def test_directed_gramian_at_long_horizons_against_quadrature(rng):
@@ -647,5 +679,5 @@ def test_directed_gramian_at_long_horizons_against_quadrature(rng):
             epsabs=1e-14,
             epsrel=1e-12,
         )
-        gram = controllability_gramian(A, B, horizon=horizon)
+        gram = controllability_gramian(A, B, horizon=horizon, system="continuous")
         np.testing.assert_allclose(gram, expected, rtol=1e-9, atol=1e-12)

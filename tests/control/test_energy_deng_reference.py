@@ -112,6 +112,7 @@ def _energies(ref, ours):
         B=ours["control"],
         horizon=float(ref["horizon"]),
         compat="deng2022",
+        system="continuous",
     )
     dynamic = time_varying_energy(
         ours["A_windows"],
@@ -142,7 +143,9 @@ def test_states_and_system_matrices(case):
 def test_gramians(case):
     ref, ours = _case(case)
     control = ours["control"]
-    static = controllability_gramian(ours["A_static"], control, horizon=float(ref["horizon"]))
+    static = controllability_gramian(
+        ours["A_static"], control, horizon=float(ref["horizon"]), system="continuous"
+    )
     assert _relative(static, ref["gramian_static"]) < 1e-10
     # S diag(W_1..W_K) S^T of the original, composed window by window from
     # brainctrl's per-window Gramians and scipy's expm
@@ -152,7 +155,7 @@ def test_gramians(case):
     for A in ours["A_windows"]:
         transition = scipy.linalg.expm(A * dt)
         composed = transition @ composed @ transition.T + controllability_gramian(
-            A, control, horizon=dt
+            A, control, horizon=dt, system="continuous"
         )
     assert _relative(composed, ref["gramian_dynamic"]) < 1e-10
 
@@ -233,6 +236,7 @@ def test_energy_rank_deficient():
         B=ours["control"],
         horizon=1.0,
         rcond=1e-10 / eigenvalues[-1],
+        system="continuous",
     )
     assert int(truncated.rank) == int(kept.sum()) == 28
     np.testing.assert_allclose(0.5 * truncated.reachable_energy, expected, rtol=1e-5)

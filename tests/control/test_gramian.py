@@ -46,7 +46,9 @@ def _quadrature_gramian(A, B, horizon):
 def test_scalar_continuous_gramian(a):
     b, horizon = 1.7, 2.5
     expected = b**2 * horizon if a == 0 else b**2 * (np.exp(2 * a * horizon) - 1) / (2 * a)
-    gram = controllability_gramian(np.array([[a]]), np.array([[b]]), horizon=horizon)
+    gram = controllability_gramian(
+        np.array([[a]]), np.array([[b]]), horizon=horizon, system="continuous"
+    )
     assert gram[0, 0] == pytest.approx(expected, rel=1e-13)
 
 
@@ -65,7 +67,7 @@ def test_scalar_discrete_gramian():
 
 def test_diagonal_system_gramian_is_diagonal_closed_form():
     rates = np.array([-2.0, -0.5, 0.0, 0.4])
-    gram = controllability_gramian(np.diag(rates), horizon=1.5)
+    gram = controllability_gramian(np.diag(rates), horizon=1.5, system="continuous")
     expected = np.where(
         rates == 0, 1.5, np.expm1(2 * rates * 1.5) / (2 * np.where(rates == 0, 1, rates))
     )
@@ -76,7 +78,9 @@ def test_double_integrator_by_hand():
     # dx1/dt = x2, dx2/dt = u: e^{At} B = [t, 1], W_T = [[T^3/3, T^2/2], [T^2/2, T]]
     A = np.array([[0.0, 1.0], [0.0, 0.0]])
     horizon = 2.0
-    gram = controllability_gramian(A, np.array([[0.0], [1.0]]), horizon=horizon)
+    gram = controllability_gramian(
+        A, np.array([[0.0], [1.0]]), horizon=horizon, system="continuous"
+    )
     expected = np.array([[horizon**3 / 3, horizon**2 / 2], [horizon**2 / 2, horizon]])
     np.testing.assert_allclose(gram, expected, rtol=1e-13)
 
@@ -86,7 +90,9 @@ def test_two_node_symmetric_metrics_by_hand():
     a, b = 0.2, 0.5
     A = np.array([[a, b], [b, a]])
     expected_average = 0.5 * (1 / (1 - (a + b) ** 2) + 1 / (1 - (a - b) ** 2))
-    np.testing.assert_allclose(average_controllability(A), [expected_average] * 2, rtol=1e-14)
+    np.testing.assert_allclose(
+        average_controllability(A, system="discrete"), [expected_average] * 2, rtol=1e-14
+    )
     np.testing.assert_allclose(modal_controllability(A), [1 - a**2 - b**2] * 2, rtol=1e-14)
     horizon = 0.7
     continuous = 0.5 * sum(np.expm1(2 * lam * horizon) / (2 * lam) for lam in (a + b, a - b))
@@ -111,7 +117,10 @@ def test_symmetric_closed_form_equals_van_loan(rng):
     exponential = scipy.linalg.expm(block * horizon)
     van_loan = exponential[12:, 12:].T @ exponential[:12, 12:]
     np.testing.assert_allclose(
-        controllability_gramian(A, B, horizon=horizon), van_loan, rtol=1e-11, atol=1e-14
+        controllability_gramian(A, B, horizon=horizon, system="continuous"),
+        van_loan,
+        rtol=1e-11,
+        atol=1e-14,
     )
 
 
@@ -119,7 +128,7 @@ def test_directed_gramian_against_quadrature(rng):
     A = normalize_adjacency(_directed(rng, 6), system="continuous")
     B = np.eye(6)[:, [1, 4]]
     np.testing.assert_allclose(
-        controllability_gramian(A, B, horizon=0.8),
+        controllability_gramian(A, B, horizon=0.8, system="continuous"),
         _quadrature_gramian(A, B, 0.8),
         rtol=1e-10,
         atol=1e-13,
@@ -153,8 +162,8 @@ def test_infinite_horizon_solves_lyapunov(rng, system, directed):
 @pytest.mark.parametrize("directed", [False, True])
 def test_gramian_is_symmetric_positive_semidefinite(rng, directed):
     weights = _directed(rng, 10) if directed else _symmetric(rng, 10)
-    A = normalize_adjacency(weights)
-    gram = controllability_gramian(A, np.eye(10)[:, :3], horizon=2.0)
+    A = normalize_adjacency(weights, system="continuous")
+    gram = controllability_gramian(A, np.eye(10)[:, :3], horizon=2.0, system="continuous")
     np.testing.assert_array_equal(gram, gram.T)
     eigenvalues = np.linalg.eigvalsh(gram)
     assert eigenvalues.min() > -1e-12 * eigenvalues.max()
@@ -163,7 +172,7 @@ def test_gramian_is_symmetric_positive_semidefinite(rng, directed):
 def test_zero_eigenvalues_stay_finite_at_long_horizon():
     # signed-Laplacian systems have a zero eigenvalue; the closed form gives T exactly
     A = np.array([[-1.0, 1.0], [1.0, -1.0]]) / 2  # eigenvalues 0 and -1
-    gram = controllability_gramian(A, horizon=600.0)
+    gram = controllability_gramian(A, horizon=600.0, system="continuous")
     # in the eigenbasis: diag(T, (1 - e^{-2T}) / 2)
     v = np.array([[1.0, 1.0], [1.0, -1.0]]) / np.sqrt(2)
     np.testing.assert_allclose(v.T @ gram @ v, np.diag([600.0, 0.5]), rtol=1e-13, atol=1e-13)
@@ -178,16 +187,22 @@ def test_permutation_equivariance(rng):
     A = normalize_adjacency(weights, system="discrete")
     A_perm = normalize_adjacency(weights[np.ix_(order, order)], system="discrete")
     np.testing.assert_allclose(
-        average_controllability(A_perm), average_controllability(A)[order], rtol=1e-12
+        average_controllability(A_perm, system="discrete"),
+        average_controllability(A, system="discrete")[order],
+        rtol=1e-12,
     )
     np.testing.assert_allclose(
         modal_controllability(A_perm), modal_controllability(A)[order], rtol=1e-12
     )
-    Ac = normalize_adjacency(weights)
-    Ac_perm = normalize_adjacency(weights[np.ix_(order, order)])
+    Ac = normalize_adjacency(weights, system="continuous")
+    Ac_perm = normalize_adjacency(weights[np.ix_(order, order)], system="continuous")
     np.testing.assert_allclose(
-        controllability_gramian(Ac_perm, np.eye(9)[order][:, :2], horizon=1.0),
-        controllability_gramian(Ac, np.eye(9)[:, :2], horizon=1.0)[np.ix_(order, order)],
+        controllability_gramian(
+            Ac_perm, np.eye(9)[order][:, :2], horizon=1.0, system="continuous"
+        ),
+        controllability_gramian(Ac, np.eye(9)[:, :2], horizon=1.0, system="continuous")[
+            np.ix_(order, order)
+        ],
         rtol=1e-11,
         atol=1e-15,
     )
@@ -196,12 +211,14 @@ def test_permutation_equivariance(rng):
 def test_batch_axes_match_single_matrices(rng):
     stack = np.stack([_symmetric(rng, 6) for _ in range(3)]).reshape(3, 1, 6, 6)
     A = normalize_adjacency(stack, system="discrete")
-    batched = average_controllability(A)
+    batched = average_controllability(A, system="discrete")
     modal = modal_controllability(A)
     assert batched.shape == (3, 1, 6)
     for index in range(3):
         single = normalize_adjacency(stack[index, 0], system="discrete")
-        np.testing.assert_allclose(batched[index, 0], average_controllability(single), rtol=1e-13)
+        np.testing.assert_allclose(
+            batched[index, 0], average_controllability(single, system="discrete"), rtol=1e-13
+        )
         np.testing.assert_allclose(modal[index, 0], modal_controllability(single), rtol=1e-13)
 
 
@@ -217,7 +234,7 @@ def test_average_controllability_equals_gramian_trace(rng):
     Ad = normalize_adjacency(_directed(rng, 5), system="discrete")
     powers = [np.linalg.matrix_power(Ad, k) for k in range(400)]
     traces = [sum(np.sum((p[:, i]) ** 2) for p in powers) for i in range(5)]
-    np.testing.assert_allclose(average_controllability(Ad), traces, rtol=1e-12)
+    np.testing.assert_allclose(average_controllability(Ad, system="discrete"), traces, rtol=1e-12)
 
 
 def test_directed_modal_equals_eigen_definition_for_normal_matrix():
@@ -259,14 +276,18 @@ def test_against_nctpy(rng):
     weights = _symmetric(rng, 40)
     A = normalize_adjacency(weights, system="discrete")
     np.testing.assert_allclose(
-        average_controllability(A), nctpy_metrics.ave_control(A, system="discrete"), rtol=1e-10
+        average_controllability(A, system="discrete"),
+        nctpy_metrics.ave_control(A, system="discrete"),
+        rtol=1e-10,
     )
     np.testing.assert_allclose(
         modal_controllability(A), nctpy_metrics.modal_control(A), rtol=1e-10
     )
     EIG_CACHE.clear()  # without the cached eigenpairs: the Cholesky route diag((I - A^2)^-1)
     np.testing.assert_allclose(
-        average_controllability(A), nctpy_metrics.ave_control(A, system="discrete"), rtol=1e-10
+        average_controllability(A, system="discrete"),
+        nctpy_metrics.ave_control(A, system="discrete"),
+        rtol=1e-10,
     )
     Ac = normalize_adjacency(weights, system="continuous")
     np.testing.assert_allclose(
@@ -276,7 +297,7 @@ def test_against_nctpy(rng):
     )
     directed = normalize_adjacency(_directed(rng, 30), system="discrete")
     np.testing.assert_allclose(
-        average_controllability(directed),
+        average_controllability(directed, system="discrete"),
         nctpy_metrics.ave_control(directed, system="discrete"),
         rtol=1e-10,
     )
@@ -290,21 +311,21 @@ def test_errors():
     with pytest.raises(InvalidParameterError, match=r"'system' must be one of .*got 'discrt'"):
         controllability_gramian(A, system="discrt")
     with pytest.raises(InvalidParameterError, match=r"'horizon' must be > 0; got -1.0"):
-        controllability_gramian(A, horizon=-1.0)
+        controllability_gramian(A, horizon=-1.0, system="continuous")
     with pytest.raises(InvalidParameterError, match="whole number of steps"):
         controllability_gramian(A, horizon=1.5, system="discrete")
     with pytest.raises(InvalidParameterError, match="'horizon' must be a positive number"):
-        average_controllability(A, horizon="long")
+        average_controllability(A, horizon="long", system="discrete")
     with pytest.raises(DataError, match=r"not stable \(largest real part"):
-        controllability_gramian(A, horizon=np.inf)
+        controllability_gramian(A, horizon=np.inf, system="continuous")
     with pytest.raises(DataError, match=r"not stable \(spectral radius 1.5"):
-        average_controllability(np.diag([1.5, 0.1]))
+        average_controllability(np.diag([1.5, 0.1]), system="discrete")
     with pytest.raises(DataError, match=r"not stable \(spectral radius"):
-        average_controllability(np.array([[0.0, 2.0], [0.0, 0.0]]) + np.eye(2))
+        average_controllability(np.array([[0.0, 2.0], [0.0, 0.0]]) + np.eye(2), system="discrete")
     with pytest.raises(DataError, match=r"A must be square .*got shape \(2, 3\)"):
         modal_controllability(np.zeros((2, 3)))
     with pytest.raises(DataError, match="B must have 2 rows"):
-        controllability_gramian(A, np.ones((3, 1)))
+        controllability_gramian(A, np.ones((3, 1)), system="continuous")
 
 
 def test_a_system_normalised_for_the_other_time_says_what_to_pass(rng):
@@ -313,7 +334,9 @@ def test_a_system_normalised_for_the_other_time_says_what_to_pass(rng):
     weights = rng.random((6, 6))
     weights = weights + weights.T
     np.fill_diagonal(weights, 0.0)
-    continuous = normalize_adjacency(weights)  # the default: system="continuous"
+    continuous = normalize_adjacency(
+        weights, system="continuous"
+    )  # the default: system="continuous"
     with pytest.raises(DataError, match=r"pass system='continuous' here"):
         average_controllability(continuous, system="discrete")
     discrete = normalize_adjacency(weights, system="discrete")
@@ -353,9 +376,11 @@ def test_average_energy_closed_forms(rng):
     a = -rng.uniform(0.2, 2.0, 5)
     horizon = 1.5
     expected = np.sum(2 * a / np.expm1(2 * a * horizon))
-    assert float(average_energy(np.diag(a), horizon=horizon)) == pytest.approx(expected, rel=1e-12)
+    assert float(
+        average_energy(np.diag(a), horizon=horizon, system="continuous")
+    ) == pytest.approx(expected, rel=1e-12)
     # infinite horizon: W_ii = -1 / 2a
-    assert float(average_energy(np.diag(a), horizon=np.inf)) == pytest.approx(
+    assert float(average_energy(np.diag(a), horizon=np.inf, system="continuous")) == pytest.approx(
         np.sum(-2 * a), rel=1e-12
     )
     # in general: the summed minimum energy from 0 to each unit vector
@@ -364,13 +389,17 @@ def test_average_energy_closed_forms(rng):
     A = A / (1 + np.abs(np.linalg.eigvalsh(A)).max()) - np.eye(6)
     B = np.array([1, 1, 1, 0, 1, 1], dtype=bool)
     unit = np.eye(6)
-    summed = minimum_energy(A, np.zeros((6, 6)), unit, B, horizon=2.0).energy.sum()
-    assert float(average_energy(A, B, horizon=2.0)) == pytest.approx(float(summed), rel=1e-9)
+    summed = minimum_energy(
+        A, np.zeros((6, 6)), unit, B, horizon=2.0, system="continuous"
+    ).energy.sum()
+    assert float(average_energy(A, B, horizon=2.0, system="continuous")) == pytest.approx(
+        float(summed), rel=1e-9
+    )
     # a region no input reaches: infinite
     block = np.zeros((4, 4))
     block[:2, :2] = A[:2, :2]
     block[2:, 2:] = A[2:4, 2:4]
-    assert float(average_energy(block, [0], horizon=1.0)) == np.inf
+    assert float(average_energy(block, [0], horizon=1.0, system="continuous")) == np.inf
     # batches
     stack = np.stack([np.diag(a), 2 * np.diag(a)])
-    assert average_energy(stack, horizon=np.inf).shape == (2,)
+    assert average_energy(stack, horizon=np.inf, system="continuous").shape == (2,)

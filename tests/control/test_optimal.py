@@ -19,8 +19,8 @@ def test_without_state_penalty_equals_minimum_energy(rng):
     mask = np.ones(10, dtype=bool)
     mask[[2, 7]] = False
     x0, xf = rng.standard_normal((3, 10)), rng.standard_normal((3, 10))
-    result = optimal_control(A, x0, xf, mask, S=0.0, rho=0.3, horizon=1.5)
-    expected = minimum_energy(A, x0, xf, mask, horizon=1.5)
+    result = optimal_control(A, x0, xf, mask, S=0.0, rho=0.3, horizon=1.5, system="continuous")
+    expected = minimum_energy(A, x0, xf, mask, horizon=1.5, system="continuous")
     np.testing.assert_allclose(result.energy, expected.energy, rtol=1e-9)
     assert np.all(result.terminal_error < 1e-9)
     np.testing.assert_allclose(result.trajectory[:, 0], x0, rtol=1e-15)
@@ -31,7 +31,9 @@ def test_without_state_penalty_equals_minimum_energy(rng):
 def test_trajectory_obeys_the_dynamics(rng):
     # x(t + dt) = e^{A dt} x(t) + integral of the input: check dx/dt = A x + B u by differences
     A = _system(rng, 5)
-    result = optimal_control(A, rng.standard_normal(5), rng.standard_normal(5), n_steps=2000)
+    result = optimal_control(
+        A, rng.standard_normal(5), rng.standard_normal(5), n_steps=2000, system="continuous"
+    )
     dt = result.time[1] - result.time[0]
     x, u = result.trajectory, result.inputs
     derivative = (x[2:] - x[:-2]) / (2 * dt)
@@ -46,7 +48,7 @@ def test_against_nctpy_get_control_inputs(rng):
     state, inputs, _ = energies.get_control_inputs(
         A, 1.0, np.eye(8), x0, xf, system="continuous", rho=1.0, S=np.eye(8)
     )
-    result = optimal_control(A, x0, xf, rho=1.0)
+    result = optimal_control(A, x0, xf, rho=1.0, system="continuous")
     np.testing.assert_allclose(result.trajectory, state, atol=1e-10)
     np.testing.assert_allclose(result.inputs, inputs, atol=1e-10)
 
@@ -60,7 +62,7 @@ def test_reference_state_against_nctpy(rng):
     state, inputs, _ = energies.get_control_inputs(
         A, 1.0, np.eye(6), x0, xf, system="continuous", rho=0.5, S=S, xr=xr
     )
-    result = optimal_control(A, x0, xf, S=S, rho=0.5, reference=xr)
+    result = optimal_control(A, x0, xf, S=S, rho=0.5, reference=xr, system="continuous")
     np.testing.assert_allclose(result.trajectory, state, atol=1e-9)
     np.testing.assert_allclose(result.inputs, inputs, atol=1e-9)
 
@@ -69,9 +71,18 @@ def test_long_horizon_is_flagged(rng):
     A = _system(rng, 30)
     x0, xf = rng.standard_normal(30), rng.standard_normal(30)
     with pytest.warns(NumericalAccuracyWarning, match=r"inversion error up to .*horizon 40"):
-        optimal_control(A, x0, xf, [0, 1, 2, 3], horizon=40.0, n_steps=100)
+        optimal_control(A, x0, xf, [0, 1, 2, 3], horizon=40.0, n_steps=100, system="continuous")
     with pytest.raises(FloatingPointError, match="numerically inaccurate"):
-        optimal_control(A, x0, xf, [0, 1, 2, 3], horizon=40.0, n_steps=100, on_error="raise")
+        optimal_control(
+            A,
+            x0,
+            xf,
+            [0, 1, 2, 3],
+            horizon=40.0,
+            n_steps=100,
+            on_error="raise",
+            system="continuous",
+        )
 
 
 def test_errors(rng):
@@ -83,15 +94,15 @@ def test_errors(rng):
     ):
         optimal_control(A, x, x, system="discrt")
     with pytest.raises(InvalidParameterError, match=r"'rho' must be > 0; got 0"):
-        optimal_control(A, x, x, rho=0)
+        optimal_control(A, x, x, rho=0, system="continuous")
     with pytest.raises(InvalidParameterError, match=r"'on_error' must be one of"):
-        optimal_control(A, x, x, on_error="print")
+        optimal_control(A, x, x, on_error="print", system="continuous")
     with pytest.raises(InvalidParameterError, match=r"'n_steps' must be an integer"):
-        optimal_control(A, x, x, n_steps=10.5)
+        optimal_control(A, x, x, n_steps=10.5, system="continuous")
     with pytest.raises(DataError, match=r"S must have shape \(3, 3\)"):
-        optimal_control(A, x, x, S=np.eye(2))
+        optimal_control(A, x, x, S=np.eye(2), system="continuous")
     with pytest.raises(DataError, match=r"reference must have shape \(3,\)"):
-        optimal_control(A, x, x, reference=np.zeros((2, 3)))
+        optimal_control(A, x, x, reference=np.zeros((2, 3)), system="continuous")
     with pytest.raises(DataError, match="Hamiltonian is singular"):
         optimal_control(
             np.zeros((1, 1)),
@@ -100,6 +111,7 @@ def test_errors(rng):
             S=np.zeros((1, 1)) + 1,
             reference=np.ones(1),
             B=np.zeros((1, 1)),
+            system="continuous",
         )
 
 
@@ -113,7 +125,7 @@ def test_continuous_uses_the_symmetric_part_of_S(rng):
     state, inputs, _ = energies.get_control_inputs(
         A, 1.0, np.eye(5), x0, xf, system="continuous", rho=0.8, S=0.5 * (S + S.T)
     )
-    result = optimal_control(A, x0, xf, S=S, rho=0.8)
+    result = optimal_control(A, x0, xf, S=S, rho=0.8, system="continuous")
     np.testing.assert_allclose(result.trajectory, state, atol=1e-10)
     np.testing.assert_allclose(result.inputs, inputs, atol=1e-10)
 
@@ -123,7 +135,9 @@ def test_continuous_condition_number_closed_form(rng):
     A = _system(rng, 6)
     lam = np.linalg.eigvalsh(A)
     block = np.sinh(lam * 2.0) / lam
-    result = optimal_control(A, np.zeros(6), np.ones(6), S=0.0, horizon=2.0, n_steps=10)
+    result = optimal_control(
+        A, np.zeros(6), np.ones(6), S=0.0, horizon=2.0, n_steps=10, system="continuous"
+    )
     np.testing.assert_allclose(result.condition_number, block.max() / block.min(), rtol=1e-10)
 
 

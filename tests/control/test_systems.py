@@ -12,7 +12,7 @@ from brainctrl.control import (
     fc_to_system,
     normalize_adjacency,
 )
-from brainctrl.exceptions import DataError, InvalidParameterError
+from brainctrl.exceptions import DataError, DiagonalWarning, InvalidParameterError
 
 
 def test_normalize_two_node_by_hand():
@@ -27,6 +27,9 @@ def test_normalize_two_node_by_hand():
     )
 
 
+@pytest.mark.filterwarnings(
+    "ignore::brainctrl.exceptions.DiagonalWarning"
+)  # self-loops on purpose
 def test_normalize_directed_spectral_versus_singular():
     # upper triangular: spectral radius = max |diagonal| = 1, largest singular value > 1
     weights = np.array([[1.0, 3.0], [0.0, 0.5]])
@@ -41,6 +44,9 @@ def test_normalize_directed_spectral_versus_singular():
     )
 
 
+@pytest.mark.filterwarnings(
+    "ignore::brainctrl.exceptions.DiagonalWarning"
+)  # self-loops on purpose
 def test_normalize_batch_uses_each_matrix_radius(rng):
     stack = rng.random((3, 5, 5))
     stack = stack + np.swapaxes(stack, -1, -2)
@@ -50,6 +56,9 @@ def test_normalize_batch_uses_each_matrix_radius(rng):
         np.testing.assert_allclose(out[index], stack[index] / (1 + radius), rtol=1e-14)
 
 
+@pytest.mark.filterwarnings(
+    "ignore::brainctrl.exceptions.DiagonalWarning"
+)  # self-loops on purpose
 def test_normalize_against_nctpy(rng):
     # reference: nctpy 1.2.0 (nctpy.utils.matrix_normalization)
     utils = pytest.importorskip("nctpy.utils")
@@ -63,16 +72,19 @@ def test_normalize_against_nctpy(rng):
         )
 
 
+@pytest.mark.filterwarnings(
+    "ignore::brainctrl.exceptions.DiagonalWarning"
+)  # self-loops on purpose
 def test_cached_decomposition_gives_the_same_metrics(rng):
     weights = rng.random((15, 15))
     weights = weights + weights.T
     A = normalize_adjacency(weights, system="discrete")
-    reused = average_controllability(A)
-    fresh = average_controllability(A.copy() + 0.0 * np.eye(15))  # same values
+    reused = average_controllability(A, system="discrete")
+    fresh = average_controllability(A.copy() + 0.0 * np.eye(15), system="discrete")  # same values
     np.testing.assert_allclose(reused, fresh, rtol=1e-13)
     changed = A.copy()
     changed[0, 1] = changed[1, 0] = 0.0
-    assert not np.allclose(average_controllability(changed), reused)
+    assert not np.allclose(average_controllability(changed, system="discrete"), reused)
 
 
 def test_signed_laplacian_by_hand():
@@ -126,21 +138,21 @@ def test_control_set():
 
 def test_errors():
     with pytest.raises(InvalidParameterError, match=r"'method' must be one of .*got 'svd'"):
-        normalize_adjacency(np.eye(2), method="svd")
+        normalize_adjacency(np.eye(2), method="svd", system="continuous")
     with pytest.raises(InvalidParameterError, match=r"'c' must be >= 0; got -1"):
-        normalize_adjacency(np.eye(2), c=-1)
+        normalize_adjacency(np.eye(2), c=-1, system="continuous")
     with pytest.raises(InvalidParameterError, match="all-zero adjacency"):
-        normalize_adjacency(np.zeros((2, 2)), c=0.0)
+        normalize_adjacency(np.zeros((2, 2)), c=0.0, system="continuous")
     with pytest.raises(DataError, match="adjacency contains 2 non-finite"):
-        normalize_adjacency(np.array([[0.0, np.nan], [np.nan, 0.0]]))
+        normalize_adjacency(np.array([[0.0, np.nan], [np.nan, 0.0]]), system="continuous")
     with pytest.raises(DataError, match="fc must be symmetric"):
-        fc_to_system(np.array([[1.0, 0.2], [0.5, 1.0]]))
+        fc_to_system(np.array([[1.0, 0.2], [0.5, 1.0]]), system="continuous")
     with pytest.raises(DataError, match=r"pvalues must have the shape of fc"):
-        fc_to_system(np.eye(2), pvalues=np.ones((3, 3)))
+        fc_to_system(np.eye(2), pvalues=np.ones((3, 3)), system="continuous")
     with pytest.raises(DataError, match="no non-zero edge left"):
         fc_to_system(np.eye(3), kind="signed_laplacian")
     with pytest.raises(InvalidParameterError, match=r"'kind' must be one of"):
-        fc_to_system(np.eye(2), kind="laplacian")
+        fc_to_system(np.eye(2), kind="laplacian", system="continuous")
     with pytest.raises(InvalidParameterError, match=r"'n_samples' must be > 2; got 2"):
         fc_pvalues(np.eye(2), 2)
     regions = pd.DataFrame({"name": ["a"], "network": ["Vis"]})
@@ -162,3 +174,47 @@ def test_errors():
         control_set(regions, [1.5])
     with pytest.raises(DataError, match="regions has 1 rows but 'n_regions' is 3"):
         control_set(regions, "Vis", n_regions=3)
+
+
+def test_normalize_warns_about_a_unit_diagonal_and_keeps_it(rng):
+    fc = np.corrcoef(rng.standard_normal((50, 6)), rowvar=False)
+    with pytest.warns(DiagonalWarning, match="all ones, as functional connectivity has"):
+        kept = normalize_adjacency(fc, system="discrete")
+    zeroed = fc - np.eye(6)
+    radius = np.max(np.abs(np.linalg.eigvalsh(fc)))
+    np.testing.assert_allclose(kept, fc / (1 + radius))
+    # zero diagonal: no warning, and the eigenvalues of FC minus I
+    radius = np.max(np.abs(np.linalg.eigvalsh(zeroed)))
+    np.testing.assert_allclose(
+        normalize_adjacency(zeroed, system="discrete"), zeroed / (1 + radius)
+    )
+
+
+@pytest.mark.parametrize(
+    ("function", "old_default"),
+    [
+        ("average_controllability", "discrete"),
+        ("controllability_gramian", "continuous"),
+        ("normalize_adjacency", "continuous"),
+        ("minimum_energy", "continuous"),
+    ],
+)
+def test_calling_a_control_function_without_system_warns_and_keeps_its_old_default(
+    function, old_default
+):
+    import brainctrl.control as control
+
+    A = np.array([[0.0, 0.4], [0.4, 0.0]])
+    if old_default == "continuous" and function != "normalize_adjacency":
+        A = A - np.eye(2)
+    call = {
+        "average_controllability": lambda **kw: control.average_controllability(A, **kw),
+        "controllability_gramian": lambda **kw: control.controllability_gramian(A, **kw),
+        "normalize_adjacency": lambda **kw: control.normalize_adjacency(A, **kw),
+        "minimum_energy": lambda **kw: (
+            control.minimum_energy(A, np.zeros(2), np.ones(2), **kw).energy
+        ),
+    }[function]
+    with pytest.warns(FutureWarning, match=f"pass system='{old_default}'"):
+        old = call()
+    np.testing.assert_array_equal(old, call(system=old_default))

@@ -6,6 +6,7 @@ hand in the comments.
 """
 
 import math
+from pathlib import Path
 
 import bct
 import networkx as nx
@@ -532,3 +533,29 @@ def test_local_efficiency_both_paths_match_bctpy(rng, monkeypatch, variant, keep
     np.testing.assert_allclose(compiled["local_efficiency"], reference, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(dijkstra["local_efficiency"], reference, rtol=1e-12, atol=1e-15)
     assert np.count_nonzero(reference) > 30
+
+
+def test_one_modularity_for_signed_networks_agrees_with_bct():
+    """graph_measures' modularity, modularity(negative='asymmetric') and the community
+    search's quality are one number: BCT's signed Q for the same partition."""
+    from brainctrl.graph import modularity, modularity_communities
+
+    sample = Path(__file__).parents[1] / "data" / "brainfc-rest01" / "timeseries.tsv"
+    fc = np.corrcoef(pd.read_csv(sample, sep="\t").to_numpy(float), rowvar=False)
+    np.fill_diagonal(fc, 0.0)
+    assert (fc < 0).any()
+    found = modularity_communities(fc, n_runs=3, random_state=0)
+    partition = np.asarray(found.partition)
+    # bctpy starting from this partition moves no region (it is a local optimum of
+    # the same quality) and reports its Q
+    moved, q_bct = bct.community_louvain(fc, gamma=1, ci=partition + 1, B="negative_asym", seed=1)
+    assert len(set(zip(moved, partition))) == len(set(partition))
+    ours = graph_measures(fc, partition).attrs["global"]["modularity"]
+    np.testing.assert_allclose(ours, q_bct, rtol=1e-12)
+    np.testing.assert_allclose(modularity(fc, partition, negative="asymmetric"), q_bct, rtol=1e-12)
+    np.testing.assert_allclose(found.quality, q_bct, rtol=1e-12)
+    # without the negative weights: Newman's Q of the positive part, as bct.modularity_und
+    positive = np.clip(fc, 0, None)
+    _, q_positive = bct.modularity_und(positive, kci=partition + 1)
+    ignored = graph_measures(fc, partition, negative="ignore").attrs["global"]["modularity"]
+    np.testing.assert_allclose(ignored, q_positive, rtol=1e-12)

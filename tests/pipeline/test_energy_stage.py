@@ -136,7 +136,13 @@ def test_the_pipeline_compares_well_posed_transitions(small_dataset, small_confi
     states = np.load(out / "group" / "states.npz")["activity_centroids"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        direct = minimum_energy(fc_to_system(fc), states[0], states[1], weights)
+        direct = minimum_energy(
+            fc_to_system(fc, system="continuous"),
+            states[0],
+            states[1],
+            weights,
+            system="continuous",
+        )
     rows = energy[
         (energy["subject"] == subject)
         & (energy["analysis"] == "primary")
