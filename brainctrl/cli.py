@@ -163,17 +163,23 @@ def _cmd_status(args):
 
 
 def _cmd_validate(args):
+    from brainctrl.exceptions import BrainctrlError
     from brainctrl.io import load_manifest
     from brainctrl.pipeline import PipelineConfig, check_dataset
 
     config = None
-    if args.config is not None:
-        config = PipelineConfig.from_yaml(args.config)
-    manifest_path = args.manifest or (config.manifest if config is not None else None)
-    if manifest_path is None:
-        print("brainctrl validate: give a MANIFEST, a --config, or both.", file=sys.stderr)
-        return 2
-    manifest = load_manifest(manifest_path, root=args.root)
+    try:  # a config or manifest that cannot be read is a finding like the others
+        if args.config is not None:
+            config = PipelineConfig.from_yaml(args.config)
+        manifest_path = args.manifest or (config.manifest if config is not None else None)
+        if manifest_path is None:
+            print("brainctrl validate: give a MANIFEST, a --config, or both.", file=sys.stderr)
+            return 2
+        manifest = load_manifest(manifest_path, root=args.root)
+    except BrainctrlError as exc:
+        print(f"error: {exc}")
+        print("nothing else was checked; 1 error(s).")
+        return 1
     problems, summaries = check_dataset(manifest, config, load="all", n_jobs=args.n_jobs)
     for problem in problems:
         print(problem)

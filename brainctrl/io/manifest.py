@@ -22,7 +22,7 @@ from brainctrl.io.cifti import load_cifti_timeseries
 from brainctrl.io.layouts import HCP_VARIANTS, find_fmriprep_runs, find_hcp_runs, hcp_run_path
 from brainctrl.io.nifti import CONFOUND_STRATEGIES, load_nifti_timeseries
 from brainctrl.io.phenotype import load_phenotype
-from brainctrl.io.structural import load_connectivity
+from brainctrl.io.structural import check_connectome, load_connectivity
 from brainctrl.io.timeseries import ORIENTATIONS, load_timeseries
 
 __all__ = ["LAYOUTS", "Manifest", "RunSpec", "load_manifest", "validate_manifest"]
@@ -457,8 +457,11 @@ class Manifest:
         Raises
         ------
         DataError
-            If the manifest has no ``structural`` key, or the file does not fit
-            the parcellation (see :func:`~brainctrl.io.load_connectivity`).
+            If the manifest has no ``structural`` key, the file does not fit the
+            parcellation (see :func:`~brainctrl.io.load_connectivity`), or the
+            matrix is not a connectome: negative or asymmetric weights (an
+            upper-triangular matrix is named as such); see
+            :func:`~brainctrl.io.structural.check_connectome`.
         """
         if "structural" not in spec.paths:
             raise DataError(
@@ -475,6 +478,7 @@ class Manifest:
             session=spec.session,
             **self.structural_options,
         )
+        check_connectome(matrix, path=spec.paths["structural"], subject=spec.subject)
         if names is None:
             return matrix
         names = [str(name) for name in names]

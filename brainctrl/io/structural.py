@@ -7,7 +7,7 @@ from brainctrl.io._arrays import KEYED_SUFFIXES, read_array_file
 from brainctrl.io._tables import read_delimited, read_region_table
 from brainctrl.io.timeseries import _match_labels, open_table_or_array
 
-__all__ = ["load_connectivity"]
+__all__ = ["check_connectome", "load_connectivity"]
 
 
 def _labels_order(labels, table):
@@ -175,3 +175,50 @@ def _only_square(path, ids):
 
 def _square(shape):
     return len(shape) == 2 and shape[0] == shape[1] and shape[0] > 1
+
+
+def check_connectome(matrix, *, path=None, subject=None, session=None):
+    """Check that a matrix is a structural connectome: symmetric and non-negative.
+
+    Tractography gives undirected, non-negative weights. A matrix with only one
+    triangle filled is the usual output of a tool asked for half of a symmetric
+    matrix (e.g. MRtrix ``tck2connectome`` without ``-symmetric``) and is named
+    as such.
+
+    Raises
+    ------
+    DataError
+        Naming the file and subject, with the fix.
+    """
+    ids = {"path": path, "subject": subject, "session": session}
+    matrix = np.asarray(matrix, dtype=float)
+    negative = matrix < 0
+    if negative.any():
+        where = np.argwhere(negative)[0]
+        raise DataError(
+            f"a structural connectome must have non-negative weights; got "
+            f"{int(negative.sum())} negative entries (first at row {where[0]}, column "
+            f"{where[1]}: {matrix[tuple(where)]:.6g}).",
+            **ids,
+        )
+    gap = np.abs(matrix - matrix.T)
+    scale = max(float(np.abs(matrix).max(initial=0.0)), 1e-300)
+    if gap.max(initial=0.0) <= 1e-10 * scale:
+        return
+    off = ~np.eye(len(matrix), dtype=bool)
+    upper, lower = np.triu(off), np.tril(off)
+    for name, empty in (("upper", lower), ("lower", upper)):
+        if not matrix[empty].any() and matrix[~empty & off].any():
+            raise DataError(
+                f"the connectome has only its {name} triangle filled (the other is zero), "
+                "as tools write half of a symmetric matrix (e.g. MRtrix tck2connectome "
+                "without -symmetric): save it symmetric, W + W.T (the diagonal once).",
+                **ids,
+            )
+    where = np.unravel_index(np.argmax(gap), gap.shape)
+    raise DataError(
+        f"a structural connectome must be symmetric; the largest |W - W.T| is "
+        f"{gap[where]:.3g} at row {where[0]}, column {where[1]} (weights up to "
+        f"{scale:.3g}).",
+        **ids,
+    )

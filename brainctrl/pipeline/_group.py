@@ -1308,7 +1308,12 @@ _PHENOTYPE_SECTIONS = ("group comparison", "sparse CCA", "behaviour prediction")
 
 def _phenotype_sections(measures, manifest, regions, config, group_dir, fig_dir, sections, truth):
     from brainctrl import plotting
-    from brainctrl.pipeline._preflight import MIN_CCA_SUBJECTS, MIN_RESIDUAL_DF
+    from brainctrl.pipeline._preflight import (
+        MIN_CCA_SUBJECTS,
+        MIN_RESIDUAL_DF,
+        MIN_TEST_FOLD,
+        prediction_needs,
+    )
     from brainctrl.stats import (
         SparseCCA,
         compare_feature_sets,
@@ -1553,11 +1558,10 @@ def _phenotype_sections(measures, manifest, regions, config, group_dir, fig_dir,
         keep, confounds = _covariate_matrix(
             phenotype, subjects, sc.covariates, target.notna().to_numpy()
         )
-        if keep.sum() < 2 * sc.cv_folds:
+        if keep.sum() < MIN_TEST_FOLD * sc.cv_folds:
             sections.skip(
                 f"{int(keep.sum())} subject(s) have results, '{target_name}' and every "
-                f"covariate; {sc.cv_folds}-fold cross-validation (stats.cv_folds) needs "
-                f"{2 * sc.cv_folds}"
+                f"covariate; {prediction_needs(sc.cv_folds)}"
             )
 
         def features(measure_names):

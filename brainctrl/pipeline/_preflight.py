@@ -40,6 +40,10 @@ logger = logging.getLogger("brainctrl.pipeline")
 MIN_CCA_SUBJECTS = 10
 #: Residual degrees of freedom below which group statistics carry a warning.
 MIN_RESIDUAL_DF = 10
+#: Fewest subjects per test fold of the behaviour prediction: the correlation of
+#: two predictions with two scores is ±1 whatever the model, so each fold's r needs
+#: three at least (and is still noisy with few; prefer 10 or more per fold).
+MIN_TEST_FOLD = 3
 
 
 @dataclass(frozen=True)
@@ -443,6 +447,19 @@ def _check_statistics(manifest, config, subjects):
                 f"{_names(absent)}.",
             )
         )
+    if manifest.subject_ids is None:
+        # subjects were found on disk: one whose files are missing is simply not found
+        unfound = sorted(set(table.index.astype(str)) - set(subjects))
+        if unfound:
+            problems.append(
+                Problem(
+                    "warning",
+                    f"{len(unfound)} subject(s) of the phenotype table have no data under "
+                    f"'{manifest.root}' and are not analysed: {_names(unfound)}. List "
+                    "'subjects' in the manifest to have their missing files reported as "
+                    "errors.",
+                )
+            )
     if sc is None:
         return problems
     columns = {"stats.group": [sc.group] if sc.group else []}
@@ -469,7 +486,7 @@ def _check_statistics(manifest, config, subjects):
                 "more (or set stats.cca: false).",
             )
         )
-    if missing_any:
+    if missing_any or not subjects:  # no subject with data: nothing to size a design on
         return problems
     present = table.loc[[s for s in subjects if s in table.index]]
     if sc.group:
@@ -484,19 +501,18 @@ def _check_statistics(manifest, config, subjects):
                     f"score in stats.cca_scores and covariate; it needs {MIN_CCA_SUBJECTS}.",
                 )
             )
-    elif sc.cca:
+    elif sc.cca and not sc.cca_scores:
         problems.append(
             Problem("warning", "sparse CCA will be skipped: stats.cca_scores is empty.")
         )
     if sc.prediction and sc.scores:
         complete = present[[sc.scores[0]] + list(sc.covariates)].dropna()
-        if len(complete) < 2 * sc.cv_folds:
+        if len(complete) < MIN_TEST_FOLD * sc.cv_folds:
             problems.append(
                 Problem(
                     "warning",
                     f"behaviour prediction will be skipped: {len(complete)} subject(s) have "
-                    f"'{sc.scores[0]}' and every covariate; {sc.cv_folds}-fold "
-                    f"cross-validation (stats.cv_folds) needs {2 * sc.cv_folds}.",
+                    f"'{sc.scores[0]}' and every covariate; {prediction_needs(sc.cv_folds)}.",
                 )
             )
     elif sc.prediction:
@@ -504,6 +520,15 @@ def _check_statistics(manifest, config, subjects):
             Problem("warning", "behaviour prediction will be skipped: stats.scores is empty.")
         )
     return problems
+
+
+def prediction_needs(cv_folds):
+    """What the behaviour prediction needs, as its skip messages say it."""
+    return (
+        f"{cv_folds}-fold cross-validation (stats.cv_folds) needs {MIN_TEST_FOLD * cv_folds} "
+        f"({MIN_TEST_FOLD} per test fold: the correlation of two predictions with two "
+        "scores is ±1 whatever the model; lower stats.cv_folds for a small cohort)"
+    )
 
 
 def _check_design(present, config):

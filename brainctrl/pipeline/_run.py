@@ -227,7 +227,9 @@ def _run_unit(spec, *, manifest, config, out_dir, config_hash, reference):
     )
 
 
-def _energy_unit(spec, *, config, out_dir, config_hash, run_keys, states, design):
+def _energy_unit(
+    spec, *, config, out_dir, config_hash, run_keys, states, design, state_names=None
+):
     """Worker: transition energies of one run; never raises."""
     start = time.perf_counter()
     key = _unit_key(spec)
@@ -241,6 +243,11 @@ def _energy_unit(spec, *, config, out_dir, config_hash, run_keys, states, design
             static_fc = arrays.get("static_fc")
             structural = arrays.get("structural")
             table = transition_energies(timeseries, static_fc, states, design, config, structural)
+            if state_names is not None:  # states named after networks
+                names = np.asarray(state_names, dtype=object)
+                at = table.columns.get_loc("to_state")
+                table.insert(at + 1, "to_name", names[table["to_state"]])
+                table.insert(at, "from_name", names[table["from_state"]])
             for column, value in (
                 ("run", spec.run),
                 ("session", spec.session),
@@ -667,6 +674,7 @@ def _energy_stage(specs, run_keys, states, regions, config, out_dir, overwrite, 
         config_hash=energy_hash,
         run_keys=run_keys,
         states=states["activity_centroids"],
+        state_names=states.get("names"),
         design=design,
     )
     _map_stage("energy", worker, todo, config, out_dir, energy_hash, verbose)

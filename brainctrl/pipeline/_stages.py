@@ -575,7 +575,8 @@ def transition_energies(timeseries, static_fc, states, design, config, structura
 
     With ``control.system_from: structural`` the one network is the
     subject's connectivity matrix ``structural`` (rows with ``network``
-    ``"structural"``; there is no dynamic network and no window sweep).
+    ``"structural"``, without the window columns; there is no dynamic network
+    and no window sweep).
 
     The static system is the run's FC; the dynamic system holds each
     non-overlapping window's FC for ``horizon / n_windows`` (see
@@ -691,6 +692,8 @@ def transition_energies(timeseries, static_fc, states, design, config, structura
                     "well_posed": (unreached <= MAX_UNREACHED) & (condition <= MAX_CONDITION),
                 }
             )
+            if structural_only:  # one network, no windows
+                row = row.drop(columns=["window_length", "n_windows"])
             if split:
                 nodes = result.node_energy
                 row["energy_control_set"] = nodes[:, analysis["mask"]].sum(axis=1)

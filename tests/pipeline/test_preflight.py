@@ -133,7 +133,7 @@ def test_missing_phenotype_rows_and_small_samples_are_warned_and_skipped(
     assert "1 subject(s) have runs but no row in the phenotype table" in text and "'004'" in text
     assert "sparse CCA will be skipped: 5 subject(s)" in text
     assert "behaviour prediction will be skipped: 5 subject(s)" in text
-    assert "needs 6" in text
+    assert "needs 9 (3 per test fold" in text
 
     out = tmp_path / "out"
     status = run_pipeline(config, out_dir=out, verbose=False)
@@ -141,7 +141,7 @@ def test_missing_phenotype_rows_and_small_samples_are_warned_and_skipped(
     assert group.loc["sparse_cca", "status"] == "skipped"
     assert "sparse CCA needs 10" in group.loc["sparse_cca", "reason"]
     assert group.loc["behaviour_prediction", "status"] == "skipped"
-    assert "needs 6" in group.loc["behaviour_prediction", "reason"]
+    assert "needs 9" in group.loc["behaviour_prediction", "reason"]
     # the subject without a phenotype row is named, and left out of the comparison
     assert "left out: 004" in group.loc["group_comparison", "warnings"]
     results = pd.read_parquet(out / "group" / "group_comparison.parquet")

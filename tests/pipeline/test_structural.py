@@ -289,6 +289,9 @@ def test_a_cohort_of_connectomes_without_time_series(cohort, tmp_path, small_con
     )
     assert {"strength", "clustering", "participation"} <= set(wide.columns)
     energy = pd.read_parquet(out_dir / f"sub-{subject}" / f"sub-{subject}_energy.parquet")
+    assert "window_length" not in energy.columns
+    assert set(energy["from_name"]) == set(names)
+    np.testing.assert_array_equal(np.asarray(names)[energy["to_state"]], energy["to_name"])
     everyone = energy[energy["analysis"] == "all regions"].sort_values(["from_state", "to_state"])
     k = len(names)
     off = ~np.eye(k, dtype=bool).ravel()
@@ -340,3 +343,56 @@ def test_structural_scale_needs_a_structural_system(small_config, tmp_path):
     settings["control"]["structural_scale"] = "ln"
     with pytest.raises(ConfigError, match="'control.structural_scale' must be one of"):
         PipelineConfig.from_dict(settings)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (np.triu, "only its upper triangle filled"),
+        (lambda sc: sc - np.where(sc > 0, 0.0, 0.5), "non-negative"),
+        (lambda sc: sc + np.triu(sc, 1) * 0.5, "must be symmetric"),
+    ],
+    ids=["upper-triangle", "negative", "asymmetric"],
+)
+def test_connectomes_that_tractography_would_not_give_are_named_by_validate(
+    damage, message, cohort, tmp_path, small_config, capsys
+):
+    manifest = _write(tmp_path, cohort, "npy")
+    subject = sorted(cohort[1])[2]
+    path = manifest.parent / f"sub-{subject}" / "dwi" / f"sub-{subject}_connectome.npy"
+    np.save(path, damage(np.load(path)))
+    config = _config(small_config, manifest, tmp_path / "config.yaml")
+    assert main(["validate", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    errors = [line for line in out.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, out
+    assert f"subject '{subject}'" in errors[0] and str(path) in errors[0]
+    assert message in errors[0]
+
+
+def test_a_manifest_typo_is_a_finding_of_validate(cohort, tmp_path, small_config, capsys):
+    manifest = _write(tmp_path, cohort, "npy")
+    content = yaml.safe_load(manifest.read_text())
+    content["structual"] = content.pop("structural")
+    manifest.write_text(yaml.safe_dump(content))
+    config = _config(small_config, manifest, tmp_path / "config.yaml")
+    assert main(["validate", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "error: " in out and "unknown manifest key(s) ['structual']" in out
+
+
+def test_a_subject_whose_connectome_is_missing_is_named(cohort, tmp_path, small_config, capsys):
+    """Subjects found on disk: a missing file is not an error, but validate names the
+    phenotype's subject that has no data."""
+    manifest = _write(tmp_path, cohort, "npy")
+    content = yaml.safe_load(manifest.read_text())
+    del content["timeseries"], content["runs"]
+    content["subjects"] = None  # found on disk
+    manifest.write_text(yaml.safe_dump(content, sort_keys=False))
+    subject = sorted(cohort[1])[4]
+    (manifest.parent / f"sub-{subject}" / "dwi" / f"sub-{subject}_connectome.npy").unlink()
+    config = _config(small_config, manifest, tmp_path / "config.yaml", energy=False)
+    assert main(["validate", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "1 subject(s) of the phenotype table have no data" in out and f"'{subject}'" in out
+    assert "List 'subjects' in the manifest" in out

@@ -322,7 +322,7 @@ def test_too_smooth_map_warns(variogram_case, rng):
     # is negative and the noise term makes the surrogates rough (brainsmash alike)
     ref, distance = variogram_case
     very_smooth = smooth_field(ref["coords"], rng, sigma=0.35)[0]
-    with pytest.warns(NumericalAccuracyWarning, match="mean variogram misses the map's"):
+    with pytest.warns(NumericalAccuracyWarning, match="surrogates' variograms miss the map's"):
         variogram_surrogates(very_smooth, distance, 100, random_state=0)
 
 
