@@ -3,7 +3,7 @@
 Subpackages are imported on first use, so ``import brainctrl`` stays cheap::
 
     import brainctrl
-    brainctrl.control.average_controllability(A)
+    brainctrl.control.average_controllability(A, system="discrete")
 
 The numeric cores (:mod:`brainctrl.control`, :mod:`brainctrl.graph`,
 :mod:`brainctrl.multilayer`, :mod:`brainctrl.stats`) take arrays, not files, so

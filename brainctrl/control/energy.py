@@ -511,6 +511,13 @@ def minimum_energy(
         If a target is missed by more than ``tolerance`` (relative); its
         energy is then ``inf``.
 
+    See Also
+    --------
+    transition_energy_matrix : Energies between every pair of states.
+    time_varying_energy : Energy along a sequence of systems.
+    optimal_control : Inputs that also penalise the trajectory.
+    mixed_control_set : A control set that makes the system controllable.
+
     Notes
     -----
     :math:`E = \int_0^T \|u(t)\|^2 dt = d^T W_T^{-1} d`, :math:`d = x_f - e^{AT} x_0`,
@@ -606,6 +613,11 @@ def transition_energy_matrix(
         ``node_energy`` has shape ``(..., n_states, n_states, n_regions)``
         (``n_inputs`` on the last axis for a matrix ``B``).
 
+    See Also
+    --------
+    minimum_energy : Energies of arbitrary transitions.
+    time_varying_energy : Energy along a sequence of systems.
+
     Notes
     -----
     One Gramian factorisation serves all ``n_states**2`` transitions. See
@@ -694,6 +706,11 @@ def time_varying_energy(
     -------
     result : EnergyResult
         As for :func:`minimum_energy`, with the Gramian of the whole sequence.
+
+    See Also
+    --------
+    minimum_energy : Energy of one constant system.
+    transition_energy_matrix : Energies between every pair of states.
 
     Notes
     -----

@@ -49,6 +49,12 @@ def controllability_gramian(A, B=None, *, horizon=1.0, system=None):
     DataError
         If ``horizon`` is infinite and ``A`` is not stable.
 
+    See Also
+    --------
+    average_controllability : Its trace with input at one node.
+    gramian_conditioning : Its condition number over horizons and input weights.
+    minimum_energy : Transition energies from it.
+
     Notes
     -----
     Continuous time: :math:`W_T = \int_0^T e^{At} B B^T e^{A^T t} dt`; discrete
@@ -169,6 +175,12 @@ def average_controllability(A, *, system=None, horizon=None):
     average : ndarray of shape (..., n_regions)
         :math:`\mathrm{tr}\, W_T(B = e_i)` for each node ``i``.
 
+    See Also
+    --------
+    modal_controllability : Controllability of the hard-to-reach modes.
+    normalize_adjacency : Build ``A`` for the same ``system``.
+    controllability_gramian : The Gramian whose trace this is.
+
     Notes
     -----
     ``tr W(e_i) = sum_k ||A^k e_i||^2`` (discrete) or
@@ -235,6 +247,11 @@ def modal_controllability(A, *, schur="real"):
     -------
     modal : ndarray of shape (..., n_regions)
         :math:`\phi_i = \sum_j |U_{ij}|^2 (1 - |t_j|^2)`.
+
+    See Also
+    --------
+    average_controllability : Gramian trace with input at each node.
+    normalize_adjacency : Build a discrete-time ``A``.
 
     Notes
     -----

@@ -67,6 +67,12 @@ def normalize_adjacency(adjacency, *, system=None, c=1.0, method="spectral", rad
         (nctpy does the same), but functional connectivity's unit diagonal is
         rarely meant as one.
 
+    See Also
+    --------
+    fc_to_system : A system matrix from functional connectivity.
+    average_controllability, modal_controllability : Metrics of the result.
+    minimum_energy : Transition energies of the result.
+
     Notes
     -----
     Discrete time: :math:`A = W / (c + \rho)`, so every eigenvalue of ``A`` has
@@ -457,6 +463,12 @@ def mixed_control_set(regions=None, network="Default", *, epsilon, n_regions=Non
     weights : ndarray of float, shape (n_regions,)
         1 on the chosen regions, ``epsilon`` elsewhere; every energy function
         accepts it as ``B`` (``B = diag(weights)``).
+
+    See Also
+    --------
+    control_set : The chosen regions alone.
+    gramian_conditioning : Pick ``epsilon`` by the conditioning it gives.
+    random_control_sets : Baseline sets of the same size.
 
     References
     ----------

@@ -241,6 +241,10 @@ def modularity(adjacency, partition, *, gamma=1.0, negative="asymmetric", direct
     float
         The modularity ``Q``.
 
+    See Also
+    --------
+    modularity_communities : Partitions that maximise it.
+
     Notes
     -----
     With ``A⁺ = max(A, 0)``, ``A⁻ = max(−A, 0)``, strengths ``k±`` and totals
@@ -420,6 +424,12 @@ def modularity_communities(
     CommunityResult
         ``.partition`` (n_regions,) and ``.quality`` of the best run,
         ``.partitions`` (n_runs, n_regions) and ``.qualities`` (n_runs,).
+
+    See Also
+    --------
+    modularity : ``Q`` of a given partition.
+    consensus_partition : One partition from many.
+    brainctrl.multilayer.multilayer_modularity : Communities across layers.
 
     Notes
     -----

@@ -345,6 +345,11 @@ def multilayer_modularity(
         ``.partition`` (n_regions, n_layers) and ``.quality`` of the best run;
         ``.partitions`` and ``.qualities`` of all runs.
 
+    See Also
+    --------
+    flexibility, promiscuity, module_allegiance : Measures of the partition.
+    brainctrl.graph.modularity_communities : Communities of one network.
+
     Notes
     -----
     The quality is

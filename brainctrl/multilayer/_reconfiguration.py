@@ -114,6 +114,12 @@ def flexibility(partition):
     flexibility : ndarray of shape (n_regions,) or (n_runs, n_regions)
         Values in [0, 1].
 
+    See Also
+    --------
+    promiscuity : Fraction of all communities a region visits.
+    module_allegiance : How often two regions share a community.
+    persistence : Fraction of consecutive layers a region keeps its community.
+
     Notes
     -----
     Bassett et al. (2011): ``f_i = (1 / (T - 1)) sum_{t=1}^{T-1}
@@ -177,6 +183,11 @@ def promiscuity(partition, *, definition="papadopoulos"):
     Returns
     -------
     promiscuity : ndarray of shape (n_regions,) or (n_runs, n_regions)
+
+    See Also
+    --------
+    flexibility : How often a region changes community.
+    module_allegiance : How often two regions share a community.
 
     Notes
     -----
@@ -354,6 +365,11 @@ def module_allegiance(partition):
     -------
     allegiance : ndarray of shape (n_regions, n_regions)
         ``P_ij`` in [0, 1], averaged over all layers of all runs; diagonal 1.
+
+    See Also
+    --------
+    flexibility, promiscuity : Per-region reconfiguration measures.
+    recruitment, integration : System-level summaries of the allegiance.
 
     Notes
     -----
