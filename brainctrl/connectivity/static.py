@@ -5,11 +5,12 @@ import warnings
 
 import numpy as np
 
-from brainctrl._utils.validation import check_option, check_timeseries
+from brainctrl._utils.validation import check_option, check_positive, check_timeseries
 from brainctrl.connectivity._kernels import as_timeseries, fisher_z_inplace, warn_if_wide
 from brainctrl.connectivity.threshold import (
-    threshold_absolute,
-    threshold_proportional,
+    _restore_diagonal,
+    absolute_cut,
+    proportional,
     threshold_significance,
 )
 from brainctrl.exceptions import DataError, IllConditionedWarning, InvalidParameterError
@@ -294,10 +295,12 @@ def functional_connectivity(
 
 
 def _threshold(result, threshold, value, fdr, kind, n_frames, n_regions):
+    # |w| against the value, and the diagonal (1 for correlations) kept, as FC has it
     if threshold == "absolute":
-        return threshold_absolute(result, value)
+        check_positive("threshold_value", value, strict=False)
+        return _restore_diagonal(result, absolute_cut(result, value, absolute=True, finite=False))
     if threshold == "proportional":
-        return threshold_proportional(result, value)
+        return _restore_diagonal(result, proportional(result, value, absolute=True, finite=False))
     alpha = 0.05 if value is None else value
     controlled = n_regions - 2 if kind == "partial correlation" else 0
     if isinstance(n_frames, list):

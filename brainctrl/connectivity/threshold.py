@@ -1,10 +1,10 @@
 """Thresholds for connectivity matrices: absolute, proportional and significance.
 
 Every function takes a symmetric matrix or a stack of them ``(..., n_regions,
-n_regions)``, acts on the off-diagonal entries only (the diagonal is returned
-unchanged) and returns a new array with the removed edges set to 0. The
-decision is made on the upper triangle and mirrored, so the result stays
-symmetric.
+n_regions)``, decides on the upper triangle and mirrors it, so the result stays
+symmetric, and returns a new array with the removed connections set to 0.
+:func:`proportional` and :func:`absolute_cut` are the one rule of each kind
+that ``brainctrl.graph`` and ``brainctrl.connectivity`` share.
 """
 
 import logging
@@ -12,6 +12,7 @@ import logging
 import numpy as np
 from scipy import special
 
+from brainctrl._utils.deprecation import rename_parameter, warn_deprecated
 from brainctrl._utils.multiple import step_up_adjusted
 from brainctrl._utils.validation import check_positive, check_square
 from brainctrl.exceptions import InvalidParameterError
@@ -44,81 +45,165 @@ def _apply_upper_mask(matrix, keep_upper):
     return out
 
 
-def threshold_absolute(matrix, cutoff):
-    """Set off-diagonal entries with ``|w| < cutoff`` to zero.
+def _check_fraction(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise InvalidParameterError(
+            f"'{name}' must be a number in [0, 1]; got {value!r} of type {type(value).__name__}."
+        )
+    if not 0 <= value <= 1:
+        raise InvalidParameterError(f"'{name}' must be in [0, 1]; got {value!r}.")
+    return float(value)
+
+
+def proportional(adjacency, density, *, absolute=False, finite=True):
+    """The strongest ``density`` of each matrix's connections, the diagonal set to 0.
+
+    The one proportional threshold of brainctrl (``brainctrl.graph`` and
+    ``brainctrl.connectivity`` both use it): as the Brain Connectivity
+    Toolbox's ``threshold_proportional``, ``round(density * n (n - 1) / 2)``
+    connections of the upper triangle are kept, ranked by signed weight (by
+    ``|w|`` with ``absolute``), ties broken by position (a stable sort), and
+    mirrored.
+    """
+    density = _check_fraction("density", density)
+    matrices = check_square("adjacency", adjacency, finite=finite)
+    rows, cols = _upper_indices(matrices.shape[-1])
+    upper = matrices[..., rows, cols]
+    n_keep = int(round(density * rows.size))
+    score = np.abs(upper) if absolute else upper
+    order = np.argsort(-score, axis=-1, kind="stable")
+    keep = np.zeros(upper.shape, dtype=bool)
+    np.put_along_axis(keep, order[..., :n_keep], True, axis=-1)
+    return _off_diagonal(matrices, keep)
+
+
+def absolute_cut(adjacency, threshold, *, absolute=False, finite=True):
+    """Connections with ``w >= threshold`` (``|w|`` with ``absolute``), the diagonal set to 0."""
+    if isinstance(threshold, bool) or not np.isfinite(threshold):
+        raise InvalidParameterError(f"'threshold' must be a finite number; got {threshold!r}.")
+    matrices = check_square("adjacency", adjacency, finite=finite)
+    rows, cols = _upper_indices(matrices.shape[-1])
+    upper = matrices[..., rows, cols]
+    keep = (np.abs(upper) if absolute else upper) >= threshold
+    return _off_diagonal(matrices, keep)
+
+
+def _off_diagonal(matrices, keep_upper):
+    out = _apply_upper_mask(matrices, keep_upper)
+    diagonal = np.arange(matrices.shape[-1])
+    out[..., diagonal, diagonal] = 0.0
+    return out
+
+
+def _restore_diagonal(source, out):
+    diagonal = np.arange(source.shape[-1])
+    out[..., diagonal, diagonal] = source[..., diagonal, diagonal]
+    return out
+
+
+def _warn_old_rule(name, matrix, parameter):
+    """Warn when the old rule of ``name`` (|w|, diagonal kept) differs from the new one."""
+    diagonal = np.diagonal(matrix, axis1=-2, axis2=-1)
+    if (np.nan_to_num(matrix) < 0).any() or np.nan_to_num(diagonal).any():
+        warn_deprecated(
+            f"brainctrl.connectivity.{name} without 'absolute' (it compares |w| and keeps "
+            "the diagonal)",
+            f"pass absolute=True to keep comparing |w| or absolute=False for signed "
+            f"weights; from 0.4 it is brainctrl.graph.{name} (the Brain Connectivity "
+            f"Toolbox's rule: signed weights unless absolute=True, diagonal set to 0), "
+            f"and its second parameter is '{parameter}'",
+            stacklevel=4,
+        )
+
+
+def threshold_absolute(adjacency, threshold=None, *, absolute=None, **deprecated):
+    """Set connections weaker than ``threshold`` to 0.
 
     Parameters
     ----------
-    matrix : array-like of shape (..., n_regions, n_regions)
+    adjacency : array-like of shape (..., n_regions, n_regions)
         Symmetric connectivity matrix or a stack of them.
-    cutoff : float
-        Entries whose absolute value is below ``cutoff`` are removed; entries
-        with ``|w| >= cutoff`` are kept with their sign.
+    threshold : float
+        Connections with ``w < threshold`` (``|w| < threshold`` with
+        ``absolute=True``) become 0. (Its former name ``cutoff`` still works,
+        with a FutureWarning.)
+    absolute : bool, optional
+        Compare ``|w|``, keeping strong negative weights with their sign. Given
+        (True or False), the result is :func:`brainctrl.graph.threshold_absolute`'s:
+        the diagonal is set to 0. Left out, the former rule of this function
+        applies (``|w|``, diagonal kept) with a FutureWarning where the two
+        differ (negative weights or a non-zero diagonal).
 
     Returns
     -------
     thresholded : ndarray of shape (..., n_regions, n_regions)
-        Copy of ``matrix`` with the removed edges set to 0; diagonal unchanged.
+        Copy of ``adjacency`` with the removed connections set to 0.
 
     Examples
     --------
     >>> import numpy as np
-    >>> threshold_absolute(np.array([[1.0, 0.2], [0.2, 1.0]]), 0.3)
-    array([[1., 0.],
-           [0., 1.]])
+    >>> threshold_absolute(np.array([[0.0, 0.2], [0.2, 0.0]]), 0.3, absolute=True)
+    array([[0., 0.],
+           [0., 0.]])
     """
-    matrix = check_square("matrix", matrix, finite=False)
-    check_positive("cutoff", cutoff, strict=False)
-    rows, cols = _upper_indices(matrix.shape[-1])
-    keep = np.abs(matrix[..., rows, cols]) >= cutoff
-    return _apply_upper_mask(matrix, keep)
+    deprecated = rename_parameter("threshold_absolute", "cutoff", "threshold", deprecated)
+    threshold = deprecated.pop("threshold", threshold)
+    if deprecated:
+        raise TypeError(f"threshold_absolute() got unexpected keyword(s) {sorted(deprecated)}.")
+    if threshold is None:
+        raise TypeError("threshold_absolute() missing the argument 'threshold'.")
+    if absolute is not None:
+        return absolute_cut(adjacency, threshold, absolute=absolute)
+    matrix = check_square("adjacency", adjacency, finite=False)
+    check_positive("threshold", threshold, strict=False)
+    _warn_old_rule("threshold_absolute", matrix, "threshold")
+    return _restore_diagonal(matrix, absolute_cut(matrix, threshold, absolute=True, finite=False))
 
 
-def threshold_proportional(matrix, density):
-    """Keep the strongest fraction ``density`` of edges by absolute weight.
+def threshold_proportional(adjacency, density, *, absolute=None):
+    """Keep the strongest fraction ``density`` of connections.
 
     Parameters
     ----------
-    matrix : array-like of shape (..., n_regions, n_regions)
+    adjacency : array-like of shape (..., n_regions, n_regions)
         Symmetric connectivity matrix or a stack of them.
     density : float in [0, 1]
         Fraction of the ``n_regions (n_regions - 1) / 2`` off-diagonal pairs to
-        keep, rounded to the nearest integer number of edges.
+        keep, rounded to the nearest integer number of connections.
+    absolute : bool, optional
+        Rank by ``|w|`` (keeping strong negative weights with their sign)
+        instead of by signed weight. Given (True or False), the result is
+        :func:`brainctrl.graph.threshold_proportional`'s (the Brain
+        Connectivity Toolbox's rule, diagonal set to 0). Left out, the former
+        rule of this function applies (``|w|``, diagonal kept) with a
+        FutureWarning where the two differ.
 
     Returns
     -------
     thresholded : ndarray of shape (..., n_regions, n_regions)
-        Copy of ``matrix`` where only the ``round(density * n_pairs)`` entries
-        of largest ``|w|`` in the upper triangle (and their mirror images) are
-        kept; diagonal unchanged.
+        Copy of ``adjacency`` where only the ``round(density * n_pairs)``
+        strongest pairs of the upper triangle (and their mirror images) are kept.
 
     Notes
     -----
-    Edges are ranked by ``|w|`` in the upper triangle, read row by row; ties
-    at the cut-off are broken in favour of the earlier pair (a stable sort), so
-    exactly ``round(density * n_pairs)`` edges survive. Signs are kept.
+    Ties at the cut-off are broken in favour of the earlier pair (a stable
+    sort), so exactly ``round(density * n_pairs)`` connections survive.
 
     Examples
     --------
     >>> import numpy as np
     >>> w = np.array([[0, 0.5, -0.9], [0.5, 0, 0.1], [-0.9, 0.1, 0]])
-    >>> threshold_proportional(w, 1 / 3)
+    >>> threshold_proportional(w, 1 / 3, absolute=True)
     array([[ 0. ,  0. , -0.9],
            [ 0. ,  0. ,  0. ],
            [-0.9,  0. ,  0. ]])
     """
-    matrix = check_square("matrix", matrix, finite=False)
-    check_positive("density", density, strict=False)
-    if density > 1:
-        raise InvalidParameterError(f"'density' must be in [0, 1]; got {density!r}.")
-    rows, cols = _upper_indices(matrix.shape[-1])
-    values = np.abs(matrix[..., rows, cols])
-    n_pairs = values.shape[-1]
-    n_keep = int(np.round(density * n_pairs))
-    order = np.argsort(-values, axis=-1, kind="stable")
-    keep = np.zeros(values.shape, dtype=bool)
-    np.put_along_axis(keep, order[..., :n_keep], True, axis=-1)
-    return _apply_upper_mask(matrix, keep)
+    if absolute is not None:
+        return proportional(adjacency, density, absolute=absolute)
+    _check_fraction("density", density)
+    matrix = check_square("adjacency", adjacency, finite=False)
+    _warn_old_rule("threshold_proportional", matrix, "density")
+    return _restore_diagonal(matrix, proportional(matrix, density, absolute=True, finite=False))
 
 
 def correlation_pvalues(correlation, n_samples, *, n_controlled=0):
@@ -167,7 +252,10 @@ def correlation_pvalues(correlation, n_samples, *, n_controlled=0):
 
 
 def fdr_bh(pvalues, alpha=0.05):
-    """Benjamini-Hochberg false-discovery-rate decisions along the last axis.
+    """Benjamini-Hochberg false-discovery-rate decisions along the last axis (deprecated).
+
+    Deprecated since 0.2 (removed in 0.4): use
+    ``brainctrl.stats.fdr_correction(pvalues) <= alpha``.
 
     Parameters
     ----------
@@ -197,9 +285,18 @@ def fdr_bh(pvalues, alpha=0.05):
 
     Examples
     --------
-    >>> fdr_bh([0.01, 0.02, 0.03, 0.5], alpha=0.05)
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", FutureWarning)
+    ...     fdr_bh([0.01, 0.02, 0.03, 0.5], alpha=0.05)
     array([ True,  True,  True, False])
     """
+    warn_deprecated(
+        "brainctrl.connectivity.fdr_bh",
+        "use brainctrl.stats.fdr_correction(pvalues) <= alpha, the one FDR function "
+        "(it adjusts one family: pass one row at a time, and NaN p-values are not counted "
+        "as tests there)",
+    )
     check_positive("alpha", alpha)
     return step_up_adjusted(pvalues) <= alpha
 
@@ -260,5 +357,5 @@ def threshold_significance(correlation, n_samples, *, alpha=0.05, fdr=False, n_c
     pvalues = correlation_pvalues(
         correlation[..., rows, cols], n_samples, n_controlled=n_controlled
     )
-    keep = fdr_bh(pvalues, alpha) if fdr else pvalues <= alpha
+    keep = step_up_adjusted(pvalues) <= alpha if fdr else pvalues <= alpha
     return _apply_upper_mask(correlation, keep)

@@ -7,7 +7,8 @@ All functions accept a matrix ``(n_regions, n_regions)`` or a stack
 import numpy as np
 
 from brainctrl._utils.validation import check_square
-from brainctrl.exceptions import DataError, InvalidParameterError
+from brainctrl.connectivity.threshold import absolute_cut, proportional
+from brainctrl.exceptions import DataError
 
 __all__ = [
     "binarize",
@@ -15,16 +16,6 @@ __all__ = [
     "threshold_proportional",
     "weight_to_length",
 ]
-
-
-def _check_fraction(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise InvalidParameterError(
-            f"'{name}' must be a number in [0, 1]; got {value!r} of type {type(value).__name__}."
-        )
-    if not 0 <= value <= 1:
-        raise InvalidParameterError(f"'{name}' must be in [0, 1]; got {value!r}.")
-    return float(value)
 
 
 def threshold_proportional(adjacency, density, *, absolute=False):
@@ -60,21 +51,7 @@ def threshold_proportional(adjacency, density, *, absolute=False):
            [3., 0., 0.],
            [0., 0., 0.]])
     """
-    density = _check_fraction("density", density)
-    matrices = check_square("adjacency", adjacency)
-    n_regions = matrices.shape[-1]
-    rows, cols = np.triu_indices(n_regions, 1)
-    upper = matrices[..., rows, cols]
-    n_keep = int(round(density * rows.size))
-    score = np.abs(upper) if absolute else upper
-    order = np.argsort(-score, axis=-1, kind="stable")
-    keep = np.zeros(upper.shape, dtype=bool)
-    np.put_along_axis(keep, order[..., :n_keep], True, axis=-1)
-    kept = np.where(keep, upper, 0.0)
-    out = np.zeros_like(matrices)
-    out[..., rows, cols] = kept
-    out[..., cols, rows] = kept
-    return out
+    return proportional(adjacency, density, absolute=absolute)
 
 
 def threshold_absolute(adjacency, threshold, *, absolute=False):
@@ -101,14 +78,7 @@ def threshold_absolute(adjacency, threshold, *, absolute=False):
     array([[0., 0.],
            [0., 0.]])
     """
-    if isinstance(threshold, bool) or not np.isfinite(threshold):
-        raise InvalidParameterError(f"'threshold' must be a finite number; got {threshold!r}.")
-    matrices = check_square("adjacency", adjacency)
-    score = np.abs(matrices) if absolute else matrices
-    out = np.where(score >= threshold, matrices, 0.0)
-    diagonal = np.arange(matrices.shape[-1])
-    out[..., diagonal, diagonal] = 0.0
-    return out
+    return absolute_cut(adjacency, threshold, absolute=absolute)
 
 
 def binarize(adjacency):

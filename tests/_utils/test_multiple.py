@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from statsmodels.stats.multitest import multipletests
 
 from brainctrl._utils.multiple import step_up_adjusted
@@ -28,6 +29,7 @@ def test_rows_are_separate_families_and_nan_counts_as_a_test(rng):
     assert step_up_adjusted(np.zeros((2, 0))).shape == (2, 0)
 
 
+@pytest.mark.filterwarnings("ignore:brainctrl.connectivity.fdr_bh is deprecated:FutureWarning")
 def test_threshold_decisions_and_adjusted_values_agree_at_the_boundary():
     # alpha = 0.25, m = 4: the BH thresholds k alpha / m are exact binary fractions,
     # and p_(3) = 0.1875 = 3 * 0.25 / 4 sits on one; hand: the 3 smallest are rejected.

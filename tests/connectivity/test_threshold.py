@@ -11,6 +11,8 @@ from brainctrl.connectivity import (
     threshold_significance,
 )
 from brainctrl.exceptions import DataError, InvalidParameterError
+from brainctrl.graph import threshold_absolute as graph_threshold_absolute
+from brainctrl.graph import threshold_proportional as graph_threshold_proportional
 
 
 def test_pvalues_match_scipy_pearsonr(rng):
@@ -34,6 +36,7 @@ def test_pvalues_partial_degrees_of_freedom():
     assert correlation_pvalues(r, n, n_controlled=k) == pytest.approx(expected, rel=1e-10)
 
 
+@pytest.mark.filterwarnings("ignore:brainctrl.connectivity.fdr_bh is deprecated:FutureWarning")
 def test_fdr_bh_matches_statsmodels(rng):
     # Reference: statsmodels 0.14 multipletests(method="fdr_bh").
     p = np.concatenate([rng.uniform(0, 0.01, 15), rng.uniform(0, 1, 60)])
@@ -49,9 +52,23 @@ def test_fdr_bh_matches_statsmodels(rng):
 def test_threshold_absolute_hand_example():
     w = np.array([[1.0, 0.3, -0.5], [0.3, 1.0, 0.1], [-0.5, 0.1, 1.0]])
     expected = np.array([[1.0, 0.3, -0.5], [0.3, 1.0, 0.0], [-0.5, 0.0, 1.0]])
-    np.testing.assert_array_equal(threshold_absolute(w, 0.3), expected)
-    stack = threshold_absolute(np.stack([w, -w]), 0.4)
+    # the former rule (|w|, diagonal kept) while 'absolute' is left out, with a warning
+    with pytest.warns(FutureWarning, match="pass absolute=True to keep comparing"):
+        np.testing.assert_array_equal(threshold_absolute(w, 0.3), expected)
+    with pytest.warns(FutureWarning):
+        stack = threshold_absolute(np.stack([w, -w]), 0.4)
     np.testing.assert_array_equal(stack[1], [[-1, 0, 0.5], [0, -1, 0], [0.5, 0, -1]])
+    # the one rule (brainctrl.graph's, BCT's): diagonal 0, signed unless absolute=True
+    off = expected - np.eye(3)
+    np.testing.assert_array_equal(threshold_absolute(w, 0.3, absolute=True), off)
+    np.testing.assert_array_equal(
+        threshold_absolute(w, 0.3, absolute=False), [[0, 0.3, 0], [0.3, 0, 0], [0, 0, 0]]
+    )
+    np.testing.assert_array_equal(
+        threshold_absolute(w, 0.3, absolute=False), graph_threshold_absolute(w, 0.3)
+    )
+    with pytest.warns(FutureWarning, match=r"threshold_absolute\(cutoff=...\)"):
+        np.testing.assert_array_equal(threshold_absolute(w, cutoff=0.3, absolute=True), off)
 
 
 def test_threshold_proportional_hand_example():
@@ -72,10 +89,18 @@ def test_threshold_proportional_hand_example():
             [0.4, -0.8, 0.0, 0.0],
         ]
     )
-    np.testing.assert_array_equal(threshold_proportional(w, 0.5), expected)
-    assert np.count_nonzero(threshold_proportional(w, 1.0)) == 12
-    assert np.count_nonzero(threshold_proportional(w, 0.0)) == 0
-    both = threshold_proportional(np.stack([w, np.eye(4) + w * 0]), 0.5)
+    with pytest.warns(FutureWarning, match="without 'absolute'"):
+        np.testing.assert_array_equal(threshold_proportional(w, 0.5), expected)
+    np.testing.assert_array_equal(threshold_proportional(w, 0.5, absolute=True), expected)
+    # signed ranking, as BCT: 0.9, 0.4, 0.3 (the negative -0.8 is the weakest)
+    signed = threshold_proportional(w, 0.5, absolute=False)
+    np.testing.assert_array_equal(signed[[0, 0, 2], [1, 3, 3]], [0.9, 0.4, 0.3])
+    assert np.count_nonzero(signed) == 6
+    np.testing.assert_array_equal(signed, graph_threshold_proportional(w, 0.5))
+    assert np.count_nonzero(threshold_proportional(w, 1.0, absolute=True)) == 12
+    assert np.count_nonzero(threshold_proportional(w, 0.0, absolute=True)) == 0
+    with pytest.warns(FutureWarning):
+        both = threshold_proportional(np.stack([w, np.eye(4) + w * 0]), 0.5)
     np.testing.assert_array_equal(both[0], expected)
     np.testing.assert_array_equal(both[1], np.eye(4))  # diagonal untouched
 
@@ -115,10 +140,10 @@ def test_threshold_significance_fdr_matches_statsmodels(rng):
         (
             lambda: threshold_absolute(np.eye(3), -0.1),
             InvalidParameterError,
-            r"'cutoff' must be >= 0; got -0.1",
+            r"'threshold' must be >= 0; got -0.1",
         ),
         (
-            lambda: threshold_absolute(np.ones((3, 4)), 0.1),
+            lambda: threshold_absolute(np.ones((3, 4)), 0.1, absolute=True),
             DataError,
             r"must be square .*got shape \(3, 4\)",
         ),
@@ -142,3 +167,12 @@ def test_threshold_significance_fdr_matches_statsmodels(rng):
 def test_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_fdr_bh_is_deprecated_in_favour_of_fdr_correction():
+    from brainctrl.stats import fdr_correction
+
+    p = np.array([0.01, 0.02, 0.03, 0.5])
+    with pytest.warns(FutureWarning, match=r"use brainctrl.stats.fdr_correction\(pvalues\)"):
+        reject = fdr_bh(p, 0.05)
+    np.testing.assert_array_equal(reject, fdr_correction(p) <= 0.05)
