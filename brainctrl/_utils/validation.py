@@ -27,6 +27,31 @@ def _prefix(context):
     return f"{context}: " if context else ""
 
 
+#: How negative weights are treated, everywhere a function takes ``negative=``
+#: (graph measures, modularity, single-layer and multilayer communities):
+#: "asymmetric", "symmetric" and "simple" keep positive and negative weights apart
+#: (they differ only in how modularity weighs the negative part), "ignore" drops
+#: negative weights and "absolute" uses |w|.
+NEGATIVE_RULES = ("asymmetric", "symmetric", "simple", "ignore", "absolute")
+
+
+def check_negative(negative, *, function):
+    """The ``negative`` rule, with ``"separate"`` accepted as the former spelling of
+    ``"asymmetric"`` (graph measures), warning."""
+    if negative == "separate":
+        from brainctrl._utils.deprecation import warn_deprecated
+
+        warn_deprecated(
+            f"{function}(negative='separate')",
+            "pass negative='asymmetric' (the same measures; one vocabulary for every "
+            f"function: {NEGATIVE_RULES})",
+            stacklevel=4,
+        )
+        return "asymmetric"
+    check_option("negative", negative, NEGATIVE_RULES)
+    return negative
+
+
 def check_option(name, value, allowed):
     """Check that ``value`` is one of ``allowed``.
 

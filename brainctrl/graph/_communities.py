@@ -8,6 +8,7 @@ import numpy as np
 from scipy import sparse
 
 from brainctrl._utils.validation import (
+    NEGATIVE_RULES,
     check_array,
     check_option,
     check_positive,
@@ -27,7 +28,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_NEGATIVE = ("asymmetric", "symmetric", "simple", "ignore")
+_NEGATIVE = NEGATIVE_RULES
 _METHODS = ("louvain", "leiden")
 
 
@@ -121,6 +122,8 @@ def _layer_terms(adjacency, gamma, negative, directed=False):
     normaliser = np.empty(n_layers)
     # one layer at a time: no temporary the size of the whole stack
     for s, layer in enumerate(adjacency):
+        if negative == "absolute":
+            layer = np.abs(layer)
         positive = np.maximum(layer, 0.0)
         negative_part = np.maximum(-layer, 0.0)
         if directed:
@@ -229,7 +232,7 @@ def modularity(adjacency, partition, *, gamma=1.0, negative="asymmetric", direct
         Community labels.
     gamma : float, default=1.0
         Resolution parameter ``γ``.
-    negative : {"asymmetric", "symmetric", "simple", "ignore"}, default="asymmetric"
+    negative : {"asymmetric", "symmetric", "simple", "ignore", "absolute"}, default="asymmetric"
         Treatment of negative weights (see Notes).
     directed : bool, default=False
         Use the Leicht–Newman null model of directed networks (see Notes)
@@ -256,7 +259,8 @@ def modularity(adjacency, partition, *, gamma=1.0, negative="asymmetric", direct
       ``Q = v⁺/(v⁺ + v⁻) Q⁺ − v⁻/(v⁺ + v⁻) Q⁻`` (BCT ``B="negative_sym"``);
     - ``"simple"``: ``Q = Q⁺ − Q⁻`` (BCT ``modularity_louvain_und_sign``
       with ``qtype="smp"``);
-    - ``"ignore"``: ``Q = Q⁺``, negative weights are dropped.
+    - ``"ignore"``: ``Q = Q⁺``, negative weights are dropped;
+    - ``"absolute"``: Newman's ``Q`` of ``|A|``.
 
     For a network without negative weights all of them equal Newman's
     modularity ``(1/2m) Σ_ij (A_ij − γ k_i k_j / 2m) δ(g_i, g_j)``.
@@ -336,6 +340,8 @@ def _leiden_partition(adjacency, gamma, negative, seed, directed=False):
             "method='leiden' needs the optional packages leidenalg and igraph; install "
             "them with `pip install brainctrl[leiden]`."
         ) from exc
+    if negative == "absolute":
+        adjacency = np.abs(adjacency)
     positive = np.maximum(adjacency, 0.0)
     negative_part = np.maximum(-adjacency, 0.0)
     total_positive = positive.sum()
@@ -407,7 +413,7 @@ def modularity_communities(
         ``"louvain"``: brainctrl's generalised Louvain, iterated to a fixed point.
         ``"leiden"``: the Leiden algorithm of the optional package ``leidenalg``
         (``pip install brainctrl[leiden]``).
-    negative : {"asymmetric", "symmetric", "simple", "ignore"}, default="asymmetric"
+    negative : {"asymmetric", "symmetric", "simple", "ignore", "absolute"}, default="asymmetric"
         Treatment of negative weights, as in :func:`modularity`. The choice
         changes the communities of networks with anti-correlated systems.
     n_runs : int, default=10

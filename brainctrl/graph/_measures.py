@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import shortest_path
 
-from brainctrl._utils.validation import check_array, check_option, check_square
+from brainctrl._utils.validation import check_array, check_negative, check_option, check_square
 from brainctrl.exceptions import DataError, InvalidParameterError
 from brainctrl.graph._threshold import weight_to_length
 
@@ -40,7 +40,6 @@ NODE_MEASURES = (
     "within_module_z",
 )
 GLOBAL_MEASURES = ("global_efficiency", "characteristic_path_length", "modularity")
-_NEGATIVE = ("separate", "ignore", "absolute")
 _LOCAL_VARIANTS = ("modified", "original")
 _TIE_RTOL = 1e-10
 
@@ -55,7 +54,6 @@ def _prepare(adjacency, negative):
     weights used by the measures, of negative magnitudes (or None), and the
     batch shape.
     """
-    check_option("negative", negative, _NEGATIVE)
     matrices = check_square("adjacency", adjacency)
     n_regions = matrices.shape[-1]
     if n_regions < 2:
@@ -83,9 +81,7 @@ def _prepare(adjacency, negative):
     else:
         weights = np.clip(signed, 0.0, None)
         has_negative = bool((signed < 0).any())
-        negatives = (
-            np.clip(-signed, 0.0, None) if negative == "separate" and has_negative else None
-        )
+        negatives = np.clip(-signed, 0.0, None) if negative != "ignore" and has_negative else None
     return signed, weights, negatives, batch_shape
 
 
@@ -337,6 +333,17 @@ def _within_module_z(weights, codes, one_hot):
     return np.where(np.isfinite(z), z, 0.0)
 
 
+def _global_modularity(signed, weights, negatives, one_hot, communities_codes, negative):
+    """The ``modularity`` global of :func:`graph_measures` under rule ``negative``."""
+    if negatives is None or negative == "asymmetric":
+        return _signed_modularity(weights, negatives, one_hot)
+    from brainctrl.graph._communities import modularity
+
+    return np.array(
+        [modularity(m, c, negative=negative) for m, c in zip(signed, communities_codes)]
+    )
+
+
 def _signed_modularity(weights, negatives, one_hot):
     """Modularity of signed weights, BCT's default ("asymmetric", Rubinov & Sporns 2011).
 
@@ -421,7 +428,7 @@ def graph_measures(
     *,
     regions=None,
     measures=None,
-    negative="separate",
+    negative="asymmetric",
     local_efficiency="modified",
     batch_names=None,
 ):
@@ -442,16 +449,19 @@ def graph_measures(
     measures : sequence of str, optional
         Subset of :data:`NODE_MEASURES` to compute; default all (the
         community measures only when ``communities`` is given).
-    negative : {"separate", "ignore", "absolute"}, default="separate"
-        Treatment of negative weights. ``"separate"``: all topological
+    negative : {"asymmetric", "symmetric", "simple", "ignore", "absolute"}, default="asymmetric"
+        Treatment of negative weights, as in :func:`~brainctrl.graph.modularity`.
+        ``"asymmetric"``, ``"symmetric"``, ``"simple"``: all topological
         measures use the positive weights; for signed input, extra columns
         ``strength_positive``, ``strength_negative`` (magnitude),
         ``clustering_negative`` and ``participation_negative`` (the same
         formulas on the negative weights' magnitudes, as BCT's
         ``clustering_coef_wu_sign`` default and ``participation_coef_sign``,
         Rubinov & Sporns 2011) are added, and ``strength`` is the net sum of
-        signed weights. ``"ignore"``: negative weights
-        are set to 0. ``"absolute"``: ``|w|`` is used.
+        signed weights; the three differ only in the modularity (see
+        :func:`~brainctrl.graph.modularity`). ``"ignore"``: negative weights
+        are set to 0. ``"absolute"``: ``|w|`` is used. (``"separate"``, the
+        former spelling of ``"asymmetric"``, still works with a FutureWarning.)
     local_efficiency : {"modified", "original"}, default="modified"
         ``"modified"``: Wang et al. (2017) as BCT ``efficiency_wei(W, 2)`` and
         bctpy's ``local=True``; ``"original"``: Rubinov & Sporns (2010),
@@ -506,11 +516,11 @@ def graph_measures(
       length ``= mean_{i != j} d_ij`` (infinite when the graph is
       disconnected, as BCT ``charpath`` by default), on lengths ``1 / w``;
     - modularity ``Q = (1 / 2m) sum_ij (w_ij - s_i s_j / 2m) delta(c_i, c_j)``
-      (Newman) of the weights used; with ``negative="separate"`` and negative
-      weights, the signed ``Q = Q+ - v- / (v+ + v-) Q-`` of Rubinov & Sporns
-      (2011), BCT's default and the ``"asymmetric"`` rule of
-      :func:`~brainctrl.graph.modularity` and
-      :func:`~brainctrl.graph.modularity_communities`, so the three agree.
+      (Newman) of the weights used; with negative weights kept apart, the
+      signed modularity of the same rule as :func:`~brainctrl.graph.modularity`
+      and :func:`~brainctrl.graph.modularity_communities` (``"asymmetric"``:
+      ``Q = Q+ - v- / (v+ + v-) Q-``, Rubinov & Sporns 2011, BCT's default), so
+      the three agree.
 
     References
     ----------
@@ -552,6 +562,7 @@ def graph_measures(
             raise InvalidParameterError(
                 f"measures {missing} need 'communities'; got communities=None."
             )
+    negative = check_negative(negative, function="graph_measures")
     signed, weights, negatives, batch_shape = _prepare(adjacency, negative)
     n_matrices, n_regions, _ = weights.shape
     region_index = _region_index(regions, n_regions)
@@ -596,7 +607,9 @@ def graph_measures(
         global_values["global_efficiency"] = efficiency
         global_values["characteristic_path_length"] = path_length
     if one_hot is not None:
-        global_values["modularity"] = _signed_modularity(weights, negatives, one_hot)
+        global_values["modularity"] = _global_modularity(
+            signed, weights, negatives, one_hot, codes, negative
+        )
 
     data = {name: values.reshape(-1) for name, values in columns.items()}
     if batch_shape:
@@ -611,7 +624,7 @@ def graph_measures(
 
 
 def global_graph_measures(
-    adjacency, communities=None, *, measures=None, negative="separate", batch_names=None
+    adjacency, communities=None, *, measures=None, negative="asymmetric", batch_names=None
 ):
     """Whole-network measures, one row per matrix.
 
@@ -623,9 +636,10 @@ def global_graph_measures(
         Community labels, needed for ``modularity``.
     measures : sequence of str, optional
         Subset of :data:`GLOBAL_MEASURES`; default all that the inputs allow.
-    negative : {"separate", "ignore", "absolute"}, default="separate"
-        As in :func:`graph_measures`: ``"separate"`` and ``"ignore"`` use the
-        positive weights, ``"absolute"`` uses ``|w|``.
+    negative : {"asymmetric", "symmetric", "simple", "ignore", "absolute"}, default="asymmetric"
+        As in :func:`graph_measures`: the path measures use the positive
+        weights (``|w|`` with ``"absolute"``), and the modularity follows
+        :func:`~brainctrl.graph.modularity`'s rule.
     batch_names : sequence of str, optional
         Index level names of the batch axes.
 
@@ -656,7 +670,8 @@ def global_graph_measures(
             raise InvalidParameterError(
                 "measure 'modularity' needs 'communities'; got communities=None."
             )
-    _, weights, negatives, batch_shape = _prepare(adjacency, negative)
+    negative = check_negative(negative, function="global_graph_measures")
+    signed, weights, negatives, batch_shape = _prepare(adjacency, negative)
     n_matrices, n_regions, _ = weights.shape
     data = {}
     if "global_efficiency" in selected or "characteristic_path_length" in selected:
@@ -666,13 +681,15 @@ def global_graph_measures(
         if "characteristic_path_length" in selected:
             data["characteristic_path_length"] = path_length
     if "modularity" in selected:
-        _, one_hot = _community_codes(communities, n_matrices, n_regions)
-        data["modularity"] = _signed_modularity(weights, negatives, one_hot)
+        codes, one_hot = _community_codes(communities, n_matrices, n_regions)
+        data["modularity"] = _global_modularity(
+            signed, weights, negatives, one_hot, codes, negative
+        )
     index = _batch_index(batch_shape, batch_names, None) if batch_shape else None
     return pd.DataFrame(data, index=index)
 
 
-def rich_club(adjacency, *, max_level=None, negative="separate", definition="opsahl"):
+def rich_club(adjacency, *, max_level=None, negative="asymmetric", definition="opsahl"):
     """Weighted rich-club coefficient as a function of the degree level.
 
     Parameters
@@ -682,9 +699,8 @@ def rich_club(adjacency, *, max_level=None, negative="separate", definition="ops
     max_level : int, optional
         Largest degree level ``k``; default the largest degree in the stack
         minus one.
-    negative : {"separate", "ignore", "absolute"}, default="separate"
-        ``"separate"`` and ``"ignore"`` use the positive weights,
-        ``"absolute"`` uses ``|w|``.
+    negative : {"asymmetric", "symmetric", "simple", "ignore", "absolute"}, default="asymmetric"
+        ``"absolute"`` uses ``|w|``; every other rule the positive weights.
     definition : {"opsahl", "bct"}, default="opsahl"
         ``"opsahl"``: level ``k`` keeps the regions of degree ``> k``.
         ``"bct"``: as BCT's ``rich_club_wu``, level ``k`` keeps the regions of
@@ -720,6 +736,7 @@ def rich_club(adjacency, *, max_level=None, negative="separate", definition="ops
     array([nan, nan])
     """
     check_option("definition", definition, ("opsahl", "bct"))
+    negative = check_negative(negative, function="rich_club")
     _, weights, _, batch_shape = _prepare(adjacency, negative)
     n_matrices, n_regions, _ = weights.shape
     degree = np.count_nonzero(weights, axis=-1)

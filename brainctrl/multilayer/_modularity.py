@@ -9,6 +9,7 @@ from joblib import Parallel, delayed
 from scipy import sparse
 
 from brainctrl._utils.validation import (
+    NEGATIVE_RULES,
     check_array,
     check_finite,
     check_option,
@@ -34,7 +35,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _COUPLINGS = ("ordinal", "categorical")
-_NEGATIVE = ("asymmetric", "symmetric", "simple", "ignore")
+_NEGATIVE = NEGATIVE_RULES
 
 
 @dataclass
@@ -183,7 +184,7 @@ def multilayer_modularity_matrix(
     coupling : {"ordinal", "categorical"}, default="ordinal"
         ``"ordinal"`` couples each node to itself in adjacent layers,
         ``"categorical"`` in all pairs of layers.
-    negative : {"asymmetric", "symmetric", "simple", "ignore"}, default="asymmetric"
+    negative : {"asymmetric", "symmetric", "simple", "ignore", "absolute"}, default="asymmetric"
         Treatment of negative weights, see :func:`multilayer_modularity`.
     directed : bool, default=False
         Leicht–Newman null model for directed layers, see
@@ -318,7 +319,7 @@ def multilayer_modularity(
     coupling : {"ordinal", "categorical"}, default="ordinal"
         ``"ordinal"``: node i in layer s is coupled to node i in layers s ± 1
         (time-ordered layers); ``"categorical"``: to node i in every other layer.
-    negative : {"asymmetric", "symmetric", "simple", "ignore"}, default="asymmetric"
+    negative : {"asymmetric", "symmetric", "simple", "ignore", "absolute"}, default="asymmetric"
         Treatment of negative weights in each layer (see Notes).
     n_runs : int, default=10
         Independent runs; the best is returned.
@@ -364,7 +365,8 @@ def multilayer_modularity(
 
     with ``λ_s = v⁺/(v⁺ + v⁻)`` (``"asymmetric"``, Rubinov & Sporns 2011),
     ``λ_s = 1`` (``"symmetric"``, Gómez et al. 2009), ``λ_s = v⁺/v⁻``
-    (``"simple"``) or ``λ_s = 0`` (``"ignore"``), i.e. the single-layer signed
+    (``"simple"``) or ``λ_s = 0`` (``"ignore"``; ``"absolute"`` takes
+    ``|A_s|`` as ``A⁺`` and has no negative part), i.e. the single-layer signed
     modularity of :func:`brainctrl.graph.modularity` scaled by ``2m_s``, with
     ``2m_s = v⁺_s + v⁻_s`` for ``"symmetric"`` and ``2m_s = v⁺_s`` otherwise.
     Without negative weights this is exactly Mucha et al.'s quality, the one

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from brainctrl._utils.validation import NEGATIVE_RULES
 from brainctrl.exceptions import ConfigError
 
 __all__ = [
@@ -228,7 +229,9 @@ class GraphConfig:
 
     ``density``: keep this fraction of the strongest edges (proportional
     threshold) before the graph measures; communities always use the full
-    signed FC, handled as ``negative`` says. ``per_window``: also compute the
+    signed FC, handled as ``negative`` says (the same rule for the graph
+    measures and the ``modularity`` of the globals table; see
+    :func:`brainctrl.graph.modularity`). ``per_window``: also compute the
     node measures that need no communities (strength, degree, clustering,
     local efficiency, betweenness; with negative weights also the positive
     and negative strengths and the negative clustering, as for the static
@@ -246,7 +249,7 @@ class GraphConfig:
     per_window: bool = False
 
     def _check(self, path):
-        _one_of(self.negative, ("asymmetric", "symmetric", "simple", "ignore"), f"{path}.negative")
+        _one_of(self.negative, NEGATIVE_RULES, f"{path}.negative")
         _require(self.gamma > 0, f"{path}.gamma", "must be > 0")
         _require(self.n_runs >= 1, f"{path}.n_runs", "must be >= 1")
         _require(
@@ -276,7 +279,7 @@ class MultilayerConfig:
         _require(self.gamma > 0, f"{path}.gamma", "must be > 0")
         _require(self.omega >= 0, f"{path}.omega", "must be >= 0")
         _require(self.n_runs >= 1, f"{path}.n_runs", "must be >= 1")
-        _one_of(self.negative, ("asymmetric", "symmetric", "simple", "ignore"), f"{path}.negative")
+        _one_of(self.negative, NEGATIVE_RULES, f"{path}.negative")
         _require(
             self.window_stride is None or self.window_stride >= 1,
             f"{path}.window_stride",

@@ -257,7 +257,7 @@ def _graph(adjacency, graph_config, rng):
         random_state=int(rng.integers(2**31)),
     )
     partition = np.asarray(getattr(communities, "partition", communities))
-    graph = graph_measures(graph_input, partition)
+    graph = graph_measures(graph_input, partition, negative=graph_config.negative)
     measures = {
         column: graph[column].to_numpy(float)
         for column in graph.columns
@@ -412,7 +412,9 @@ def process_run(run, config, seed, structural=None):
     def graph_per_window(matrices):
         if config.graph.density is not None:
             matrices = threshold_proportional(matrices, config.graph.density)
-        table = graph_measures(matrices, measures=_WINDOW_GRAPH_MEASURES)
+        table = graph_measures(
+            matrices, measures=_WINDOW_GRAPH_MEASURES, negative=config.graph.negative
+        )
         return {c: table[c].to_numpy(float).reshape(len(matrices), n) for c in table.columns}
 
     windowed = {}

@@ -559,3 +559,39 @@ def test_one_modularity_for_signed_networks_agrees_with_bct():
     _, q_positive = bct.modularity_und(positive, kci=partition + 1)
     ignored = graph_measures(fc, partition, negative="ignore").attrs["global"]["modularity"]
     np.testing.assert_allclose(ignored, q_positive, rtol=1e-12)
+
+
+def test_one_negative_vocabulary_across_measures_and_modularity(rng):
+    from brainctrl.graph import modularity, modularity_communities
+    from brainctrl.multilayer import multilayer_quality
+
+    weights = rng.normal(size=(12, 12))
+    weights = (weights + weights.T) / 2
+    np.fill_diagonal(weights, 0.0)
+    partition = np.repeat([0, 1, 2], 4)
+    for rule in ("asymmetric", "symmetric", "simple", "ignore", "absolute"):
+        table = graph_measures(weights, partition, negative=rule)
+        np.testing.assert_allclose(
+            table.attrs["global"]["modularity"],
+            modularity(weights, partition, negative=rule),
+            rtol=1e-12,
+        )
+    # absolute: Newman's Q of |W| (bctpy)
+    _, q_abs = bct.modularity_und(np.abs(weights), kci=partition + 1)
+    np.testing.assert_allclose(modularity(weights, partition, negative="absolute"), q_abs)
+    found = modularity_communities(weights, negative="absolute", n_runs=2, random_state=0)
+    again = modularity_communities(np.abs(weights), n_runs=2, random_state=0)
+    np.testing.assert_array_equal(found.partition, again.partition)
+    # multilayer: the same rule per layer
+    stack = np.stack([weights, -weights])
+    labels = np.stack([partition, partition], axis=1)
+    np.testing.assert_allclose(
+        multilayer_quality(stack, labels, omega=0.0, negative="absolute"),
+        multilayer_quality(np.abs(stack), labels, omega=0.0),
+    )
+    # the former spelling of graph_measures still works, with a warning
+    with pytest.warns(FutureWarning, match="pass negative='asymmetric'"):
+        old = graph_measures(weights, partition, negative="separate")
+    pd.testing.assert_frame_equal(old, graph_measures(weights, partition))
+    with pytest.raises(ValueError, match="'negative' must be one of"):
+        modularity(weights, partition, negative="separate")
