@@ -329,7 +329,8 @@ def _input_matrix(control, n_regions, *, name="B"):
         bad = (indices < -n_regions) | (indices >= n_regions)
         if bad.any():
             raise DataError(
-                f"{name} indices must lie in [0, {n_regions}); got {indices[bad].tolist()}."
+                f"{name} indices must lie in [-{n_regions}, {n_regions}) (negative ones count "
+                f"from the end, as in numpy); got {indices[bad].tolist()}."
             )
         indices = np.unique(indices % n_regions)
     else:
@@ -409,7 +410,9 @@ def control_set(regions=None, network="Default", *, n_regions=None):
         if isinstance(item, (numbers.Integral, np.integer)) and not isinstance(item, bool):
             if not -total <= item < total:
                 raise InvalidParameterError(
-                    f"'network' index {item!r} is out of range for {total} regions."
+                    f"'network' index {item!r} is out of range for {total} regions (indices "
+                    f"lie in [-{total}, {total}); negative ones count from the end, as in "
+                    "numpy)."
                 )
             mask[item] = True
         elif isinstance(item, str):

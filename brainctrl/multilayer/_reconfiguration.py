@@ -10,13 +10,14 @@ axis, :func:`module_allegiance` averages over it.
 
 import logging
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from brainctrl._utils.validation import check_array, check_option, check_square
-from brainctrl.exceptions import DataError, InvalidParameterError
+from brainctrl._utils.validation import check_array, check_option, check_positive, check_square
+from brainctrl.exceptions import DataError, InvalidParameterError, OrientationWarning
 
 __all__ = [
     "cohesion",
@@ -40,8 +41,12 @@ logger = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- input
 
 
-def _check_partition(partition, *, min_layers=1):
-    """Return the partition as an int array ``(n_runs, n_regions, n_layers)`` and its ndim."""
+def _check_partition(partition, *, min_layers=1, n_regions=None):
+    """Return the partition as an int array ``(n_runs, n_regions, n_layers)`` and its ndim.
+
+    With ``n_regions`` the rows must be that many; without it, a partition of
+    10 or more rows with more columns than rows warns that it may be transposed.
+    """
     labels = check_array("partition", partition, dtype=None)
     if labels.dtype.kind == "f":
         if not (np.all(np.isfinite(labels)) and np.all(labels % 1 == 0)):
@@ -61,6 +66,24 @@ def _check_partition(partition, *, min_layers=1):
         raise DataError(
             f"partition must have at least {min_layers} layer(s) (last axis) and one region; "
             f"got shape {labels.shape}."
+        )
+    rows, columns = labels.shape[-2:]
+    if n_regions is not None:
+        check_positive("n_regions", n_regions, integer=True)
+        if rows != n_regions:
+            hint = " It looks transposed: pass partition.T." if columns == n_regions else ""
+            raise DataError(
+                f"partition must have one row per region, shape (n_regions, n_layers) = "
+                f"({n_regions}, n_layers); got shape {labels.shape}.{hint}"
+            )
+    elif rows >= 10 and columns > rows:
+        warnings.warn(
+            f"partition has {rows} rows and {columns} columns; brainctrl reads rows as "
+            "regions and columns as layers, (n_regions, n_layers). If the rows are layers, "
+            f"pass partition.T; pass n_regions={rows} to confirm this orientation (and "
+            "silence this warning).",
+            OrientationWarning,
+            stacklevel=3,
         )
     ndim = labels.ndim
     return np.asarray(labels, dtype=np.int64).reshape(-1, *labels.shape[-2:]), ndim
@@ -101,13 +124,18 @@ def _group_ids(keys):
 # --------------------------------------------------------------------------- per region
 
 
-def flexibility(partition):
+def flexibility(partition, *, n_regions=None):
     """Fraction of consecutive layers in which each region changes community.
 
     Parameters
     ----------
     partition : array-like of int, shape (n_regions, n_layers) or (n_runs, n_regions, n_layers)
         Multilayer community labels (ordinal layers, at least 2).
+    n_regions : int, optional
+        Number of regions. Given, a partition without that many rows is an
+        error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
+        partition of 10 or more rows with more columns than rows warns
+        (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
     -------
@@ -135,18 +163,23 @@ def flexibility(partition):
     >>> flexibility([[1, 1, 2, 2, 1], [1, 1, 1, 1, 1]])
     array([0.5, 0. ])
     """
-    labels, ndim = _check_partition(partition, min_layers=2)
+    labels, ndim = _check_partition(partition, min_layers=2, n_regions=n_regions)
     changes = labels[..., 1:] != labels[..., :-1]
     return _unstack(changes.mean(axis=-1), ndim)
 
 
-def persistence(partition):
+def persistence(partition, *, n_regions=None):
     """Fraction of consecutive layers in which each region keeps its community.
 
     Parameters
     ----------
     partition : array-like of int, shape (n_regions, n_layers) or (n_runs, n_regions, n_layers)
         Multilayer community labels (ordinal layers, at least 2).
+    n_regions : int, optional
+        Number of regions. Given, a partition without that many rows is an
+        error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
+        partition of 10 or more rows with more columns than rows warns
+        (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
     -------
@@ -166,10 +199,10 @@ def persistence(partition):
     >>> persistence([[1, 1, 2, 2, 1], [1, 1, 1, 1, 1]])
     array([0.5, 1. ])
     """
-    return 1.0 - flexibility(partition)
+    return 1.0 - flexibility(partition, n_regions=n_regions)
 
 
-def promiscuity(partition, *, definition="papadopoulos"):
+def promiscuity(partition, *, definition="papadopoulos", n_regions=None):
     """Fraction of all communities that each region takes part in.
 
     Parameters
@@ -179,6 +212,11 @@ def promiscuity(partition, *, definition="papadopoulos"):
     definition : {"papadopoulos", "teneto"}, default="papadopoulos"
         ``"papadopoulos"``: ``psi_i = n_i / K``; ``"teneto"``:
         ``(n_i - 1) / (K - 1)`` (0 when ``K = 1``).
+    n_regions : int, optional
+        Number of regions. Given, a partition without that many rows is an
+        error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
+        partition of 10 or more rows with more columns than rows warns
+        (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
     -------
@@ -209,7 +247,7 @@ def promiscuity(partition, *, definition="papadopoulos"):
     array([1.        , 0.33333333])
     """
     check_option("definition", definition, ("papadopoulos", "teneto"))
-    labels, ndim = _check_partition(partition)
+    labels, ndim = _check_partition(partition, n_regions=n_regions)
     n_runs, n_regions, n_layers = labels.shape
     out = np.empty((n_runs, n_regions))
     for run, run_labels in enumerate(labels):
@@ -238,9 +276,9 @@ def _changes(labels):
     return region, groups, sizes[groups]
 
 
-def _change_rate(partition, *, mutual):
+def _change_rate(partition, *, mutual, n_regions=None):
     """Mutual (``mutual=True``) or independent changes of each region, divided by ``T - 1``."""
-    labels, ndim = _check_partition(partition, min_layers=2)
+    labels, ndim = _check_partition(partition, min_layers=2, n_regions=n_regions)
     out = np.zeros(labels.shape[:2])
     for run, run_labels in enumerate(labels):
         region, _, size = _changes(run_labels)
@@ -249,13 +287,18 @@ def _change_rate(partition, *, mutual):
     return _unstack(out / (labels.shape[-1] - 1), ndim)
 
 
-def cohesion(partition):
+def cohesion(partition, *, n_regions=None):
     """Fraction of steps in which a region changes community together with another.
 
     Parameters
     ----------
     partition : array-like of int, shape (n_regions, n_layers) or (n_runs, n_regions, n_layers)
         Multilayer community labels with labels shared across layers.
+    n_regions : int, optional
+        Number of regions. Given, a partition without that many rows is an
+        error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
+        partition of 10 or more rows with more columns than rows warns
+        (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
     -------
@@ -281,16 +324,21 @@ def cohesion(partition):
     >>> cohesion([[1, 2, 2], [1, 2, 1], [1, 1, 1]])
     array([0.5, 0.5, 0. ])
     """
-    return _change_rate(partition, mutual=True)
+    return _change_rate(partition, mutual=True, n_regions=n_regions)
 
 
-def disjointedness(partition):
+def disjointedness(partition, *, n_regions=None):
     """Fraction of steps in which a region changes community on its own.
 
     Parameters
     ----------
     partition : array-like of int, shape (n_regions, n_layers) or (n_runs, n_regions, n_layers)
         Multilayer community labels with labels shared across layers.
+    n_regions : int, optional
+        Number of regions. Given, a partition without that many rows is an
+        error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
+        partition of 10 or more rows with more columns than rows warns
+        (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
     -------
@@ -308,16 +356,21 @@ def disjointedness(partition):
     >>> disjointedness([[1, 2, 2], [1, 2, 1], [1, 1, 1]])
     array([0. , 0.5, 0. ])
     """
-    return _change_rate(partition, mutual=False)
+    return _change_rate(partition, mutual=False, n_regions=n_regions)
 
 
-def cohesion_matrix(partition):
+def cohesion_matrix(partition, *, n_regions=None):
     """Count the steps in which two regions make the same community change.
 
     Parameters
     ----------
     partition : array-like of int, shape (n_regions, n_layers) or (n_runs, n_regions, n_layers)
         Multilayer community labels with labels shared across layers.
+    n_regions : int, optional
+        Number of regions. Given, a partition without that many rows is an
+        error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
+        partition of 10 or more rows with more columns than rows warns
+        (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
     -------
@@ -333,7 +386,7 @@ def cohesion_matrix(partition):
            [1., 0., 0.],
            [0., 0., 0.]])
     """
-    labels, ndim = _check_partition(partition, min_layers=2)
+    labels, ndim = _check_partition(partition, min_layers=2, n_regions=n_regions)
     n_runs, n_regions, _ = labels.shape
     out = np.zeros((n_runs, n_regions, n_regions))
     for run, run_labels in enumerate(labels):
@@ -352,7 +405,7 @@ def cohesion_matrix(partition):
 # --------------------------------------------------------------------------- allegiance
 
 
-def module_allegiance(partition):
+def module_allegiance(partition, *, n_regions=None):
     """Fraction of layers (and runs) in which two regions share a community.
 
     Parameters
@@ -360,6 +413,11 @@ def module_allegiance(partition):
     partition : array-like of int, shape (n_regions, n_layers) or (n_runs, n_regions, n_layers)
         Multilayer community labels. Labels are compared within a layer
         only, so they need not be shared across layers.
+    n_regions : int, optional
+        Number of regions. Given, a partition without that many rows is an
+        error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
+        partition of 10 or more rows with more columns than rows warns
+        (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
     -------
@@ -389,7 +447,7 @@ def module_allegiance(partition):
            [0.5, 1. , 0.5],
            [0. , 0.5, 1. ]])
     """
-    labels, _ = _check_partition(partition)
+    labels, _ = _check_partition(partition, n_regions=n_regions)
     n_runs, n_regions, n_layers = labels.shape
     columns = labels.transpose(1, 0, 2).reshape(n_regions, n_runs * n_layers)
     layer = np.broadcast_to(np.arange(n_runs * n_layers), columns.shape)
@@ -577,7 +635,7 @@ def integration(allegiance, systems, *, per="region", include_diagonal=False):
 # --------------------------------------------------------------------------- per layer
 
 
-def module_size_entropy(partition, *, base=2.0, normalize=False):
+def module_size_entropy(partition, *, base=2.0, normalize=False, n_regions=None):
     """Shannon entropy of the distribution of regions over communities, per layer.
 
     Parameters
@@ -589,6 +647,11 @@ def module_size_entropy(partition, *, base=2.0, normalize=False):
     normalize : bool, default=False
         Divide by ``log(n_regions)``, the entropy when every region is its own
         community, so values lie in [0, 1] whatever the base.
+    n_regions : int, optional
+        Number of regions. Given, a partition without that many rows is an
+        error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
+        partition of 10 or more rows with more columns than rows warns
+        (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
     -------
@@ -615,7 +678,7 @@ def module_size_entropy(partition, *, base=2.0, normalize=False):
         raise InvalidParameterError(
             f"'base' must be a positive number other than 1; got {base!r}."
         )
-    labels, ndim = _check_partition(partition)
+    labels, ndim = _check_partition(partition, n_regions=n_regions)
     n_runs, n_regions, n_layers = labels.shape
     columns = labels.transpose(0, 2, 1).reshape(-1, n_regions)
     sorted_labels = np.sort(columns, axis=1)
@@ -712,7 +775,11 @@ def reconfiguration_measures(partition, *, regions=None):
     >>> table.pivot(index="region", columns="measure", values="value")["flexibility"].tolist()
     [0.5, 0.5]
     """
-    labels, ndim = _check_partition(partition, min_layers=2)
+    # a region table of the partition's length confirms its orientation (any other
+    # length is reported below, as the table's problem)
+    rows = np.shape(partition)[-2] if np.ndim(partition) >= 2 else None
+    confirmed = regions is not None and hasattr(regions, "__len__") and len(regions) == rows
+    labels, ndim = _check_partition(partition, min_layers=2, n_regions=rows if confirmed else None)
     n_runs, n_regions, _ = labels.shape
     if regions is None:
         names = np.arange(n_regions)

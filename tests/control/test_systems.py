@@ -218,3 +218,22 @@ def test_calling_a_control_function_without_system_warns_and_keeps_its_old_defau
     with pytest.warns(FutureWarning, match=f"pass system='{old_default}'"):
         old = call()
     np.testing.assert_array_equal(old, call(system=old_default))
+
+
+def test_negative_control_indices_mean_what_numpy_means_everywhere(rng):
+    from brainctrl.control import control_set, minimum_energy
+
+    n = 6
+    weights = rng.random((n, n))
+    A = normalize_adjacency(
+        weights + weights.T - 2 * np.diag(np.diag(weights)), system="continuous"
+    )
+    x0, xf = np.zeros(n), rng.normal(size=n)
+    last = minimum_energy(A, x0, xf, B=[-1, -2, 0, 1], system="continuous")
+    same = minimum_energy(A, x0, xf, B=[n - 1, n - 2, 0, 1], system="continuous")
+    assert last.energy == same.energy
+    np.testing.assert_array_equal(
+        control_set(network=[-1, 0], n_regions=n), control_set(network=[n - 1, 0], n_regions=n)
+    )
+    with pytest.raises(ValueError, match=r"indices must lie in \[-6, 6\)"):
+        minimum_energy(A, x0, xf, B=[-7, 0], system="continuous")

@@ -234,3 +234,15 @@ def test_errors():
         reconfiguration_measures(PARTITION, regions=SYSTEMS)
     with pytest.raises(DataError, match=r"one row per region \(5\); got 2 rows"):
         reconfiguration_measures(PARTITION, regions=pd.DataFrame({"name": ["a", "b"]}))
+
+
+def test_a_transposed_partition_is_named():
+    from brainctrl.exceptions import DataError, OrientationWarning
+
+    partition = np.random.default_rng(0).integers(0, 3, size=(100, 20))
+    with pytest.raises(DataError, match=r"It looks transposed: pass partition.T"):
+        flexibility(partition.T, n_regions=100)
+    with pytest.warns(OrientationWarning, match="pass partition.T"):
+        flexibility(partition.T)
+    np.testing.assert_array_equal(flexibility(partition, n_regions=100), flexibility(partition))
+    assert flexibility(partition).shape == (100,)
