@@ -218,3 +218,55 @@ def check_random_state(random_state):
         "'random_state' must be None, an int or a numpy Generator; "
         f"got {type(random_state).__name__}."
     )
+
+
+#: Relative tolerance of every symmetry check: ``|W - W.T| <= SYMMETRY_RTOL * max|W|``
+#: (float32 data written and read back stays well inside it).
+SYMMETRY_RTOL = 1e-8
+
+
+def check_symmetric(name, matrices, *, what="undirected", context=None):
+    """Raise a DataError naming the largest asymmetry unless ``matrices`` are symmetric.
+
+    ``matrices`` is ``(..., n, n)``; the tolerance is :data:`SYMMETRY_RTOL`
+    relative to the largest absolute entry.
+    """
+    matrices = np.asarray(matrices)
+    gap = np.abs(matrices - np.swapaxes(matrices, -1, -2))
+    scale = max(float(np.abs(matrices).max(initial=0.0)), np.finfo(float).tiny)
+    if gap.size and gap.max() > SYMMETRY_RTOL * scale:
+        where = tuple(int(i) for i in np.unravel_index(int(np.argmax(gap)), gap.shape))
+        raise DataError(
+            f"{_prefix(context)}{name} must be symmetric ({what}); the largest "
+            f"|W - W.T| is {gap.max():.3g} at index {where} (entries up to {scale:.3g})."
+        )
+    return matrices
+
+
+def check_nonnegative(name, matrices, *, context=None):
+    """Raise a DataError naming the first negative entry, if there is one."""
+    matrices = np.asarray(matrices)
+    negative = matrices < 0
+    if negative.any():
+        where = tuple(int(i) for i in np.argwhere(negative)[0])
+        raise DataError(
+            f"{_prefix(context)}{name} must be non-negative; got {int(negative.sum())} "
+            f"negative value(s), the first at index {where} ({matrices[where]:.6g})."
+        )
+    return matrices
+
+
+def check_fraction(name, value, *, low=0.0, high=1.0, closed_high=True):
+    """A number in ``[low, high]`` (``[low, high)`` with ``closed_high=False``) as float."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise InvalidParameterError(
+            f"'{name}' must be a number in [{low:g}, {high:g}{']' if closed_high else ')'}; got "
+            f"{value!r} of type {type(value).__name__}."
+        )
+    ok = low <= value <= high if closed_high else low <= value < high
+    if not ok:
+        bracket = "]" if closed_high else ")"
+        raise InvalidParameterError(
+            f"'{name}' must be in [{low:g}, {high:g}{bracket}; got {value!r}."
+        )
+    return float(value)

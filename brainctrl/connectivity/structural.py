@@ -8,7 +8,14 @@ stack of them that keeps the group's edge-length distribution, and
 
 import numpy as np
 
-from brainctrl._utils.validation import check_array, check_option, check_positive, check_square
+from brainctrl._utils.validation import (
+    check_array,
+    check_nonnegative,
+    check_option,
+    check_positive,
+    check_square,
+    check_symmetric,
+)
 from brainctrl.exceptions import DataError, InvalidParameterError
 
 __all__ = ["consensus_structural", "scale_structural"]
@@ -18,20 +25,8 @@ _SCALINGS = ("log", "strength", "max")
 
 def _check_symmetric_nonnegative(name, matrices, *, what="matrix"):
     """Raise unless every matrix of ``matrices`` is symmetric and non-negative."""
-    if (matrices < 0).any():
-        where = tuple(int(i) for i in np.argwhere(matrices < 0)[0])
-        raise DataError(
-            f"{name} must be non-negative; got {int((matrices < 0).sum())} negative "
-            f"value(s), the first at index {where} ({matrices[where]:.6g})."
-        )
-    gap = np.abs(matrices - np.swapaxes(matrices, -1, -2))
-    scale = np.maximum(np.abs(matrices).max(), 1.0)
-    if (gap > 1e-10 * scale).any():
-        where = tuple(int(i) for i in np.argwhere(gap == gap.max())[0])
-        raise DataError(
-            f"{name} must be symmetric (an undirected {what}); the largest "
-            f"asymmetry is {gap.max():.3g} at index {where}."
-        )
+    check_nonnegative(name, matrices)
+    check_symmetric(name, matrices, what=f"an undirected {what}")
 
 
 def _check_hemisphere(hemisphere, n_regions):

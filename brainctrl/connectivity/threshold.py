@@ -14,7 +14,7 @@ from scipy import special
 
 from brainctrl._utils.deprecation import rename_parameter, warn_deprecated
 from brainctrl._utils.multiple import step_up_adjusted
-from brainctrl._utils.validation import check_positive, check_square
+from brainctrl._utils.validation import check_fraction, check_positive, check_square
 from brainctrl.exceptions import InvalidParameterError
 
 __all__ = [
@@ -45,16 +45,6 @@ def _apply_upper_mask(matrix, keep_upper):
     return out
 
 
-def _check_fraction(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise InvalidParameterError(
-            f"'{name}' must be a number in [0, 1]; got {value!r} of type {type(value).__name__}."
-        )
-    if not 0 <= value <= 1:
-        raise InvalidParameterError(f"'{name}' must be in [0, 1]; got {value!r}.")
-    return float(value)
-
-
 def proportional(adjacency, density, *, absolute=False, finite=True):
     """The strongest ``density`` of each matrix's connections, the diagonal set to 0.
 
@@ -65,7 +55,7 @@ def proportional(adjacency, density, *, absolute=False, finite=True):
     ``|w|`` with ``absolute``), ties broken by position (a stable sort), and
     mirrored.
     """
-    density = _check_fraction("density", density)
+    density = check_fraction("density", density)
     matrices = check_square("adjacency", adjacency, finite=finite)
     rows, cols = _upper_indices(matrices.shape[-1])
     upper = matrices[..., rows, cols]
@@ -200,7 +190,7 @@ def threshold_proportional(adjacency, density, *, absolute=None):
     """
     if absolute is not None:
         return proportional(adjacency, density, absolute=absolute)
-    _check_fraction("density", density)
+    check_fraction("density", density)
     matrix = check_square("adjacency", adjacency, finite=False)
     _warn_old_rule("threshold_proportional", matrix, "density")
     return _restore_diagonal(matrix, proportional(matrix, density, absolute=True, finite=False))

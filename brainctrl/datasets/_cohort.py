@@ -8,7 +8,12 @@ import pandas as pd
 from scipy.signal import lfilter
 from scipy.special import gammaln
 
-from brainctrl._utils.validation import check_option, check_positive, check_random_state
+from brainctrl._utils.validation import (
+    check_fraction,
+    check_option,
+    check_positive,
+    check_random_state,
+)
 from brainctrl.datasets._regions import NETWORKS, make_regions
 from brainctrl.exceptions import InvalidParameterError
 from brainctrl.io import RunData
@@ -391,15 +396,6 @@ def _motion(rng, n_frames, level):
     return np.column_stack([params, fd])
 
 
-def _check_fraction(name, value, *, low=0.0, high=1.0, closed_high=False):
-    check_positive(name, value, strict=False)
-    ok = low <= value <= high if closed_high else low <= value < high
-    if not ok:
-        bracket = "]" if closed_high else ")"
-        raise InvalidParameterError(f"'{name}' must be in [{low}, {high}{bracket}; got {value!r}.")
-    return float(value)
-
-
 def make_cohort(
     n_subjects=40,
     n_regions=100,
@@ -612,7 +608,7 @@ def make_cohort(
             f"'groups' must be two different strings (control, patient); got {groups!r}."
         )
     check_positive("n_group_regions", n_group_regions, integer=True, strict=False)
-    group_effect = _check_fraction("group_effect", group_effect)
+    group_effect = check_fraction("group_effect", group_effect, closed_high=False)
     check_positive("mean_dwell", mean_dwell)
     check_positive("min_dwell", min_dwell)
     if min_dwell > mean_dwell:
@@ -630,7 +626,7 @@ def make_cohort(
     for network, weight in behaviour_weights.items():
         check_option("behaviour_weights key", network, NETWORKS)
         check_positive(f"behaviour_weights[{network!r}]", abs(weight))
-    behaviour_r2 = _check_fraction("behaviour_r2", behaviour_r2, closed_high=True)
+    behaviour_r2 = check_fraction("behaviour_r2", behaviour_r2)
     check_positive("n_symptoms", n_symptoms, integer=True)
     check_positive("n_loaded_symptoms", n_loaded_symptoms, integer=True, strict=False)
     if n_loaded_symptoms > n_symptoms:

@@ -16,7 +16,13 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.csgraph import shortest_path
 
-from brainctrl._utils.validation import check_array, check_negative, check_option, check_square
+from brainctrl._utils.validation import (
+    check_array,
+    check_negative,
+    check_option,
+    check_square,
+    check_symmetric,
+)
 from brainctrl.exceptions import DataError, InvalidParameterError
 from brainctrl.graph._threshold import weight_to_length
 
@@ -62,17 +68,8 @@ def _prepare(adjacency, negative):
     signed = matrices.reshape(-1, n_regions, n_regions).copy()
     diagonal = np.arange(n_regions)
     signed[:, diagonal, diagonal] = 0.0
-    scale = max(float(np.abs(signed).max()), np.finfo(float).tiny)
-    for position, matrix in enumerate(signed):
-        asymmetry = np.abs(matrix - matrix.T)
-        if asymmetry.max() > 1e-8 * scale:
-            where = np.unravel_index(int(np.argmax(asymmetry)), asymmetry.shape)
-            batch = np.unravel_index(position, batch_shape) if batch_shape else ()
-            index = tuple(int(i) for i in (*batch, *where))
-            raise DataError(
-                "adjacency must be symmetric (undirected); the largest |W - W.T| is "
-                f"{asymmetry.max():.3g} at index {index}."
-            )
+    check_symmetric("adjacency", signed.reshape(*batch_shape, n_regions, n_regions))
+    for matrix in signed:
         matrix += matrix.T
         matrix /= 2
     if negative == "absolute":

@@ -15,10 +15,12 @@ import numpy as np
 from numba import njit
 
 from brainctrl._utils.validation import (
+    check_nonnegative,
     check_option,
     check_positive,
     check_random_state,
     check_square,
+    check_symmetric,
 )
 from brainctrl.exceptions import DataError, InvalidParameterError
 from brainctrl.graph._kernels import _CACHE
@@ -28,19 +30,8 @@ __all__ = ["geometry_preserving_surrogate", "randomize_strength_preserving"]
 
 def _check_connectome(name, adjacency):
     matrix = check_square(name, adjacency, batch=False)
-    if (matrix < 0).any():
-        where = tuple(int(i) for i in np.argwhere(matrix < 0)[0])
-        raise DataError(
-            f"{name} must be non-negative; got {int((matrix < 0).sum())} negative "
-            f"weight(s), the first at index {where} ({matrix[where]:.6g})."
-        )
-    gap = np.abs(matrix - matrix.T)
-    if (gap > 1e-10 * max(float(matrix.max(initial=0.0)), 1.0)).any():
-        where = tuple(int(i) for i in np.argwhere(gap == gap.max())[0])
-        raise DataError(
-            f"{name} must be symmetric (undirected); the largest asymmetry is "
-            f"{gap.max():.3g} at index {where}."
-        )
+    check_nonnegative(name, matrix)
+    check_symmetric(name, matrix)
     matrix = matrix.copy()
     np.fill_diagonal(matrix, 0.0)
     return matrix
