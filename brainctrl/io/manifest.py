@@ -700,6 +700,120 @@ def _check_structural(value, path):
     return template, options
 
 
+def _check_unknown_keys(content, path):
+    """Raise a DataError listing every key the schema does not know, with its path."""
+    unknown = [str(key) for key in content if key not in _TOP_KEYS]
+    for section, allowed in _SECTION_KEYS.items():
+        value = content.get(section)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise DataError(
+                f"'{section}' must be a mapping with keys {list(allowed)}; got {value!r}.",
+                path=path,
+            )
+        unknown += [f"{section}.{key}" for key in value if key not in allowed]
+    raw_timeseries = content.get("timeseries")
+    if isinstance(raw_timeseries, dict):
+        unknown += [f"timeseries.{key}" for key in raw_timeseries if key not in _TIMESERIES_KEYS]
+    raw_structural = content.get("structural")
+    if isinstance(raw_structural, dict):
+        unknown += [f"structural.{key}" for key in raw_structural if key not in _STRUCTURAL_KEYS]
+    if unknown:
+        sections = {key.split(".")[0] for key in unknown if "." in key}
+        allowed = {
+            **_SECTION_KEYS,
+            "timeseries": _TIMESERIES_KEYS,
+            "structural": _STRUCTURAL_KEYS,
+        }
+        inside = "".join(
+            f"; allowed in '{section}': {list(allowed[section])}" for section in sorted(sections)
+        )
+        raise DataError(
+            f"unknown manifest key(s) {unknown}; allowed top-level keys: {list(_TOP_KEYS)}"
+            f"{inside}.",
+            path=path,
+        )
+
+
+def _check_layout(layout, template, structural, parcellation, path):
+    """The files each layout needs, and the fields of the time series template."""
+    if template is not None:
+        fields = [n for _, n, _, _ in string.Formatter().parse(template) if n is not None]
+        bad = [n for n in fields if n not in _TEMPLATE_FIELDS]
+        if bad:
+            raise DataError(
+                f"'timeseries' template fields must be among {_TEMPLATE_FIELDS}; got {bad}.",
+                path=path,
+            )
+        if "subject" not in fields:
+            raise DataError("'timeseries' template must contain '{subject}'.", path=path)
+    if template is None and structural is not None and "{subject}" not in structural:
+        raise DataError(
+            "'structural' without a 'timeseries' template lists the cohort's subjects, so it "
+            f"must contain '{{subject}}'; got {structural!r}.",
+            path=path,
+        )
+    if layout == "timeseries" and template is None and structural is None:
+        raise DataError(
+            "layout 'timeseries' requires a 'timeseries' path template (or, for a cohort of "
+            "connectivity matrices only, a 'structural' one).",
+            path=path,
+        )
+    if layout == "hcp" and not parcellation.get("dlabel"):
+        raise DataError("layout 'hcp' requires 'parcellation.dlabel'.", path=path)
+    if layout == "fmriprep" and not (parcellation.get("atlas") or parcellation.get("dlabel")):
+        raise DataError(
+            "layout 'fmriprep' requires 'parcellation.atlas' (or 'parcellation.dlabel').",
+            path=path,
+        )
+
+
+def _check_confounds(confounds, path):
+    if confounds is not None:
+        confounds = dict(confounds)
+        _check_string("confounds.path", confounds.get("path"), path)
+        strategy = confounds.get("strategy")
+        if strategy is not None and strategy not in CONFOUND_STRATEGIES:
+            raise DataError(
+                f"'confounds.strategy' must be one of {CONFOUND_STRATEGIES}; got {strategy!r}.",
+                path=path,
+            )
+    return confounds
+
+
+def _check_phenotype(phenotype, path):
+    if phenotype is not None:
+        phenotype = dict(phenotype)
+        _check_string("phenotype.path", phenotype.get("path"), path, required=True)
+        _check_string("phenotype.id_column", phenotype.get("id_column"), path)
+        _check_string("phenotype.group", phenotype.get("group"), path)
+        for key in ("covariates", "scores"):
+            value = phenotype.get(key)
+            if value is None:
+                continue
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise DataError(
+                    f"'phenotype.{key}' must be a list of column names; got {value!r}.",
+                    path=path,
+                )
+            phenotype[key] = value
+    return phenotype
+
+
+def _dataset_root(root, manifest_root, path):
+    """The dataset root: ``root`` if given, else the manifest's (relative to its folder)."""
+    if root is not None:
+        return Path(root).expanduser()
+    _check_string("root", manifest_root, path)
+    dataset_root = Path(os.path.expanduser(manifest_root))
+    if not dataset_root.is_absolute():
+        dataset_root = path.parent / dataset_root
+    return dataset_root
+
+
 def load_manifest(path, root=None):
     r"""Read a data manifest (YAML) describing a dataset.
 
@@ -748,38 +862,7 @@ def load_manifest(path, root=None):
         raise DataError(
             f"manifest must be a YAML mapping; got {type(content).__name__}.", path=path
         )
-    unknown = [str(key) for key in content if key not in _TOP_KEYS]
-    for section, allowed in _SECTION_KEYS.items():
-        value = content.get(section)
-        if value is None:
-            continue
-        if not isinstance(value, dict):
-            raise DataError(
-                f"'{section}' must be a mapping with keys {list(allowed)}; got {value!r}.",
-                path=path,
-            )
-        unknown += [f"{section}.{key}" for key in value if key not in allowed]
-    raw_timeseries = content.get("timeseries")
-    if isinstance(raw_timeseries, dict):
-        unknown += [f"timeseries.{key}" for key in raw_timeseries if key not in _TIMESERIES_KEYS]
-    raw_structural = content.get("structural")
-    if isinstance(raw_structural, dict):
-        unknown += [f"structural.{key}" for key in raw_structural if key not in _STRUCTURAL_KEYS]
-    if unknown:
-        sections = {key.split(".")[0] for key in unknown if "." in key}
-        allowed = {
-            **_SECTION_KEYS,
-            "timeseries": _TIMESERIES_KEYS,
-            "structural": _STRUCTURAL_KEYS,
-        }
-        inside = "".join(
-            f"; allowed in '{section}': {list(allowed[section])}" for section in sorted(sections)
-        )
-        raise DataError(
-            f"unknown manifest key(s) {unknown}; allowed top-level keys: {list(_TOP_KEYS)}"
-            f"{inside}.",
-            path=path,
-        )
+    _check_unknown_keys(content, path)
     name = _check_string("name", content.get("name"), path, required=True)
     layout = _check_string("layout", content.get("layout"), path, required=True)
     if layout not in LAYOUTS:
@@ -794,73 +877,12 @@ def load_manifest(path, root=None):
     parcellation = dict(content.get("parcellation") or {})
     for key in ("name", "regions", "dlabel", "atlas"):
         _check_string(f"parcellation.{key}", parcellation.get(key), path)
-    template, timeseries_options = _check_timeseries(raw_timeseries, path)
-    structural, structural_options = _check_structural(raw_structural, path)
-    if template is not None:
-        fields = [n for _, n, _, _ in string.Formatter().parse(template) if n is not None]
-        bad = [n for n in fields if n not in _TEMPLATE_FIELDS]
-        if bad:
-            raise DataError(
-                f"'timeseries' template fields must be among {_TEMPLATE_FIELDS}; got {bad}.",
-                path=path,
-            )
-        if "subject" not in fields:
-            raise DataError("'timeseries' template must contain '{subject}'.", path=path)
-    if template is None and structural is not None and "{subject}" not in structural:
-        raise DataError(
-            "'structural' without a 'timeseries' template lists the cohort's subjects, so it "
-            f"must contain '{{subject}}'; got {structural!r}.",
-            path=path,
-        )
-    if layout == "timeseries" and template is None and structural is None:
-        raise DataError(
-            "layout 'timeseries' requires a 'timeseries' path template (or, for a cohort of "
-            "connectivity matrices only, a 'structural' one).",
-            path=path,
-        )
-    if layout == "hcp" and not parcellation.get("dlabel"):
-        raise DataError("layout 'hcp' requires 'parcellation.dlabel'.", path=path)
-    if layout == "fmriprep" and not (parcellation.get("atlas") or parcellation.get("dlabel")):
-        raise DataError(
-            "layout 'fmriprep' requires 'parcellation.atlas' (or 'parcellation.dlabel').",
-            path=path,
-        )
-    confounds = content.get("confounds")
-    if confounds is not None:
-        confounds = dict(confounds)
-        _check_string("confounds.path", confounds.get("path"), path)
-        strategy = confounds.get("strategy")
-        if strategy is not None and strategy not in CONFOUND_STRATEGIES:
-            raise DataError(
-                f"'confounds.strategy' must be one of {CONFOUND_STRATEGIES}; got {strategy!r}.",
-                path=path,
-            )
-    phenotype = content.get("phenotype")
-    if phenotype is not None:
-        phenotype = dict(phenotype)
-        _check_string("phenotype.path", phenotype.get("path"), path, required=True)
-        _check_string("phenotype.id_column", phenotype.get("id_column"), path)
-        _check_string("phenotype.group", phenotype.get("group"), path)
-        for key in ("covariates", "scores"):
-            value = phenotype.get(key)
-            if value is None:
-                continue
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise DataError(
-                    f"'phenotype.{key}' must be a list of column names; got {value!r}.",
-                    path=path,
-                )
-            phenotype[key] = value
-    if root is not None:
-        dataset_root = Path(root).expanduser()
-    else:
-        manifest_root = content.get("root", ".")
-        _check_string("root", manifest_root, path)
-        dataset_root = Path(os.path.expanduser(manifest_root))
-        if not dataset_root.is_absolute():
-            dataset_root = path.parent / dataset_root
+    template, timeseries_options = _check_timeseries(content.get("timeseries"), path)
+    structural, structural_options = _check_structural(content.get("structural"), path)
+    _check_layout(layout, template, structural, parcellation, path)
+    confounds = _check_confounds(content.get("confounds"), path)
+    phenotype = _check_phenotype(content.get("phenotype"), path)
+    dataset_root = _dataset_root(root, content.get("root", "."), path)
     manifest = Manifest(
         name=name,
         layout=layout,
@@ -922,61 +944,21 @@ def validate_manifest(manifest):
         tables are also parsed, and requested subjects without runs or phenotype rows
         are reported.
     """
-    problems = []
     if not manifest.root.is_dir():
         return [f"dataset root '{manifest.root}' does not exist or is not a folder."]
     try:
         shared = manifest._shared_paths()
     except DataError as exc:
         return [str(exc)]
-    for key, path in shared.items():
-        problem = _file_problem(path)
-        if problem:
-            problems.append(f"parcellation {key} file '{path}': {problem}.")
-        elif key == "regions":
-            try:
-                read_region_table(path)
-            except DataError as exc:
-                problems.append(str(exc))
-    phenotype_subjects = None
-    if manifest.phenotype:
-        try:
-            path = manifest.resolve(manifest.phenotype["path"], what="phenotype.path")
-        except DataError as exc:
-            problems.append(str(exc))
-            path = None
-        problem = None if path is None else _file_problem(path)
-        if problem:
-            problems.append(f"phenotype table '{path}': {problem}.")
-        elif path is not None:
-            try:
-                table = load_phenotype(
-                    path, id_column=manifest.phenotype.get("id_column", "subject")
-                )
-                phenotype_subjects = set(table["subject"])
-                absent = [c for c in manifest.phenotype_columns() if c not in table.columns]
-                if absent:
-                    problems.append(
-                        f"phenotype table '{path}': columns named in the manifest are "
-                        f"missing: {absent}."
-                    )
-            except DataError as exc:
-                problems.append(str(exc))
+    problems = _shared_file_problems(shared)
+    phenotype_subjects = _phenotype_problems(manifest, problems)
     try:
         specs = manifest.runs()
     except DataError as exc:
         return problems + [str(exc)]
     if not specs:
         problems.append(f"no runs found under '{manifest.root}'.")
-    reported = set()
-    for spec in specs:
-        for key, path in spec.paths.items():
-            if key in shared or (key == "structural" and path in reported):
-                continue
-            reported.add(path)
-            problem = _file_problem(path)
-            if problem:
-                problems.append(f"{spec.describe()}: {key} file '{path}': {problem}.")
+    problems += _run_file_problems(specs, shared)
     found_subjects = {spec.subject for spec in specs}
     for subject in manifest.subject_ids or []:
         if subject not in found_subjects:
@@ -986,4 +968,59 @@ def validate_manifest(manifest):
     if phenotype_subjects is not None and manifest.subject_ids is None:
         for subject in sorted(found_subjects - phenotype_subjects):
             problems.append(f"subject {subject!r}: has runs but no row in the phenotype table.")
+    return problems
+
+
+def _shared_file_problems(shared):
+    """Problems of the parcellation files every run uses (the region table is parsed)."""
+    problems = []
+    for key, path in shared.items():
+        problem = _file_problem(path)
+        if problem:
+            problems.append(f"parcellation {key} file '{path}': {problem}.")
+        elif key == "regions":
+            try:
+                read_region_table(path)
+            except DataError as exc:
+                problems.append(str(exc))
+    return problems
+
+
+def _phenotype_problems(manifest, problems):
+    """Check the phenotype table (appending to ``problems``); its subjects, or None."""
+    if not manifest.phenotype:
+        return None
+    try:
+        path = manifest.resolve(manifest.phenotype["path"], what="phenotype.path")
+    except DataError as exc:
+        problems.append(str(exc))
+        return None
+    problem = _file_problem(path)
+    if problem:
+        problems.append(f"phenotype table '{path}': {problem}.")
+        return None
+    try:
+        table = load_phenotype(path, id_column=manifest.phenotype.get("id_column", "subject"))
+    except DataError as exc:
+        problems.append(str(exc))
+        return None
+    absent = [c for c in manifest.phenotype_columns() if c not in table.columns]
+    if absent:
+        problems.append(
+            f"phenotype table '{path}': columns named in the manifest are missing: {absent}."
+        )
+    return set(table["subject"])
+
+
+def _run_file_problems(specs, shared):
+    """Missing or unreadable files of each run (a shared connectome reported once)."""
+    problems, reported = [], set()
+    for spec in specs:
+        for key, path in spec.paths.items():
+            if key in shared or (key == "structural" and path in reported):
+                continue
+            reported.add(path)
+            problem = _file_problem(path)
+            if problem:
+                problems.append(f"{spec.describe()}: {key} file '{path}': {problem}.")
     return problems
