@@ -2,6 +2,7 @@
 
 import logging
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -396,6 +397,306 @@ def _motion(rng, n_frames, level):
     return np.column_stack([params, fd])
 
 
+def _normalise(weights, member):
+    """Mode loadings: participation weights per network, unit norm per mode."""
+    loadings = weights[..., :, None] * member
+    return loadings / np.linalg.norm(loadings, axis=-2, keepdims=True)
+
+
+def _fixed_structure(n_subjects, n_regions, networks_of, n_states):
+    """Subject IDs, network membership, the states' mode eigenvalues and transitions."""
+    n_modes = len(NETWORKS)
+    subjects = [f"{i + 1:0{max(3, len(str(n_subjects)))}d}" for i in range(n_subjects)]
+    member = np.zeros((n_regions, n_modes))
+    member[np.arange(n_regions), [NETWORKS.index(n) for n in networks_of]] = 1.0
+    network_sizes = member.sum(axis=0)
+
+    order = ("Vis", "SomMot", "DorsAttn", "SalVentAttn", "Cont", "Default", "Limbic")
+    state_networks = [
+        [str(n) for n in chunk] for chunk in np.array_split(np.array(order), n_states)
+    ]
+    mode_eigenvalues = np.full((n_states, n_modes), _MODE_LOW)
+    for s, names in enumerate(state_networks):
+        mode_eigenvalues[s, [NETWORKS.index(n) for n in names]] = _MODE_HIGH
+    if n_states == 1:
+        mode_eigenvalues[:] = 0.5 * (_MODE_HIGH + _MODE_LOW)
+    between = np.zeros((n_modes, n_modes))
+    for (a, b), value in _BETWEEN.items():
+        between[NETWORKS.index(a), NETWORKS.index(b)] = value
+        between[NETWORKS.index(b), NETWORKS.index(a)] = value
+    transition = np.full((n_states, n_states), 1.0 / max(n_states - 1, 1))
+    np.fill_diagonal(transition, 0.0 if n_states > 1 else 1.0)
+
+    return SimpleNamespace(
+        n_modes=n_modes,
+        subjects=subjects,
+        member=member,
+        network_sizes=network_sizes,
+        state_networks=state_networks,
+        mode_eigenvalues=mode_eigenvalues,
+        between=between,
+        transition=transition,
+    )
+
+
+def _subject_effects(
+    rng,
+    fixed,
+    networks_of,
+    *,
+    n_subjects,
+    n_regions,
+    groups,
+    n_in_group_default,
+    n_group_regions,
+    n_symptom_regions,
+    orthogonal_symptom_factor,
+    group_effect,
+    symptom_effect,
+    subject_variation,
+):
+    """Groups, planted regions, subject factors, loadings, couplings and their jitter."""
+    n_modes, member = fixed.n_modes, fixed.member
+    mode_eigenvalues, between = fixed.mode_eigenvalues, fixed.between
+    group_of = np.array(
+        [groups[0]] * (n_subjects - n_subjects // 2) + [groups[1]] * (n_subjects // 2)
+    )
+    group_of = rng.permutation(group_of)
+    is_patient = group_of == groups[1]
+    default_idx = np.flatnonzero(networks_of == "Default")
+    other_idx = np.flatnonzero(networks_of != "Default")
+    chosen_default = rng.choice(default_idx, n_in_group_default, replace=False)
+    shuffled_other = rng.permutation(other_idx)
+    n_group_other = n_group_regions - n_in_group_default
+    chosen_other = shuffled_other[:n_group_other]
+    group_idx = np.sort(np.concatenate([chosen_default, chosen_other])).astype(int)
+    symptom_idx = np.sort(shuffled_other[n_group_other : n_group_other + n_symptom_regions])
+
+    latent = rng.standard_normal((n_subjects, n_modes + 1))
+    # Centre within each group, so that the groups differ only by the planted effect
+    # and not by a chance imbalance of the subject factors.
+    for label in groups:
+        in_group = group_of == label
+        latent[in_group] -= latent[in_group].mean(axis=0)
+    factors = np.clip(latent[:, :n_modes], -3.0, 3.0)
+    symptom_factor = latent[:, n_modes]
+    if orthogonal_symptom_factor:
+        symptom_factor = _orthogonal_factor(symptom_factor, factors, group_of)
+    template_weights = np.clip(
+        1.0 + _PARTICIPATION_SPREAD * rng.standard_normal(n_regions), 0.5, 1.5
+    )
+    participation = template_weights * np.exp(
+        _PARTICIPATION_JITTER * rng.standard_normal((n_subjects, n_regions))
+    )
+    participation[np.ix_(is_patient, group_idx)] *= 1.0 - group_effect
+    participation[:, symptom_idx] *= (2.0 / (1.0 + np.exp(-symptom_effect * symptom_factor)))[
+        :, None
+    ]
+
+    loadings = _normalise(participation, member)  # (S, N, K)
+    identity = np.eye(n_modes)
+    # Each factor scales its network mode's time constant -1/log(lambda) by exp(v f).
+    subject_eigenvalues = np.minimum(
+        mode_eigenvalues[None] ** np.exp(-subject_variation * factors)[:, None], _MODE_MAX
+    )
+    mode_couplings = subject_eigenvalues[..., None] * identity + between  # (S, n_states, K, K)
+
+    def symmetric_noise(size, sd):
+        raw = rng.normal(scale=sd, size=size)
+        return (raw + np.swapaxes(raw, -1, -2)) / np.sqrt(2.0)
+
+    # Entry sd shrinks with sqrt(n_regions) so the jitter's spectral norm does not grow with N.
+    jitter_sd = _TEMPLATE_JITTER * np.sqrt(100.0 / n_regions)
+    template_jitter = symmetric_noise((n_regions, n_regions), jitter_sd)
+    subject_jitter = template_jitter + symmetric_noise(
+        (n_subjects, n_regions, n_regions), jitter_sd / 2
+    )
+
+    # Stability check: the spectral radius of each symmetric A_s is max |eigenvalue|.
+    radius = 0.0
+    for i in range(n_subjects):
+        couplings = _assemble_couplings(
+            loadings[i], mode_couplings[i], subject_jitter[i], _SELF_COUPLING
+        )
+        radius = max(radius, float(np.abs(np.linalg.eigvalsh(couplings)).max()))
+    if radius >= 0.999:
+        raise InvalidParameterError(
+            f"the coupling matrices would be (nearly) unstable: spectral radius {radius:.4f} "
+            ">= 0.999; the process would not be stationary."
+        )
+
+    return SimpleNamespace(
+        group_of=group_of,
+        group_idx=group_idx,
+        symptom_idx=symptom_idx,
+        factors=factors,
+        symptom_factor=symptom_factor,
+        template_weights=template_weights,
+        participation=participation,
+        loadings=loadings,
+        mode_couplings=mode_couplings,
+        template_jitter=template_jitter,
+        subject_jitter=subject_jitter,
+        radius=radius,
+    )
+
+
+def _simulate_bold(
+    rng,
+    fixed,
+    effects,
+    *,
+    n_subjects,
+    n_regions,
+    n_timepoints,
+    n_runs,
+    n_states,
+    t_r,
+    hemodynamic,
+    min_dwell,
+    mean_dwell,
+    shared_input,
+    measurement_noise,
+    motion_effect,
+    scale,
+):
+    """State sequences, motion confounds and the BOLD signal of every run."""
+    n_modes, network_sizes = fixed.n_modes, fixed.network_sizes
+    loadings, subject_jitter = effects.loadings, effects.subject_jitter
+    mode_couplings = effects.mode_couplings
+    response = _hrf(t_r) if hemodynamic else np.ones(1)
+    burn = 100 + response.size
+    n_frames = burn + n_timepoints
+    min_frames = max(1, int(round(min_dwell / t_r)))
+    extra_mean = max(mean_dwell / t_r - min_frames, 0.0)
+    run_ids = [str(r + 1) for r in range(n_runs)]
+    n_total = n_subjects * n_runs
+    run_subject = np.repeat(np.arange(n_subjects), n_runs)
+    sequences = np.stack(
+        [_state_sequence(rng, n_frames, n_states, min_frames, extra_mean) for _ in range(n_total)]
+    )
+
+    # ---- motion --------------------------------------------------------------------------
+    motion_level = np.exp(np.log(0.12) + 0.4 * rng.standard_normal(n_subjects))
+    confounds = np.stack(
+        [_motion(rng, n_timepoints, motion_level[run_subject[r]]) for r in range(n_total)]
+    )  # (R, T, 7)
+    motion_loadings = rng.normal(
+        scale=1.0 / np.sqrt(len(CONFOUND_COLUMNS)), size=(len(CONFOUND_COLUMNS), n_regions)
+    )
+    motion_loadings[-1] = np.abs(motion_loadings[-1]) + 0.5  # FD: a global, positive artefact
+    baseline = 1e4 * np.exp(0.15 * rng.standard_normal((n_total, n_regions)))
+
+    # ---- simulate the neural process, in chunks of runs ----------------------------------
+    alpha = _SELF_COUPLING
+    shared_sd = np.sqrt(shared_input * network_sizes)
+    inner_all = mode_couplings - alpha * np.eye(n_modes)  # (S, n_states, K, K)
+    bold = np.empty((n_total, n_timepoints, n_regions))
+    for start in range(0, n_total, _CHUNK):
+        rows = np.arange(start, min(start + _CHUNK, n_total))
+        subj = run_subject[rows]
+        u = loadings[subj]  # (r, N, K)
+        ut = np.swapaxes(u, 1, 2)
+        jitter = subject_jitter[subj]  # (r, N, N)
+        inner = inner_all[subj]  # (r, n_states, K, K)
+        private = rng.standard_normal((rows.size, n_frames, n_regions)) * _PRIVATE_NOISE
+        shared = rng.standard_normal((rows.size, n_frames, n_modes)) * shared_sd
+        innovations = private + np.einsum("rnk,rtk->rtn", u, shared)
+        states = sequences[rows]
+        neural = np.empty((rows.size, n_frames, n_regions))
+        x = np.zeros((rows.size, n_regions))
+        pick = np.arange(rows.size)
+        for t in range(n_frames):
+            modes = np.matmul(ut, x[:, :, None])  # (r, K, 1)
+            modes = np.matmul(inner[pick, states[:, t]], modes)
+            x = (
+                alpha * x
+                + np.matmul(u, modes)[:, :, 0]
+                + np.matmul(jitter, x[:, :, None])[:, :, 0]
+                + innovations[:, t]
+            )
+            neural[:, t] = x
+        signal = lfilter(response, [1.0], neural, axis=1)[:, burn:]
+        signal /= signal.std(axis=(1, 2), keepdims=True)
+        if measurement_noise > 0:
+            signal += measurement_noise * rng.standard_normal(signal.shape)
+        if motion_effect > 0:
+            conf = confounds[rows]
+            standard = (conf - conf.mean(axis=1, keepdims=True)) / np.maximum(
+                conf.std(axis=1, keepdims=True), 1e-12
+            )
+            artefact = standard @ motion_loadings
+            artefact /= np.sqrt(np.mean(artefact**2, axis=(1, 2), keepdims=True))
+            relative = motion_level[subj] / 0.12
+            signal += motion_effect * relative[:, None, None] * artefact
+        bold[rows] = signal
+
+    if scale == "raw":
+        bold = baseline[:, None, :] * (1.0 + 0.01 * bold)
+    else:
+        bold = (bold - bold.mean(axis=1, keepdims=True)) / bold.std(axis=1, keepdims=True)
+
+    return SimpleNamespace(
+        bold=bold,
+        confounds=confounds,
+        sequences=sequences,
+        burn=burn,
+        run_ids=run_ids,
+        n_total=n_total,
+        run_subject=run_subject,
+        alpha=alpha,
+    )
+
+
+def _make_phenotype(
+    rng,
+    fixed,
+    effects,
+    confounds,
+    *,
+    n_subjects,
+    n_runs,
+    behaviour_weights,
+    behaviour_r2,
+    n_symptoms,
+    n_loaded_symptoms,
+):
+    """Behaviour score, symptoms, age, sex and motion of every subject."""
+    subjects, group_of = fixed.subjects, effects.group_of
+    factors, symptom_factor = effects.factors, effects.symptom_factor
+    weights = np.array([behaviour_weights.get(n, 0.0) for n in NETWORKS], dtype=float)
+    behaviour_latent = factors @ weights / np.linalg.norm(weights)
+    behaviour_signal = np.sqrt(behaviour_r2) * behaviour_latent
+    score = 100.0 + 15.0 * (
+        behaviour_signal + np.sqrt(1.0 - behaviour_r2) * rng.standard_normal(n_subjects)
+    )
+    symptom_names = [f"symptom_{j + 1}" for j in range(n_symptoms)]
+    loaded = np.sort(rng.choice(n_symptoms, n_loaded_symptoms, replace=False))
+    loadings_symptom = np.zeros(n_symptoms)
+    loadings_symptom[loaded] = rng.uniform(0.6, 0.8, size=loaded.size)
+    symptoms = 10.0 + 3.0 * (
+        symptom_factor[:, None] * loadings_symptom
+        + np.sqrt(1.0 - loadings_symptom**2) * rng.standard_normal((n_subjects, n_symptoms))
+    )
+    age = rng.integers(22, 37, size=n_subjects)
+    sex = rng.choice(np.array(["F", "M"]), size=n_subjects)
+    mean_fd = confounds[:, :, -1].mean(axis=1).reshape(n_subjects, n_runs).mean(axis=1)
+    phenotype = pd.DataFrame(
+        {
+            "subject": subjects,
+            "group": group_of,
+            "age": age,
+            "sex": sex,
+            "motion": mean_fd,
+            "score": score,
+        }
+    )
+    for j, name in enumerate(symptom_names):
+        phenotype[name] = symptoms[:, j]
+
+    return phenotype, behaviour_signal, symptom_names, loadings_symptom
+
+
 def make_cohort(
     n_subjects=40,
     n_regions=100,
@@ -662,210 +963,65 @@ def make_cohort(
             f"{n_outside} others for the rest and the symptom regions."
         )
 
-    # ---- fixed structure ----------------------------------------------------------
-    n_modes = len(NETWORKS)
-    subjects = [f"{i + 1:0{max(3, len(str(n_subjects)))}d}" for i in range(n_subjects)]
-    member = np.zeros((n_regions, n_modes))
-    member[np.arange(n_regions), [NETWORKS.index(n) for n in networks_of]] = 1.0
-    network_sizes = member.sum(axis=0)
-
-    order = ("Vis", "SomMot", "DorsAttn", "SalVentAttn", "Cont", "Default", "Limbic")
-    state_networks = [
-        [str(n) for n in chunk] for chunk in np.array_split(np.array(order), n_states)
-    ]
-    mode_eigenvalues = np.full((n_states, n_modes), _MODE_LOW)
-    for s, names in enumerate(state_networks):
-        mode_eigenvalues[s, [NETWORKS.index(n) for n in names]] = _MODE_HIGH
-    if n_states == 1:
-        mode_eigenvalues[:] = 0.5 * (_MODE_HIGH + _MODE_LOW)
-    between = np.zeros((n_modes, n_modes))
-    for (a, b), value in _BETWEEN.items():
-        between[NETWORKS.index(a), NETWORKS.index(b)] = value
-        between[NETWORKS.index(b), NETWORKS.index(a)] = value
-    transition = np.full((n_states, n_states), 1.0 / max(n_states - 1, 1))
-    np.fill_diagonal(transition, 0.0 if n_states > 1 else 1.0)
-
-    # ---- subjects -----------------------------------------------------------------
-    group_of = np.array(
-        [groups[0]] * (n_subjects - n_subjects // 2) + [groups[1]] * (n_subjects // 2)
+    fixed = _fixed_structure(n_subjects, n_regions, networks_of, n_states)
+    effects = _subject_effects(
+        rng,
+        fixed,
+        networks_of,
+        n_subjects=n_subjects,
+        n_regions=n_regions,
+        groups=groups,
+        n_in_group_default=n_in_group_default,
+        n_group_regions=n_group_regions,
+        n_symptom_regions=n_symptom_regions,
+        orthogonal_symptom_factor=orthogonal_symptom_factor,
+        group_effect=group_effect,
+        symptom_effect=symptom_effect,
+        subject_variation=subject_variation,
     )
-    group_of = rng.permutation(group_of)
-    is_patient = group_of == groups[1]
-    default_idx = np.flatnonzero(networks_of == "Default")
-    other_idx = np.flatnonzero(networks_of != "Default")
-    chosen_default = rng.choice(default_idx, n_in_group_default, replace=False)
-    shuffled_other = rng.permutation(other_idx)
-    n_group_other = n_group_regions - n_in_group_default
-    chosen_other = shuffled_other[:n_group_other]
-    group_idx = np.sort(np.concatenate([chosen_default, chosen_other])).astype(int)
-    symptom_idx = np.sort(shuffled_other[n_group_other : n_group_other + n_symptom_regions])
-
-    latent = rng.standard_normal((n_subjects, n_modes + 1))
-    # Centre within each group, so that the groups differ only by the planted effect
-    # and not by a chance imbalance of the subject factors.
-    for label in groups:
-        in_group = group_of == label
-        latent[in_group] -= latent[in_group].mean(axis=0)
-    factors = np.clip(latent[:, :n_modes], -3.0, 3.0)
-    symptom_factor = latent[:, n_modes]
-    if orthogonal_symptom_factor:
-        symptom_factor = _orthogonal_factor(symptom_factor, factors, group_of)
-    template_weights = np.clip(
-        1.0 + _PARTICIPATION_SPREAD * rng.standard_normal(n_regions), 0.5, 1.5
+    simulated = _simulate_bold(
+        rng,
+        fixed,
+        effects,
+        n_subjects=n_subjects,
+        n_regions=n_regions,
+        n_timepoints=n_timepoints,
+        n_runs=n_runs,
+        n_states=n_states,
+        t_r=t_r,
+        hemodynamic=hemodynamic,
+        min_dwell=min_dwell,
+        mean_dwell=mean_dwell,
+        shared_input=shared_input,
+        measurement_noise=measurement_noise,
+        motion_effect=motion_effect,
+        scale=scale,
     )
-    participation = template_weights * np.exp(
-        _PARTICIPATION_JITTER * rng.standard_normal((n_subjects, n_regions))
+    phenotype, behaviour_signal, symptom_names, loadings_symptom = _make_phenotype(
+        rng,
+        fixed,
+        effects,
+        simulated.confounds,
+        n_subjects=n_subjects,
+        n_runs=n_runs,
+        behaviour_weights=behaviour_weights,
+        behaviour_r2=behaviour_r2,
+        n_symptoms=n_symptoms,
+        n_loaded_symptoms=n_loaded_symptoms,
     )
-    participation[np.ix_(is_patient, group_idx)] *= 1.0 - group_effect
-    participation[:, symptom_idx] *= (2.0 / (1.0 + np.exp(-symptom_effect * symptom_factor)))[
-        :, None
-    ]
-
-    def normalise(weights):
-        loadings = weights[..., :, None] * member
-        return loadings / np.linalg.norm(loadings, axis=-2, keepdims=True)
-
-    loadings = normalise(participation)  # (S, N, K)
-    identity = np.eye(n_modes)
-    # Each factor scales its network mode's time constant -1/log(lambda) by exp(v f).
-    subject_eigenvalues = np.minimum(
-        mode_eigenvalues[None] ** np.exp(-subject_variation * factors)[:, None], _MODE_MAX
-    )
-    mode_couplings = subject_eigenvalues[..., None] * identity + between  # (S, n_states, K, K)
-
-    def symmetric_noise(size, sd):
-        raw = rng.normal(scale=sd, size=size)
-        return (raw + np.swapaxes(raw, -1, -2)) / np.sqrt(2.0)
-
-    # Entry sd shrinks with sqrt(n_regions) so the jitter's spectral norm does not grow with N.
-    jitter_sd = _TEMPLATE_JITTER * np.sqrt(100.0 / n_regions)
-    template_jitter = symmetric_noise((n_regions, n_regions), jitter_sd)
-    subject_jitter = template_jitter + symmetric_noise(
-        (n_subjects, n_regions, n_regions), jitter_sd / 2
-    )
-
-    # Stability check: the spectral radius of each symmetric A_s is max |eigenvalue|.
-    radius = 0.0
-    for i in range(n_subjects):
-        couplings = _assemble_couplings(
-            loadings[i], mode_couplings[i], subject_jitter[i], _SELF_COUPLING
-        )
-        radius = max(radius, float(np.abs(np.linalg.eigvalsh(couplings)).max()))
-    if radius >= 0.999:
-        raise InvalidParameterError(
-            f"the coupling matrices would be (nearly) unstable: spectral radius {radius:.4f} "
-            ">= 0.999; the process would not be stationary."
-        )
-
-    # ---- state sequences ------------------------------------------------------------
-    response = _hrf(t_r) if hemodynamic else np.ones(1)
-    burn = 100 + response.size
-    n_frames = burn + n_timepoints
-    min_frames = max(1, int(round(min_dwell / t_r)))
-    extra_mean = max(mean_dwell / t_r - min_frames, 0.0)
-    run_ids = [str(r + 1) for r in range(n_runs)]
-    n_total = n_subjects * n_runs
-    run_subject = np.repeat(np.arange(n_subjects), n_runs)
-    sequences = np.stack(
-        [_state_sequence(rng, n_frames, n_states, min_frames, extra_mean) for _ in range(n_total)]
-    )
-
-    # ---- motion --------------------------------------------------------------------------
-    motion_level = np.exp(np.log(0.12) + 0.4 * rng.standard_normal(n_subjects))
-    confounds = np.stack(
-        [_motion(rng, n_timepoints, motion_level[run_subject[r]]) for r in range(n_total)]
-    )  # (R, T, 7)
-    motion_loadings = rng.normal(
-        scale=1.0 / np.sqrt(len(CONFOUND_COLUMNS)), size=(len(CONFOUND_COLUMNS), n_regions)
-    )
-    motion_loadings[-1] = np.abs(motion_loadings[-1]) + 0.5  # FD: a global, positive artefact
-    baseline = 1e4 * np.exp(0.15 * rng.standard_normal((n_total, n_regions)))
-
-    # ---- simulate the neural process, in chunks of runs ----------------------------------
-    alpha = _SELF_COUPLING
-    shared_sd = np.sqrt(shared_input * network_sizes)
-    inner_all = mode_couplings - alpha * np.eye(n_modes)  # (S, n_states, K, K)
-    bold = np.empty((n_total, n_timepoints, n_regions))
-    for start in range(0, n_total, _CHUNK):
-        rows = np.arange(start, min(start + _CHUNK, n_total))
-        subj = run_subject[rows]
-        u = loadings[subj]  # (r, N, K)
-        ut = np.swapaxes(u, 1, 2)
-        jitter = subject_jitter[subj]  # (r, N, N)
-        inner = inner_all[subj]  # (r, n_states, K, K)
-        private = rng.standard_normal((rows.size, n_frames, n_regions)) * _PRIVATE_NOISE
-        shared = rng.standard_normal((rows.size, n_frames, n_modes)) * shared_sd
-        innovations = private + np.einsum("rnk,rtk->rtn", u, shared)
-        states = sequences[rows]
-        neural = np.empty((rows.size, n_frames, n_regions))
-        x = np.zeros((rows.size, n_regions))
-        pick = np.arange(rows.size)
-        for t in range(n_frames):
-            modes = np.matmul(ut, x[:, :, None])  # (r, K, 1)
-            modes = np.matmul(inner[pick, states[:, t]], modes)
-            x = (
-                alpha * x
-                + np.matmul(u, modes)[:, :, 0]
-                + np.matmul(jitter, x[:, :, None])[:, :, 0]
-                + innovations[:, t]
-            )
-            neural[:, t] = x
-        signal = lfilter(response, [1.0], neural, axis=1)[:, burn:]
-        signal /= signal.std(axis=(1, 2), keepdims=True)
-        if measurement_noise > 0:
-            signal += measurement_noise * rng.standard_normal(signal.shape)
-        if motion_effect > 0:
-            conf = confounds[rows]
-            standard = (conf - conf.mean(axis=1, keepdims=True)) / np.maximum(
-                conf.std(axis=1, keepdims=True), 1e-12
-            )
-            artefact = standard @ motion_loadings
-            artefact /= np.sqrt(np.mean(artefact**2, axis=(1, 2), keepdims=True))
-            relative = motion_level[subj] / 0.12
-            signal += motion_effect * relative[:, None, None] * artefact
-        bold[rows] = signal
-
-    if scale == "raw":
-        bold = baseline[:, None, :] * (1.0 + 0.01 * bold)
-    else:
-        bold = (bold - bold.mean(axis=1, keepdims=True)) / bold.std(axis=1, keepdims=True)
-
-    # ---- phenotype ------------------------------------------------------------------------
-    weights = np.array([behaviour_weights.get(n, 0.0) for n in NETWORKS], dtype=float)
-    behaviour_latent = factors @ weights / np.linalg.norm(weights)
-    behaviour_signal = np.sqrt(behaviour_r2) * behaviour_latent
-    score = 100.0 + 15.0 * (
-        behaviour_signal + np.sqrt(1.0 - behaviour_r2) * rng.standard_normal(n_subjects)
-    )
-    symptom_names = [f"symptom_{j + 1}" for j in range(n_symptoms)]
-    loaded = np.sort(rng.choice(n_symptoms, n_loaded_symptoms, replace=False))
-    loadings_symptom = np.zeros(n_symptoms)
-    loadings_symptom[loaded] = rng.uniform(0.6, 0.8, size=loaded.size)
-    symptoms = 10.0 + 3.0 * (
-        symptom_factor[:, None] * loadings_symptom
-        + np.sqrt(1.0 - loadings_symptom**2) * rng.standard_normal((n_subjects, n_symptoms))
-    )
-    age = rng.integers(22, 37, size=n_subjects)
-    sex = rng.choice(np.array(["F", "M"]), size=n_subjects)
-    mean_fd = confounds[:, :, -1].mean(axis=1).reshape(n_subjects, n_runs).mean(axis=1)
-    phenotype = pd.DataFrame(
-        {
-            "subject": subjects,
-            "group": group_of,
-            "age": age,
-            "sex": sex,
-            "motion": mean_fd,
-            "score": score,
-        }
-    )
-    for j, name in enumerate(symptom_names):
-        phenotype[name] = symptoms[:, j]
+    subjects, n_modes, alpha = fixed.subjects, fixed.n_modes, simulated.alpha
+    mode_eigenvalues, between = fixed.mode_eigenvalues, fixed.between
+    group_of, group_idx, symptom_idx = effects.group_of, effects.group_idx, effects.symptom_idx
+    factors, symptom_factor = effects.factors, effects.symptom_factor
+    template_jitter, radius = effects.template_jitter, effects.radius
+    confounds, sequences, burn = simulated.confounds, simulated.sequences, simulated.burn
+    bold, run_ids, run_subject = simulated.bold, simulated.run_ids, simulated.run_subject
 
     # ---- records --------------------------------------------------------------------------
     region_names = list(regions["name"])
     runs = []
     state_sequences = {}
-    for r in range(n_total):
+    for r in range(simulated.n_total):
         subject = subjects[run_subject[r]]
         run_id = run_ids[r % n_runs]
         runs.append(
@@ -882,12 +1038,12 @@ def make_cohort(
         )
         state_sequences[(subject, run_id)] = sequences[r, burn:].copy()
 
-    template_loadings = normalise(template_weights)
+    template_loadings = _normalise(effects.template_weights, fixed.member)
     truth = CohortTruth(
         subjects=subjects,
         groups=tuple(groups),
         networks=NETWORKS,
-        state_networks=state_networks,
+        state_networks=fixed.state_networks,
         state_couplings=_assemble_couplings(
             template_loadings,
             mode_eigenvalues[:, :, None] * np.eye(n_modes) + between,
@@ -896,7 +1052,7 @@ def make_cohort(
         ),
         mode_eigenvalues=mode_eigenvalues,
         self_coupling=alpha,
-        transition_matrix=transition,
+        transition_matrix=fixed.transition,
         mean_dwell=float(mean_dwell),
         min_dwell=float(min_dwell),
         state_sequences=state_sequences,
@@ -909,10 +1065,10 @@ def make_cohort(
             index=pd.Index(subjects, name="subject"),
         ),
         subject_variation=float(subject_variation),
-        participation=participation,
-        mode_loadings=loadings,
-        mode_couplings=mode_couplings,
-        region_jitter=subject_jitter,
+        participation=effects.participation,
+        mode_loadings=effects.loadings,
+        mode_couplings=effects.mode_couplings,
+        region_jitter=effects.subject_jitter,
         behaviour_weights={k: float(v) for k, v in behaviour_weights.items()},
         behaviour_r2=behaviour_r2,
         behaviour_signal=behaviour_signal,
