@@ -122,6 +122,7 @@ def main():
         X, Y = planted(rng)
         X_test, Y_test = planted(rng)
         choice = select_penalties(
+            SparseCCA(),
             X,
             Y,
             penalties_x=np.linspace(0.1, 0.4, 7),
@@ -169,10 +170,9 @@ def main():
         X = rng.standard_normal((100, 50))
         Y = rng.standard_normal((100, 10))
         result = sparse_cca_permutation_test(
+            SparseCCA(0.3, 0.5),
             X,
             Y,
-            penalty_x=0.3,
-            penalty_y=0.5,
             n_permutations=n_perm,
             random_state=index,
             n_jobs=args.n_jobs,

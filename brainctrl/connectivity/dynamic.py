@@ -211,6 +211,67 @@ def _check_dtype(dtype):
     return dtype
 
 
+def _check_window_options(
+    window_length, n_samples, method, fisher_z, t_r, return_centres, high_pass
+):
+    """Check the window against the run, and the options against the method."""
+    if window_length > n_samples:
+        what = "first differences" if method == "mtd" else "timepoints"
+        raise InvalidParameterError(
+            f"'window_length' must not exceed the number of {what} ({n_samples}); "
+            f"got {window_length!r}."
+        )
+    if method == "pearson" and window_length < 3:
+        raise InvalidParameterError(
+            f"'window_length' must be at least 3 frames for Pearson correlation; "
+            f"got {window_length!r}."
+        )
+    if fisher_z and method != "pearson":
+        raise InvalidParameterError(
+            f"'fisher_z' applies to method='pearson' only; got method={method!r}."
+        )
+    if t_r is not None:
+        check_positive("t_r", t_r)
+    if return_centres and t_r is None:
+        raise InvalidParameterError("'t_r' is needed for return_centres=True; got None.")
+    if high_pass is not None:
+        if t_r is None:
+            raise InvalidParameterError("'t_r' is needed to check 'high_pass'; got None.")
+        shortest = minimum_window_length(high_pass, t_r)
+        if window_length < shortest:
+            warnings.warn(
+                f"window_length={window_length} frames ({window_length * t_r:g} s) is "
+                f"shorter than 1/high_pass = {1 / high_pass:g} s ({shortest} frames at "
+                f"t_r={t_r:g} s); slow fluctuations can appear as spurious dynamic "
+                "connectivity (Leonardi & Van De Ville 2015).",
+                ShortWindowWarning,
+                stacklevel=3,
+            )
+
+
+def _window_weights(method, taper, taper_sigma, window_length):
+    """The taper of each window's frames (None: rectangular)."""
+    weights = None
+    if method == "pearson":
+        if isinstance(taper, str):
+            check_option("taper", taper, _TAPERS)
+            if taper == "gaussian":
+                weights = taper_weights(window_length, taper_sigma)
+        else:
+            weights = check_array("taper", taper, ndim=1)
+            if weights.shape != (window_length,) or not np.all(weights >= 0) or weights.sum() <= 0:
+                raise InvalidParameterError(
+                    f"'taper' as an array must hold {window_length} non-negative weights "
+                    f"with a positive sum; got shape {weights.shape}."
+                )
+    elif not (isinstance(taper, str) and taper == "rectangular"):
+        raise InvalidParameterError(
+            f"'taper' applies to method='pearson' only; got taper={taper!r} with "
+            f"method={method!r}."
+        )
+    return weights
+
+
 def sliding_window_connectivity(
     timeseries,
     window_length,
@@ -378,57 +439,10 @@ default="rectangular"
     warn_if_wide(ts, "timeseries", context, stacklevel=2)
     n_timepoints, n_regions = ts.shape
     n_samples = n_timepoints - 1 if method == "mtd" else n_timepoints
-    if window_length > n_samples:
-        what = "first differences" if method == "mtd" else "timepoints"
-        raise InvalidParameterError(
-            f"'window_length' must not exceed the number of {what} ({n_samples}); "
-            f"got {window_length!r}."
-        )
-    if method == "pearson" and window_length < 3:
-        raise InvalidParameterError(
-            f"'window_length' must be at least 3 frames for Pearson correlation; "
-            f"got {window_length!r}."
-        )
-    if fisher_z and method != "pearson":
-        raise InvalidParameterError(
-            f"'fisher_z' applies to method='pearson' only; got method={method!r}."
-        )
-    if t_r is not None:
-        check_positive("t_r", t_r)
-    if return_centres and t_r is None:
-        raise InvalidParameterError("'t_r' is needed for return_centres=True; got None.")
-    if high_pass is not None:
-        if t_r is None:
-            raise InvalidParameterError("'t_r' is needed to check 'high_pass'; got None.")
-        shortest = minimum_window_length(high_pass, t_r)
-        if window_length < shortest:
-            warnings.warn(
-                f"window_length={window_length} frames ({window_length * t_r:g} s) is "
-                f"shorter than 1/high_pass = {1 / high_pass:g} s ({shortest} frames at "
-                f"t_r={t_r:g} s); slow fluctuations can appear as spurious dynamic "
-                "connectivity (Leonardi & Van De Ville 2015).",
-                ShortWindowWarning,
-                stacklevel=2,
-            )
-
-    weights = None
-    if method == "pearson":
-        if isinstance(taper, str):
-            check_option("taper", taper, _TAPERS)
-            if taper == "gaussian":
-                weights = taper_weights(window_length, taper_sigma)
-        else:
-            weights = check_array("taper", taper, ndim=1)
-            if weights.shape != (window_length,) or not np.all(weights >= 0) or weights.sum() <= 0:
-                raise InvalidParameterError(
-                    f"'taper' as an array must hold {window_length} non-negative weights "
-                    f"with a positive sum; got shape {weights.shape}."
-                )
-    elif not (isinstance(taper, str) and taper == "rectangular"):
-        raise InvalidParameterError(
-            f"'taper' applies to method='pearson' only; got taper={taper!r} with "
-            f"method={method!r}."
-        )
+    _check_window_options(
+        window_length, n_samples, method, fisher_z, t_r, return_centres, high_pass
+    )
+    weights = _window_weights(method, taper, taper_sigma, window_length)
 
     n_windows = (n_samples - window_length) // step + 1
     if vectorize:

@@ -4,7 +4,9 @@ import logging
 
 import numpy as np
 from scipy import signal
+from sklearn.base import BaseEstimator, ClusterMixin
 
+from brainctrl._utils.estimator import check_fitted
 from brainctrl._utils.validation import (
     check_array,
     check_finite,
@@ -135,8 +137,16 @@ def transition_matrix(labels, n_states):
         return np.where(outgoing > 0, counts / np.maximum(outgoing, 1), np.nan)
 
 
-class BrainStates:
+class BrainStates(ClusterMixin, BaseEstimator):
     """Recurring brain states by k-means clustering across subjects.
+
+    A scikit-learn estimator: ``get_params``, ``set_params`` and
+    ``sklearn.base.clone`` work as for any estimator, and parameters are
+    checked by :meth:`fit`. Unlike scikit-learn's clusterers, it takes a list of
+    arrays (one per subject or run) and returns one label array per input
+    array. Before :meth:`fit`, :meth:`predict` (and the state summaries
+    without ``labels``) raise ``sklearn.exceptions.NotFittedError``, which is
+    also a :class:`~brainctrl.exceptions.InvalidParameterError`.
 
     Parameters
     ----------
@@ -322,6 +332,8 @@ class BrainStates:
                 f"n_states={self.n_states}."
             )
         seed = int(rng.integers(2**31 - 1))
+        # a refit without exemplars leaves no exemplars of an earlier fit behind
+        self.__dict__.pop("exemplar_indices_", None)
         if self.exemplars:
             self.exemplar_indices_ = [_exemplar_windows(f) for f in features]
             chosen = np.concatenate(
@@ -353,8 +365,8 @@ class BrainStates:
         self.cluster_centers_ = kmeans.cluster_centers_[order]
         self.inertia_ = float(kmeans.inertia_)
         self.n_regions_ = n_regions
-        self._kmeans = kmeans
-        self._relabel = relabel
+        self._kmeans_ = kmeans
+        self._relabel_ = relabel
         splits = np.cumsum([f.shape[0] for f in features])[:-1]
         self.labels_ = np.split(labels, splits)
         if self.kind == "activity":
@@ -376,9 +388,13 @@ class BrainStates:
         )
         return self
 
-    def _check_fitted(self):
-        if not hasattr(self, "labels_"):
-            raise InvalidParameterError("this BrainStates is not fitted yet; call fit first.")
+    def _check_fitted(self, method):
+        check_fitted(
+            self,
+            method,
+            ["labels_", "_kmeans_"] if method == "predict" else "labels_",
+            hint="" if method == "predict" else ", or pass 'labels'",
+        )
 
     def predict(self, data):
         """Assign each window (or frame) of new data to its nearest state.
@@ -393,10 +409,12 @@ class BrainStates:
         labels : list of ndarray of int
             One label array per input array.
         """
-        self._check_fitted()
+        self._check_fitted("predict")
         features, _, _ = self._features(data, fitting=False)
-        dtype = self._kmeans.cluster_centers_.dtype
-        return [self._relabel[self._kmeans.predict(f.astype(dtype, copy=False))] for f in features]
+        dtype = self._kmeans_.cluster_centers_.dtype
+        return [
+            self._relabel_[self._kmeans_.predict(f.astype(dtype, copy=False))] for f in features
+        ]
 
     def fit_predict(self, data):
         """Fit and return :attr:`labels_`.
@@ -413,9 +431,9 @@ class BrainStates:
         """
         return self.fit(data).labels_
 
-    def _labels(self, labels):
+    def _labels(self, labels, method):
         if labels is None:
-            self._check_fitted()
+            self._check_fitted(method)
             return self.labels_
         return labels
 
@@ -432,7 +450,12 @@ class BrainStates:
         occupancy : ndarray of shape (n_arrays, n_states)
             See :func:`fractional_occupancy`.
         """
-        return np.stack([fractional_occupancy(lab, self.n_states) for lab in self._labels(labels)])
+        return np.stack(
+            [
+                fractional_occupancy(lab, self.n_states)
+                for lab in self._labels(labels, "fractional_occupancy")
+            ]
+        )
 
     def dwell_times(self, labels=None, *, step_seconds=None):
         """Mean dwell time in each state, per fitted array.
@@ -453,7 +476,7 @@ class BrainStates:
         return np.stack(
             [
                 dwell_times(lab, self.n_states, step_seconds=step_seconds)
-                for lab in self._labels(labels)
+                for lab in self._labels(labels, "dwell_times")
             ]
         )
 
@@ -470,7 +493,12 @@ class BrainStates:
         transitions : ndarray of shape (n_arrays, n_states, n_states)
             See :func:`transition_matrix`.
         """
-        return np.stack([transition_matrix(lab, self.n_states) for lab in self._labels(labels)])
+        return np.stack(
+            [
+                transition_matrix(lab, self.n_states)
+                for lab in self._labels(labels, "transition_matrix")
+            ]
+        )
 
 
 def _exemplar_windows(features):

@@ -1477,10 +1477,9 @@ def _phenotype_sections(measures, manifest, regions, config, group_dir, fig_dir,
         residual = np.eye(len(X)) - design @ np.linalg.pinv(design)
         cca = SparseCCA(sc.cca_penalty_x, sc.cca_penalty_y).fit(residual @ X, residual @ Y)
         test = sparse_cca_permutation_test(
+            cca,
             X,
             Y,
-            penalty_x=sc.cca_penalty_x,
-            penalty_y=sc.cca_penalty_y,
             covariates=covariates,
             n_permutations=min(sc.n_permutations, 200),
             # Repeated k-fold: the held-out correlation of one split of a few

@@ -1,8 +1,8 @@
 """Group statistics: mass-univariate GLM with permutations, FDR, network-based statistic."""
 
-from brainctrl.stats._cca import (
+from brainctrl.stats._cca import SparseCCA
+from brainctrl.stats._cca_inference import (
     PenaltySelection,
-    SparseCCA,
     SparseCCAPermutationResult,
     StabilityResult,
     bootstrap_stability,

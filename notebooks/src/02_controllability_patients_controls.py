@@ -220,7 +220,8 @@ if truth is not None:
 # (`‖u‖₁ ≤ c_x √p`), so only a few regions and symptoms get non-zero weights. The
 # permutation test refits the whole procedure on permuted symptom rows and uses the
 # **held-out** canonical correlation (5-fold), which does not grow with model flexibility;
-# group, age, sex and motion are removed from both sides first.
+# group, age, sex and motion are removed from both sides first. The test and the
+# bootstrap take the estimator and refit copies of it with the same penalties.
 
 # %%
 X = features.to_numpy()
@@ -238,10 +239,9 @@ print(
 )
 
 permutation = sparse_cca_permutation_test(
+    cca,
     X,
     Y,
-    penalty_x=PENALTY_X,
-    penalty_y=PENALTY_Y,
     n_permutations=N_PERMUTATIONS,
     covariates=covariates,
     random_state=SEED,
@@ -251,9 +251,7 @@ print(
     f"permutation p = {permutation.p_value:.3f}"
 )
 
-stability = bootstrap_stability(
-    X, Y, penalty_x=PENALTY_X, penalty_y=PENALTY_Y, n_bootstraps=N_BOOTSTRAPS, random_state=SEED
-)
+stability = bootstrap_stability(cca, X, Y, n_bootstraps=N_BOOTSTRAPS, random_state=SEED)
 frequency = pd.Series(stability.x_frequency[:, 0], index=x_weights.index)
 
 # %%

@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClusterMixin, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 
 from brainctrl.connectivity import (
@@ -195,3 +197,66 @@ def test_brain_states_errors(rng):
         BrainStates(2).fit([nan])
     with pytest.raises(DataError, match=r"exemplar windows .* fewer than n_states=5"):
         BrainStates(5, exemplars=True).fit([dyn])
+
+
+# -- scikit-learn estimator contracts ---------------------------------------------
+
+STATES_PARAMS = {
+    "n_states": 3,
+    "kind": "activity",
+    "n_init": 2,
+    "max_iter": 50,
+    "exemplars": False,
+    "standardize": False,
+    "random_state": 4,
+}
+
+
+def test_brain_states_params_clone_round_trip(rng):
+    states = BrainStates(**STATES_PARAMS)
+    assert isinstance(states, BaseEstimator) and isinstance(states, ClusterMixin)
+    # __init__ stores its arguments under their own names and nothing else
+    assert vars(states) == STATES_PARAMS
+    assert states.get_params() == STATES_PARAMS
+    assert BrainStates(2).set_params(**STATES_PARAMS).get_params() == STATES_PARAMS
+    assert repr(BrainStates(2, kind="activity")) == "BrainStates(kind='activity', n_states=2)"
+    frames = [rng.standard_normal((30, 4)) for _ in range(2)]
+    states.fit(frames)
+    copy = clone(states)
+    assert copy.get_params() == STATES_PARAMS
+    assert not [name for name in vars(copy) if name.endswith("_")]
+    # the clone refits to the same states (same seed)
+    for a, b in zip(copy.fit(frames).labels_, states.labels_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(copy.centroids_, states.centroids_)
+
+
+def test_brain_states_checks_parameters_in_fit_not_init(rng):
+    states = BrainStates(0, kind="frames", n_init=-1)  # no error yet
+    with pytest.raises(InvalidParameterError, match="'n_states' must be > 0"):
+        states.fit([rng.standard_normal((10, 3))])
+    assert not hasattr(states, "labels_")
+
+
+def test_brain_states_not_fitted_error(rng):
+    frames = [rng.standard_normal((10, 3))]
+    states = BrainStates(2, kind="activity")
+    with pytest.raises(NotFittedError, match="not fitted yet; call 'fit' before 'predict'"):
+        states.predict(frames)
+    for method in ("fractional_occupancy", "dwell_times", "transition_matrix"):
+        with pytest.raises(NotFittedError, match=f"before '{method}', or pass 'labels'"):
+            getattr(states, method)()
+    # the error is also brainctrl's InvalidParameterError, raised here before 0.2
+    with pytest.raises(InvalidParameterError):
+        states.predict(frames)
+    # with labels given, the summaries need no fit
+    np.testing.assert_array_equal(states.fractional_occupancy([[0, 1, 1, 1]]), [[0.25, 0.75]])
+
+
+def test_brain_states_refit_without_exemplars_drops_them(rng):
+    runs, _ = planted_connectivity_cohort(rng, n_subjects=2, n_segments=4)
+    dynamic = [sliding_window_connectivity(run, 20, 2) for run in runs]
+    states = BrainStates(2, exemplars=True, n_init=2, random_state=0).fit(dynamic)
+    assert hasattr(states, "exemplar_indices_")
+    states.set_params(exemplars=False).fit(dynamic)
+    assert not hasattr(states, "exemplar_indices_")

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
 from brainctrl.exceptions import ConvergenceWarning, DataError, InvalidParameterError
@@ -11,12 +13,8 @@ from brainctrl.stats import (
     select_penalties,
     sparse_cca_permutation_test,
 )
-from brainctrl.stats._cca import (
-    _align,
-    _covariate_projection,
-    _exact_threshold,
-    _pma_binary_search,
-)
+from brainctrl.stats._cca_inference import _align, _covariate_projection
+from brainctrl.stats._cca_solver import _exact_threshold, _pma_binary_search
 
 
 @pytest.fixture(autouse=True)
@@ -343,17 +341,16 @@ def test_estimator_errors(rng):
 def test_permutation_test_planted_and_null(rng):
     X, Y = planted(rng, n=100, p=40, q=8, kx=6, ky=3, rho=0.7)
     result = sparse_cca_permutation_test(
-        X, Y, penalty_x=0.4, penalty_y=0.6, n_permutations=19, random_state=0
+        SparseCCA(0.4, 0.6), X, Y, n_permutations=19, random_state=0
     )
     assert result.p_value == pytest.approx(1 / 20)
     assert result.kind == "held_out" and result.fold_correlations.shape == (5,)
     assert result.statistic == pytest.approx(result.fold_correlations.mean())
     assert result.statistic > result.null_distribution.max()
     null = sparse_cca_permutation_test(
+        SparseCCA(0.4, 0.6),
         X,
         rng.standard_normal((100, 8)),
-        penalty_x=0.4,
-        penalty_y=0.6,
         n_permutations=19,
         random_state=0,
     )
@@ -365,19 +362,17 @@ def test_permutation_test_planted_and_null(rng):
 def test_permutation_test_in_sample_and_parallel_reproducible(rng):
     X, Y = planted(rng, n=60, p=20, q=5, kx=4, ky=2)
     serial = sparse_cca_permutation_test(
+        SparseCCA(0.5, 0.7),
         X,
         Y,
-        penalty_x=0.5,
-        penalty_y=0.7,
         n_permutations=9,
         statistic="in_sample",
         random_state=3,
     )
     parallel = sparse_cca_permutation_test(
+        SparseCCA(0.5, 0.7),
         X,
         Y,
-        penalty_x=0.5,
-        penalty_y=0.7,
         n_permutations=9,
         statistic="in_sample",
         random_state=3,
@@ -403,10 +398,12 @@ def test_covariates_remove_confounded_association(rng):
     confound = rng.standard_normal(n)
     X = rng.standard_normal((n, 20)) + 1.5 * confound[:, None]
     Y = rng.standard_normal((n, 5)) + 1.5 * confound[:, None]
-    kwargs = {"penalty_x": 0.5, "penalty_y": 0.7, "n_permutations": 19, "random_state": 1}
-    confounded = sparse_cca_permutation_test(X, Y, **kwargs)
+    kwargs = {"n_permutations": 19, "random_state": 1}
+    confounded = sparse_cca_permutation_test(SparseCCA(0.5, 0.7), X, Y, **kwargs)
     assert confounded.p_value == pytest.approx(1 / 20)
-    adjusted = sparse_cca_permutation_test(X, Y, covariates=confound, **kwargs)
+    adjusted = sparse_cca_permutation_test(
+        SparseCCA(0.5, 0.7), X, Y, covariates=confound, **kwargs
+    )
     assert adjusted.p_value > 0.05
 
 
@@ -414,15 +411,15 @@ def test_permutation_test_errors(rng):
     X = rng.standard_normal((20, 5))
     Y = rng.standard_normal((20, 3))
     with pytest.raises(InvalidParameterError, match="'statistic' must be one of"):
-        sparse_cca_permutation_test(X, Y, statistic="insample")
+        sparse_cca_permutation_test(SparseCCA(), X, Y, statistic="insample")
     with pytest.raises(InvalidParameterError, match="'n_permutations' must be an integer >= 1"):
-        sparse_cca_permutation_test(X, Y, n_permutations=0)
+        sparse_cca_permutation_test(SparseCCA(), X, Y, n_permutations=0)
     with pytest.raises(DataError, match=r"covariates must have shape \(n_samples=20"):
-        sparse_cca_permutation_test(X, Y, covariates=np.ones((19, 1)))
+        sparse_cca_permutation_test(SparseCCA(), X, Y, covariates=np.ones((19, 1)))
     with pytest.raises(DataError, match="too few degrees of freedom"):
-        sparse_cca_permutation_test(X, Y, covariates=rng.standard_normal((20, 17)))
+        sparse_cca_permutation_test(SparseCCA(), X, Y, covariates=rng.standard_normal((20, 17)))
     with pytest.raises(InvalidParameterError, match="'cv' must be at most the number"):
-        sparse_cca_permutation_test(X, Y, cv=25, n_permutations=2)
+        sparse_cca_permutation_test(SparseCCA(), X, Y, cv=25, n_permutations=2)
 
 
 @pytest.mark.slow
@@ -435,7 +432,7 @@ def test_null_false_positive_rate():
         X = rng.standard_normal((50, 15))
         Y = rng.standard_normal((50, 4))
         result = sparse_cca_permutation_test(
-            X, Y, penalty_x=0.5, penalty_y=0.7, n_permutations=19, cv=4, random_state=index
+            SparseCCA(0.5, 0.7), X, Y, n_permutations=19, cv=4, random_state=index
         )
         rejections += result.p_value <= alpha
         # confounded null: covariate drives both sides, no direct link
@@ -443,10 +440,9 @@ def test_null_false_positive_rate():
         Xc = X + confound[:, None]
         Yc = Y + confound[:, None]
         adjusted = sparse_cca_permutation_test(
+            SparseCCA(0.5, 0.7),
             Xc,
             Yc,
-            penalty_x=0.5,
-            penalty_y=0.7,
             n_permutations=39,
             cv=4,
             covariates=confound,
@@ -464,7 +460,7 @@ def test_null_false_positive_rate():
 def test_select_penalties_cv_prefers_sparse_on_planted(rng):
     X, Y = planted(rng, n=150, p=300, q=10, kx=5, ky=3, rho=0.7)
     choice = select_penalties(
-        X, Y, penalties_x=[0.15, 1.0], penalties_y=[0.5, 1.0], random_state=0
+        SparseCCA(), X, Y, penalties_x=[0.15, 1.0], penalties_y=[0.5, 1.0], random_state=0
     )
     table = choice.table
     assert len(table) == 4
@@ -481,13 +477,13 @@ def test_select_penalties_cv_prefers_sparse_on_planted(rng):
 def test_select_penalties_permute_z_statistic(rng):
     X, Y = planted(rng, n=80, p=30, q=6, kx=4, ky=2, rho=0.7)
     choice = select_penalties(
+        SparseCCA(compat="pma"),
         X,
         Y,
         penalties_x=[0.3, 0.5, 0.9],
         penalties_y=[0.5, 0.7, 0.9],
         method="permute",
         n_permutations=10,
-        compat="pma",
         random_state=0,
     )
     null = choice.null_correlations
@@ -507,13 +503,18 @@ def test_select_penalties_errors(rng):
     X = rng.standard_normal((20, 5))
     Y = rng.standard_normal((20, 3))
     with pytest.raises(InvalidParameterError, match="'method' must be one of"):
-        select_penalties(X, Y, method="bic")
+        select_penalties(SparseCCA(), X, Y, method="bic")
     with pytest.raises(InvalidParameterError, match="got lengths 2 and 3"):
         select_penalties(
-            X, Y, penalties_x=[0.3, 0.5], penalties_y=[0.3, 0.5, 0.7], method="permute"
+            SparseCCA(),
+            X,
+            Y,
+            penalties_x=[0.3, 0.5],
+            penalties_y=[0.3, 0.5, 0.7],
+            method="permute",
         )
     with pytest.raises(InvalidParameterError, match=r"'penalties_x' must be in \(0, 1\]"):
-        select_penalties(X, Y, penalties_x=[0.0, 0.5])
+        select_penalties(SparseCCA(), X, Y, penalties_x=[0.0, 0.5])
 
 
 def test_align_recovers_order_and_sign(rng):
@@ -531,10 +532,9 @@ def test_align_recovers_order_and_sign(rng):
 def test_bootstrap_stability_planted(rng):
     X, Y = planted(rng, n=150, p=60, q=8, kx=5, ky=2, rho=0.7)
     result = bootstrap_stability(
+        SparseCCA(np.sqrt(5 / 60), np.sqrt(2 / 8)),
         X,
         Y,
-        penalty_x=np.sqrt(5 / 60),
-        penalty_y=np.sqrt(2 / 8),
         n_bootstraps=20,
         random_state=0,
     )
@@ -553,4 +553,148 @@ def test_bootstrap_stability_errors(rng):
     X = rng.standard_normal((20, 5))
     Y = rng.standard_normal((20, 3))
     with pytest.raises(InvalidParameterError, match="'n_bootstraps' must be an integer >= 1"):
-        bootstrap_stability(X, Y, n_bootstraps=0)
+        bootstrap_stability(SparseCCA(), X, Y, n_bootstraps=0)
+
+
+# ---------------------------------------------------------------------------
+# scikit-learn estimator contracts
+# ---------------------------------------------------------------------------
+PARAMS = {
+    "penalty_x": 0.4,
+    "penalty_y": 0.6,
+    "n_components": 2,
+    "compat": "pma",
+    "max_iter": 30,
+    "tol": 1e-7,
+    "standardize": False,
+}
+
+
+def test_sparse_cca_params_clone_round_trip(rng):
+    cca = SparseCCA(**PARAMS)
+    assert isinstance(cca, BaseEstimator) and isinstance(cca, TransformerMixin)
+    # __init__ stores its arguments under their own names and nothing else
+    assert vars(cca) == PARAMS
+    assert cca.get_params() == PARAMS
+    assert SparseCCA().set_params(**PARAMS).get_params() == PARAMS
+    assert SparseCCA(0.4, 0.6).get_params() == SparseCCA(penalty_x=0.4, penalty_y=0.6).get_params()
+    assert repr(SparseCCA(0.4, compat="pma")) == "SparseCCA(compat='pma', penalty_x=0.4)"
+    X, Y = rng.standard_normal((30, 6)), rng.standard_normal((30, 3))
+    cca.fit(X, Y)
+    copy = clone(cca)
+    assert copy.get_params() == PARAMS
+    assert not [name for name in vars(copy) if name.endswith("_")]
+    # the clone refits to the same numbers
+    np.testing.assert_array_equal(copy.fit(X, Y).x_weights_, cca.x_weights_)
+
+
+def test_sparse_cca_checks_parameters_in_fit_not_init(rng):
+    cca = SparseCCA(penalty_x=7.0, compat="R", n_components=-1)  # no error yet
+    with pytest.raises(InvalidParameterError, match="'compat' must be one of"):
+        cca.fit(rng.standard_normal((20, 5)), rng.standard_normal((20, 3)))
+    assert not hasattr(cca, "x_weights_")
+
+
+def test_sparse_cca_not_fitted_error(rng):
+    with pytest.raises(NotFittedError, match="SparseCCA instance is not fitted yet; call 'fit'"):
+        SparseCCA().transform(rng.standard_normal((10, 5)))
+    # the error is also brainctrl's InvalidParameterError, raised here before 0.2
+    with pytest.raises(InvalidParameterError):
+        SparseCCA().transform(rng.standard_normal((10, 5)))
+
+
+def test_fit_transform_is_fit_then_transform(rng):
+    X, Y = rng.standard_normal((40, 6)), rng.standard_normal((40, 3))
+    x_scores, y_scores = SparseCCA(0.5, 0.8).fit_transform(X, Y)
+    fitted = SparseCCA(0.5, 0.8).fit(X, Y)
+    np.testing.assert_array_equal(x_scores, fitted.transform(X))
+    np.testing.assert_array_equal(y_scores, fitted.transform(X, Y)[1])
+
+
+# ---------------------------------------------------------------------------
+# inference functions take an estimator
+# ---------------------------------------------------------------------------
+def test_inference_uses_an_unchanged_clone_of_the_estimator(rng):
+    X, Y = planted(rng, n=60, p=12, q=4, kx=3, ky=2)
+    fitted = SparseCCA(0.5, 0.7).fit(X, Y)
+    weights = fitted.x_weights_
+    unfitted = SparseCCA(0.5, 0.7)
+    by_fitted = sparse_cca_permutation_test(fitted, X, Y, n_permutations=5, random_state=0)
+    by_unfitted = sparse_cca_permutation_test(unfitted, X, Y, n_permutations=5, random_state=0)
+    np.testing.assert_array_equal(by_fitted.null_distribution, by_unfitted.null_distribution)
+    stability = bootstrap_stability(unfitted, X, Y, n_bootstraps=3, random_state=0)
+    select_penalties(unfitted, X, Y, penalties_x=[0.5], penalties_y=[0.7], random_state=0)
+    assert fitted.x_weights_ is weights
+    assert not hasattr(unfitted, "x_weights_")
+    assert stability.reference is not unfitted
+    assert stability.reference.get_params() == unfitted.get_params()
+
+
+def test_inference_follows_the_estimator_parameters(rng):
+    X, Y = planted(rng, n=60, p=12, q=4, kx=3, ky=2)
+    Y[:, 0] *= 50.0  # unstandardised, this column dominates Y's weights
+    for estimator in (SparseCCA(0.5, 0.7, standardize=False), SparseCCA(0.5, 0.7, compat="pma")):
+        result = sparse_cca_permutation_test(
+            estimator, X, Y, statistic="in_sample", n_permutations=3, random_state=0
+        )
+        fit = clone(estimator).fit(X, Y)
+        assert result.statistic == fit.canonical_correlations_[0]
+    stability = bootstrap_stability(
+        SparseCCA(0.5, 0.7, n_components=2, standardize=False), X, Y, n_bootstraps=3
+    )
+    assert stability.x_frequency.shape == (12, 2)
+    assert not stability.reference.standardize
+
+
+def test_permutation_p_value_counts_null_at_least_as_large(rng):
+    X, Y = rng.standard_normal((40, 6)), rng.standard_normal((40, 3))
+    result = sparse_cca_permutation_test(SparseCCA(0.6, 0.8), X, Y, n_permutations=29)
+    k = np.count_nonzero(result.null_distribution >= result.statistic)
+    assert 0 < k < 29  # a null data set: neither extreme
+    assert result.p_value == (1 + k) / 30
+
+
+def test_old_keyword_forms_warn_and_give_the_same_numbers(rng):
+    X, Y = planted(rng, n=60, p=12, q=4, kx=3, ky=2)
+    with pytest.warns(
+        FutureWarning,
+        match=r"sparse_cca_permutation_test\(X, Y, \.\.\.\) without an estimator .* removed "
+        r"in 0\.4; .* sparse_cca_permutation_test\(SparseCCA\(penalty_x=0\.5, "
+        r"penalty_y=0\.7\), X, Y, \.\.\.\)",
+    ):
+        old = sparse_cca_permutation_test(
+            X, Y, penalty_x=0.5, penalty_y=0.7, n_permutations=5, random_state=0
+        )
+    new = sparse_cca_permutation_test(SparseCCA(0.5, 0.7), X, Y, n_permutations=5, random_state=0)
+    np.testing.assert_array_equal(old.null_distribution, new.null_distribution)
+    assert (old.statistic, old.p_value) == (new.statistic, new.p_value)
+
+    with pytest.warns(FutureWarning, match=r"select_penalties\(SparseCCA\(compat='pma'\), X"):
+        old = select_penalties(
+            X, Y, penalties_x=[0.4, 0.8], penalties_y=[0.7], compat="pma", random_state=0
+        )
+    new = select_penalties(
+        SparseCCA(compat="pma"), X, Y, penalties_x=[0.4, 0.8], penalties_y=[0.7], random_state=0
+    )
+    assert old.table.equals(new.table)
+
+    with pytest.warns(FutureWarning, match=r"bootstrap_stability\(SparseCCA\(n_components=2"):
+        old = bootstrap_stability(X, Y, n_components=2, n_bootstraps=4, random_state=0)
+    new = bootstrap_stability(SparseCCA(n_components=2), X, Y, n_bootstraps=4, random_state=0)
+    np.testing.assert_array_equal(old.x_weights_mean, new.x_weights_mean)
+
+    # X and Y given by name, with no solver keyword: still the old form
+    with pytest.warns(FutureWarning, match=r"sparse_cca_permutation_test\(SparseCCA\(\), X"):
+        sparse_cca_permutation_test(X=X, Y=Y, n_permutations=2, random_state=0)
+
+
+def test_inference_estimator_errors(rng):
+    X, Y = rng.standard_normal((20, 5)), rng.standard_normal((20, 3))
+    with pytest.raises(TypeError, match=r"got an estimator and 'penalty_x'; set them on the"):
+        sparse_cca_permutation_test(SparseCCA(), X, Y, penalty_x=0.5)
+    with pytest.raises(TypeError, match="takes a SparseCCA as 'estimator'; got BaseEstimator"):
+        bootstrap_stability(BaseEstimator(), X, Y)
+    with pytest.raises(InvalidParameterError, match=r"'penalty_y' must be in \(0, 1\]"):
+        sparse_cca_permutation_test(SparseCCA(0.5, 2.0), X, Y)
+    with pytest.raises(InvalidParameterError, match="'compat' must be one of"):
+        select_penalties(SparseCCA(compat="R"), X, Y)
