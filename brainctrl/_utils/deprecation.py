@@ -8,7 +8,15 @@ users by default, in scripts and notebooks alike.
 import functools
 import warnings
 
-__all__ = ["deprecated_alias", "rename_parameter", "require_system", "warn_deprecated"]
+from brainctrl.exceptions import InvalidParameterError
+
+__all__ = [
+    "deprecated_alias",
+    "rename_parameter",
+    "replace_parameter",
+    "require_system",
+    "warn_deprecated",
+]
 
 #: The release that removes what 0.2 deprecates.
 REMOVED_IN = "0.4"
@@ -60,6 +68,36 @@ def rename_parameter(function_name, old, new, kwargs, *, since="0.2", removed_in
         )
         kwargs[new] = kwargs.pop(old)
     return kwargs
+
+
+def replace_parameter(function_name, old, new, value, kwargs, translate, *, default):
+    """The value of ``new``, taken from its deprecated predecessor ``old`` if that was given.
+
+    For a parameter replaced by one with another name and other values (e.g.
+    ``two_sided=True`` by ``alternative="two-sided"``). ``value`` is what the
+    caller passed as ``new`` (``None`` if left out, then ``default`` applies);
+    ``kwargs`` holds the deprecated keywords, from which ``old`` is removed;
+    ``translate`` maps each accepted old value to the new one.
+    """
+    if old not in kwargs:
+        return default if value is None else value
+    old_value = kwargs.pop(old)
+    if value is not None:
+        raise TypeError(
+            f"{function_name}() got both {old!r} (deprecated) and {new!r}; pass {new!r} only."
+        )
+    if old_value not in translate:
+        raise InvalidParameterError(
+            f"{old!r} must be one of {tuple(translate)}; got {old_value!r} (and it is "
+            f"deprecated: pass {new!r})."
+        )
+    new_value = translate[old_value]
+    warn_deprecated(
+        f"{function_name}({old}={old_value!r})",
+        f"pass {new}={new_value!r}",
+        stacklevel=4,
+    )
+    return new_value
 
 
 def require_system(function_name, system, old_default):

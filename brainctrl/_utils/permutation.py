@@ -9,7 +9,7 @@ import numpy as np
 
 from brainctrl._utils.validation import check_option
 
-__all__ = ["ALTERNATIVES", "permutation_pvalue"]
+__all__ = ["ALTERNATIVES", "permutation_counts", "permutation_pvalue"]
 
 #: Values of ``alternative`` everywhere in brainctrl.
 ALTERNATIVES = ("two-sided", "greater", "less")
@@ -61,6 +61,40 @@ def permutation_pvalue(observed, null, *, alternative="two-sided", center=None, 
     >>> permutation_pvalue(-2.0, np.array([0.5, -1.0, 2.5, -3.0]), center=0.0)
     0.6
     """
+    extreme, draws = permutation_counts(
+        observed, null, alternative=alternative, center=center, axis=axis
+    )
+    p = (1.0 + extreme) / (1.0 + draws)
+    return float(p) if np.ndim(p) == 0 else p
+
+
+def permutation_counts(observed, null, *, alternative="two-sided", center=None, axis=0):
+    """Null draws at least as extreme as ``observed``, and the draws counted.
+
+    The counting of :func:`permutation_pvalue`, for nulls drawn in chunks:
+    summing ``extreme`` and ``draws`` over the chunks and taking
+    ``(1 + extreme) / (1 + draws)`` gives the p-value of all the draws at
+    once, provided ``center`` is fixed (not ``None``, which is each chunk's
+    own mean) for a two-sided test.
+
+    Parameters
+    ----------
+    observed, null, alternative, center, axis
+        As in :func:`permutation_pvalue`.
+
+    Returns
+    -------
+    extreme : int or ndarray of int
+        Draws at least as extreme as ``observed`` (ties within a relative
+        ``1e-12`` count).
+    draws : int or ndarray of int
+        Draws that are not NaN.
+
+    Examples
+    --------
+    >>> permutation_counts(2.0, np.array([0.0, 1.0, np.nan, 2.0, 3.0]), alternative="greater")
+    (2, 4)
+    """
     check_option("alternative", alternative, ALTERNATIVES)
     null = np.moveaxis(np.asarray(null, dtype=float), axis, 0)
     observed = np.asarray(observed, dtype=float)
@@ -73,6 +107,8 @@ def permutation_pvalue(observed, null, *, alternative="two-sided", center=None, 
     elif alternative == "less":
         null, observed = -null, -observed
     slack = TIE_TOLERANCE * np.maximum(1.0, np.abs(observed))
-    extreme = valid & (null >= observed - slack)
-    p = (1.0 + extreme.sum(axis=0)) / (1.0 + valid.sum(axis=0))
-    return float(p) if np.ndim(p) == 0 else p
+    extreme = (valid & (null >= observed - slack)).sum(axis=0)
+    draws = np.broadcast_to(valid.sum(axis=0), extreme.shape)
+    if np.ndim(extreme) == 0:
+        return int(extreme), int(draws)
+    return extreme, draws.copy()

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from brainctrl._utils.permutation import ALTERNATIVES, permutation_pvalue
 from brainctrl._utils.validation import (
     check_option,
     check_positive,
@@ -163,7 +164,8 @@ class NullTestResult:
         The metric on each surrogate.
     pvalues : ndarray of shape (...)
         ``(1 + #{null >= observed}) / (n_null + 1)`` (``<=`` for
-        ``alternative="less"``, ``|null| >= |observed|`` for ``"two-sided"``).
+        ``alternative="less"``; for ``"two-sided"``, null values at least as far
+        from the null mean as the observed value).
     """
 
     observed: np.ndarray
@@ -193,7 +195,9 @@ def control_null_pvalues(
     n_null : int, default=1000
         Number of surrogates.
     alternative : {"greater", "less", "two-sided"}, default="greater"
-        Direction of the test.
+        Direction of the test: null values at least as large as the observed
+        one (``"greater"``), at least as small (``"less"``), or at least as far
+        from the mean of the null values, on either side (``"two-sided"``).
     random_state : int, numpy Generator or None, default=None
         Seed or generator; the same seed gives the same p-values.
 
@@ -201,6 +205,15 @@ def control_null_pvalues(
     -------
     result : NullTestResult
         Observed values, null distribution and p-values.
+
+    Notes
+    -----
+    Each p-value is ``(1 + k) / (1 + n_null)`` with ``k`` the null values at
+    least as extreme as the observed one (ties up to rounding count). Control
+    metrics such as average controllability are positive, so the two-sided
+    test measures the distance from the null mean, not from zero. Before
+    brainctrl 0.2 it compared ``|null|`` with ``|observed|``, which for a
+    positive metric is the one-sided ``"greater"`` test.
 
     Examples
     --------
@@ -216,7 +229,7 @@ def control_null_pvalues(
             f"'metric_fn' must be callable; got {type(metric_fn).__name__}."
         )
     check_option("null", null, ("spectrum", "degree"))
-    check_option("alternative", alternative, ("greater", "less", "two-sided"))
+    check_option("alternative", alternative, ALTERNATIVES)
     check_positive("n_null", n_null, integer=True)
     A = _check_undirected("A", A)
     rng = check_random_state(random_state)
@@ -228,11 +241,5 @@ def control_null_pvalues(
         else:
             surrogate = rewire_preserving_degree(A, random_state=rng)
         null_values[index] = metric_fn(surrogate)
-    if alternative == "greater":
-        count = np.sum(null_values >= observed, axis=0)
-    elif alternative == "less":
-        count = np.sum(null_values <= observed, axis=0)
-    else:
-        count = np.sum(np.abs(null_values) >= np.abs(observed), axis=0)
-    pvalues = (1.0 + count) / (n_null + 1.0)
+    pvalues = np.asarray(permutation_pvalue(observed, null_values, alternative=alternative))
     return NullTestResult(observed=observed, null_distribution=null_values, pvalues=pvalues)

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 from joblib import Parallel, delayed
 
+from brainctrl._utils.permutation import ALTERNATIVES, permutation_pvalue
 from brainctrl._utils.validation import check_option, check_positive, check_random_state
+from brainctrl.exceptions import InvalidParameterError
 from brainctrl.multilayer._modularity import _check_sequence
 
 __all__ = ["NullComparison", "compare_with_null", "multilayer_null_model"]
@@ -14,7 +16,6 @@ __all__ = ["NullComparison", "compare_with_null", "multilayer_null_model"]
 logger = logging.getLogger(__name__)
 
 _NULLS = ("nodal", "temporal", "connectional")
-_ALTERNATIVES = ("greater", "less", "two-sided")
 
 
 def _strength_preserving_rewire(stack, n_rounds, rng, locked):
@@ -150,7 +151,8 @@ class NullComparison:
     null_values : ndarray of shape (n_null, ...)
         The measure on each null sequence.
     p_value : float or ndarray
-        Empirical p, ``(1 + #extreme) / (n_null + 1)``.
+        Empirical p, ``(1 + #extreme) / (n_null + 1)`` (ties up to rounding
+        count as extreme).
     z_score : float or ndarray
         ``(observed − mean(null)) / sd(null)`` (ddof 1; NaN where sd is 0).
     null : str
@@ -201,7 +203,8 @@ def compare_with_null(
         Number of null sequences.
     alternative : {"greater", "less", "two-sided"}, default="greater"
         ``"greater"`` counts null values ``>=`` the observed one, ``"less"``
-        those ``<=``, ``"two-sided"`` those at least as far from the null mean.
+        those ``<=``, ``"two-sided"`` those at least as far from the null mean
+        on either side (ties up to rounding count).
     n_rounds : int, optional
         Rewiring rounds for the connectional null.
     random_state : int, numpy Generator or None, default=None
@@ -230,9 +233,12 @@ def compare_with_null(
     (1.0, (9,))
     """
     if not callable(measure):
-        raise TypeError(f"'measure' must be callable; got {type(measure).__name__}.")
+        raise InvalidParameterError(
+            f"'measure' must be callable (a function of the network sequence); got "
+            f"{type(measure).__name__} {measure!r}."
+        )
     check_option("null", null, _NULLS)
-    check_option("alternative", alternative, _ALTERNATIVES)
+    check_option("alternative", alternative, ALTERNATIVES)
     n_null = check_positive("n_null", n_null, integer=True)
     stack = _check_sequence(adjacency_sequence)
     seeds = check_random_state(random_state).integers(0, 2**63 - 1, size=n_null)
@@ -245,18 +251,12 @@ def compare_with_null(
         )
     null_values = np.stack(values)
     if null_values.shape[1:] != observed.shape:
-        raise ValueError(
-            f"measure returned shape {null_values.shape[1:]} on a null sequence but "
-            f"{observed.shape} on the data."
+        raise InvalidParameterError(
+            f"'measure' must return the same shape on every sequence; measure returned shape "
+            f"{null_values.shape[1:]} on a null sequence but {observed.shape} on the data."
         )
     mean = null_values.mean(axis=0)
-    if alternative == "greater":
-        extreme = null_values >= observed
-    elif alternative == "less":
-        extreme = null_values <= observed
-    else:
-        extreme = np.abs(null_values - mean) >= np.abs(observed - mean)
-    p_value = (1.0 + extreme.sum(axis=0)) / (n_null + 1.0)
+    p_value = np.asarray(permutation_pvalue(observed, null_values, alternative=alternative))
     spread = null_values.std(axis=0, ddof=1) if n_null > 1 else np.zeros_like(mean)
     with np.errstate(divide="ignore", invalid="ignore"):
         z_score = np.where(spread > 0, (observed - mean) / np.where(spread > 0, spread, 1), np.nan)

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
+from brainctrl._utils.deprecation import replace_parameter
+from brainctrl._utils.permutation import ALTERNATIVES, permutation_counts, permutation_pvalue
 from brainctrl._utils.validation import check_option, check_positive, check_random_state
 from brainctrl.exceptions import DataError, InvalidParameterError
 from brainctrl.stats._multiple import fdr_correction
@@ -18,9 +20,6 @@ logger = logging.getLogger(__name__)
 
 _TIDY_LEVELS = ("window", "run", "session")
 _TIDY_KEYS = ("subject", "session", "run", "window", "measure", "region")
-# relative slack when counting permuted statistics "at least as large" as the observed one,
-# so that permutations equivalent to the identity are counted despite rounding
-_TIE_TOLERANCE = 1e-10
 _CHUNK_ELEMENTS = 4_000_000
 
 
@@ -586,9 +585,10 @@ def group_comparison(
     whole_blocks=False,
     family=None,
     robust=False,
-    two_sided=True,
+    alternative=None,
     random_state=None,
     n_jobs=1,
+    **deprecated,
 ):
     """Mass-univariate GLM over many brain features, with permutation inference.
 
@@ -646,8 +646,10 @@ def group_comparison(
         of all features. "all": every feature in one family.
     robust : bool, default=False
         Use heteroskedasticity-consistent (HC3) standard errors.
-    two_sided : bool, default=True
-        Two-sided tests; otherwise test ``contrast > 0``.
+    alternative : {"two-sided", "greater", "less"}, default="two-sided"
+        Test ``contrast != 0``, ``contrast > 0`` or ``contrast < 0``. (The former
+        ``two_sided=True`` and ``two_sided=False`` still work, with a
+        FutureWarning: they are ``"two-sided"`` and ``"greater"``.)
     random_state : None, int or numpy.random.Generator, default=None
         Seed of the permutations.
     n_jobs : int, default=1
@@ -679,7 +681,10 @@ def group_comparison(
     Freedman–Lane: fit the nuisance model (the design restricted to ``c'beta = 0``),
     permute its residuals ``R_z``, add its fitted values back, refit and record
     ``t*``. Uncorrected ``p = (1 + #{|t*| >= |t|}) / (B + 1)`` per feature; FWE
-    ``p = (1 + #{max_family |t*| >= |t|}) / (B + 1)``. One-sided tests use ``t``.
+    ``p = (1 + #{max_family |t*| >= |t|}) / (B + 1)``. ``alternative="greater"``
+    uses ``t`` and ``max_family t*`` instead, ``"less"`` ``-t`` and
+    ``max_family -t*``. Permuted statistics equal to the observed one up to
+    rounding count as at least as extreme.
 
     Effect sizes: ``cohen_d = (mean_2 - mean_1) / s_pooled`` (raw, no covariates;
     levels in sorted order, the second minus the first), ``hedges_g = d (1 -
@@ -713,7 +718,18 @@ def group_comparison(
     check_positive("n_permutations", n_permutations, strict=False, integer=True)
     if not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
         raise InvalidParameterError(f"'n_jobs' must be a non-zero integer; got {n_jobs!r}.")
-    check_option("two_sided", two_sided, (True, False))
+    alternative = replace_parameter(
+        "group_comparison",
+        "two_sided",
+        "alternative",
+        alternative,
+        deprecated,
+        {True: "two-sided", False: "greater"},
+        default="two-sided",
+    )
+    if deprecated:
+        raise TypeError(f"group_comparison() got unexpected keyword(s) {sorted(deprecated)}.")
+    check_option("alternative", alternative, ALTERNATIVES)
     check_option("robust", robust, (True, False))
     if isinstance(covariates, str):
         covariates = (covariates,)
@@ -751,10 +767,12 @@ def group_comparison(
             list(info["feature"].iloc[constant[:10]]),
         )
         t = np.where(np.isfinite(t), t, np.nan)
-    if two_sided:
+    if alternative == "two-sided":
         p = 2.0 * stats.t.sf(np.abs(t), ols.df)
-    else:
+    elif alternative == "greater":
         p = stats.t.sf(t, ols.df)
+    else:
+        p = stats.t.cdf(t, ols.df)
 
     p_perm = np.full(t.shape, np.nan)
     p_fwe = np.full(t.shape, np.nan)
@@ -775,7 +793,7 @@ def group_comparison(
             perms,
             families,
             robust=robust,
-            two_sided=two_sided,
+            alternative=alternative,
             n_jobs=n_jobs,
         )
 
@@ -803,7 +821,8 @@ def group_comparison(
         "subjects": list(built.subjects),
         "n_permutations": int(n_permutations),
         "robust": bool(robust),
-        "two_sided": bool(two_sided),
+        "alternative": alternative,
+        "two_sided": alternative == "two-sided",
         "p_fdr_source": "p_perm" if n_permutations else "p",
         "group_levels": None,
     }
@@ -845,34 +864,52 @@ def _family_labels(info, family):
     return parts.apply(lambda row: "/".join(row), axis=1).to_numpy(dtype=object)
 
 
-def _permutation_pvalues(ols, matrix, Y, t, perms, families, *, robust, two_sided, n_jobs):
+def _family_extremes(tstar, alternative):
+    """Most extreme ``t*`` of each permutation in the direction tested; NaN if none is defined."""
+    if alternative == "two-sided":
+        values, fill, pick = np.abs(tstar), -np.inf, np.max
+    elif alternative == "greater":
+        values, fill, pick = tstar, -np.inf, np.max
+    else:
+        values, fill, pick = tstar, np.inf, np.min
+    defined = ~np.isnan(values)
+    out = pick(np.where(defined, values, fill), axis=1)
+    return np.where(defined.any(axis=1), out, np.nan)
+
+
+def _permutation_pvalues(ols, matrix, Y, t, perms, families, *, robust, alternative, n_jobs):
+    """Uncorrected and max-statistic (FWE) permutation p-values of ``t``.
+
+    t values are symmetric about 0 under the null hypothesis, so the two-sided
+    test is about 0. Undefined permuted statistics (and every permuted
+    statistic of a feature whose ``t`` is undefined) are left out.
+    """
     engine = _FreedmanLane(ols, matrix, Y, robust=robust)
-    observed = np.abs(t) if two_sided else t
-    threshold = observed - _TIE_TOLERANCE * np.maximum(1.0, np.abs(observed))
     codes = np.unique(families)
     invalid = ~np.isfinite(t)
 
     def chunk_counts(chunk):
         tstar = engine.tstats(chunk)
-        tstar = np.abs(tstar) if two_sided else tstar
-        tstar = np.where(np.isfinite(tstar), tstar, -np.inf)
-        tstar[:, invalid] = -np.inf
-        counts = (tstar >= threshold[None, :]).sum(axis=0)
-        maxima = np.stack([tstar[:, families == c].max(axis=1) for c in codes], axis=1)
-        return counts, maxima
+        tstar = np.where(np.isfinite(tstar), tstar, np.nan)
+        tstar[:, invalid] = np.nan
+        counts = permutation_counts(t, tstar, alternative=alternative, center=0.0)
+        extremes = np.stack(
+            [_family_extremes(tstar[:, families == c], alternative) for c in codes], axis=1
+        )
+        return counts, extremes
 
     chunk = _chunk_size(Y.shape[0], Y.shape[1], ols.k, robust)
     results = _run_chunks(chunk_counts, perms, chunk, n_jobs)
-    counts = sum(r[0] for r in results)
-    maxima = np.concatenate([r[1] for r in results], axis=0)  # (B, n_families)
-    n_perm = perms.shape[0]
-    p_perm = (1.0 + counts) / (n_perm + 1.0)
+    extreme = sum(r[0][0] for r in results)
+    draws = sum(r[0][1] for r in results)
+    extremes = np.concatenate([r[1] for r in results], axis=0)  # (B, n_families)
+    p_perm = (1.0 + extreme) / (1.0 + draws)
     p_fwe = np.empty_like(p_perm)
     for j, code in enumerate(codes):
         members = families == code
-        exceed = (maxima[:, j][:, None] >= threshold[members][None, :]).sum(axis=0)
-        p_fwe[members] = (1.0 + exceed) / (n_perm + 1.0)
-    nan = ~np.isfinite(t)
-    p_perm[nan] = np.nan
-    p_fwe[nan] = np.nan
+        p_fwe[members] = permutation_pvalue(
+            t[members], extremes[:, j, None], alternative=alternative, center=0.0
+        )
+    p_perm[invalid] = np.nan
+    p_fwe[invalid] = np.nan
     return p_perm, p_fwe

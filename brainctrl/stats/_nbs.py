@@ -8,6 +8,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from brainctrl._utils.deprecation import replace_parameter
+from brainctrl._utils.permutation import ALTERNATIVES, permutation_pvalue
 from brainctrl._utils.validation import (
     check_array,
     check_finite,
@@ -56,6 +58,8 @@ class NetworkBasedStatisticResult:
         ``"extent"`` or ``"intensity"``.
     n_nodes : int
         Number of nodes.
+    alternative : str
+        ``"greater"``, ``"less"`` or ``"two-sided"``: the signs of the components.
     """
 
     t: np.ndarray
@@ -68,6 +72,7 @@ class NetworkBasedStatisticResult:
     threshold: float
     statistic: str
     n_nodes: int
+    alternative: str = "greater"
 
     def to_frame(self):
         """Tabulate the components, one row each.
@@ -150,12 +155,18 @@ def _edge_matrix(edges):
     )
 
 
-def _components(t, edge_index, n_nodes, threshold, *, tail, statistic):
+_SIGNS = {"greater": (1,), "less": (-1,), "two-sided": (1, -1)}
+
+# the former ``tail`` values and the ``alternative`` each one is
+_TAILS = {"right": "greater", "left": "less", "both": "two-sided"}
+
+
+def _components(t, edge_index, n_nodes, threshold, *, alternative, statistic):
     """Find the connected components of suprathreshold edges.
 
     Returns a list of (edge positions, sign) and their sizes.
     """
-    signs = {"right": (1,), "left": (-1,), "both": (1, -1)}[tail]
+    signs = _SIGNS[alternative]
     found, sizes = [], []
     for sign in signs:
         values = sign * t
@@ -179,10 +190,12 @@ def _components(t, edge_index, n_nodes, threshold, *, tail, statistic):
     return found, np.asarray(sizes, dtype=float)
 
 
-def _max_component_sizes(tstar, edge_index, n_nodes, threshold, *, tail, statistic):
+def _max_component_sizes(tstar, edge_index, n_nodes, threshold, *, alternative, statistic):
     out = np.zeros(tstar.shape[0])
     for b, row in enumerate(tstar):
-        _, sizes = _components(row, edge_index, n_nodes, threshold, tail=tail, statistic=statistic)
+        _, sizes = _components(
+            row, edge_index, n_nodes, threshold, alternative=alternative, statistic=statistic
+        )
         if sizes.size:
             out[b] = sizes.max()
     return out
@@ -200,11 +213,12 @@ def network_based_statistic(
     threshold=3.0,
     n_permutations=1000,
     statistic="extent",
-    tail="right",
+    alternative=None,
     exchangeability_blocks=None,
     whole_blocks=False,
     random_state=None,
     n_jobs=1,
+    **deprecated,
 ):
     """Network-based statistic for edge-wise group comparisons with covariates.
 
@@ -231,10 +245,12 @@ def network_based_statistic(
         Number of Freedman–Lane permutations.
     statistic : {"extent", "intensity"}, default="extent"
         Component size: number of edges, or sum of ``|t| - threshold`` over them.
-    tail : {"right", "left", "both"}, default="right"
+    alternative : {"greater", "less", "two-sided"}, default="greater"
         Test ``contrast > 0`` (edges with ``t > threshold``), ``< 0`` (``-t >
         threshold``), or both, with positive and negative components formed
-        separately and the null taken as the largest of either sign.
+        separately and the null taken as the largest of either sign. (The
+        former ``tail="right"``, ``"left"`` and ``"both"`` still work, with a
+        FutureWarning.)
     exchangeability_blocks : str or array-like of shape (n_subjects,), optional
         Phenotype column or one block label per subject; permutations stay within
         blocks (or move whole blocks with ``whole_blocks=True``).
@@ -254,7 +270,8 @@ def network_based_statistic(
     Notes
     -----
     A component's FWE p-value is ``(1 + #{S*_max >= S}) / (B + 1)``, with ``S*_max`` the
-    largest component size in each of the ``B`` permutations. Without covariates
+    largest component size in each of the ``B`` permutations (ties up to rounding
+    count). Without covariates
     (intercept and group only) Freedman–Lane permutation of the residuals is the
     same as permuting group labels. The inference is on components, not on single
     edges: an edge in a significant component is not itself significant.
@@ -283,7 +300,20 @@ def network_based_statistic(
     check_positive("threshold", threshold, strict=False)
     check_positive("n_permutations", n_permutations, strict=False, integer=True)
     check_option("statistic", statistic, ("extent", "intensity"))
-    check_option("tail", tail, ("right", "left", "both"))
+    alternative = replace_parameter(
+        "network_based_statistic",
+        "tail",
+        "alternative",
+        alternative,
+        deprecated,
+        _TAILS,
+        default="greater",
+    )
+    if deprecated:
+        raise TypeError(
+            f"network_based_statistic() got unexpected keyword(s) {sorted(deprecated)}."
+        )
+    check_option("alternative", alternative, ALTERNATIVES)
     if not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
         raise InvalidParameterError(f"'n_jobs' must be a non-zero integer; got {n_jobs!r}.")
     if isinstance(covariates, str):
@@ -330,7 +360,9 @@ def network_based_statistic(
             f"{tuple(int(v) for v in edge_index[bad[0]])}; remove them (e.g. the diagonal) "
             "or add noise."
         )
-    found, sizes = _components(t, edge_index, n_nodes, threshold, tail=tail, statistic=statistic)
+    found, sizes = _components(
+        t, edge_index, n_nodes, threshold, alternative=alternative, statistic=statistic
+    )
     order = np.argsort(-sizes, kind="stable")
     components = [found[k][0] for k in order]
     signs = np.array([found[k][1] for k in order], dtype=int)
@@ -355,16 +387,14 @@ def network_based_statistic(
                 edge_index,
                 n_nodes,
                 threshold,
-                tail=tail,
+                alternative=alternative,
                 statistic=statistic,
             )
 
         chunk = _chunk_size(Y.shape[0], Y.shape[1], ols.k, False)
         null = np.concatenate(_run_chunks(chunk_maxima, perms, chunk, n_jobs))
-        slack = 1e-10 * np.maximum(1.0, sizes)
-        p_fwe = (1.0 + (null[None, :] >= (sizes - slack)[:, None]).sum(axis=1)) / (
-            n_permutations + 1.0
-        )
+        # every component against the largest of each permutation: larger is more extreme
+        p_fwe = permutation_pvalue(sizes, null[:, None], alternative="greater")
     return NetworkBasedStatisticResult(
         t=t,
         edge_index=edge_index,
@@ -376,4 +406,5 @@ def network_based_statistic(
         threshold=float(threshold),
         statistic=statistic,
         n_nodes=n_nodes,
+        alternative=alternative,
     )

@@ -15,6 +15,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy import stats
 
+from brainctrl._utils.permutation import permutation_pvalue
 from brainctrl._utils.validation import (
     check_array,
     check_finite,
@@ -533,8 +534,9 @@ def predict_behaviour(
 
     The permutation p-value is ``(1 + #{r̄* ≥ r̄}) / (B + 1)`` with ``r̄`` the mean
     per-fold correlation, rerunning the full pipeline on permuted targets with
-    the same splits. Permutations are free across subjects; with family
-    structure this ignores exchangeability blocks.
+    the same splits (permutations with an undefined ``r̄*`` are left out of
+    ``B``; ties up to rounding count). Permutations are free across subjects;
+    with family structure this ignores exchangeability blocks.
 
     References
     ----------
@@ -584,10 +586,9 @@ def predict_behaviour(
             for chunk in chunks
         )
         null = np.concatenate([np.asarray(r, dtype=float) for r in results])
-        # permutations whose mean r is undefined are left out of the count
-        defined = null[np.isfinite(null)]
+        # permutations whose mean r is undefined (NaN) are left out of the count
         p_value = (
-            float((1 + np.count_nonzero(defined >= statistic)) / (defined.size + 1))
+            permutation_pvalue(statistic, null, alternative="greater")
             if np.isfinite(statistic)
             else float("nan")
         )

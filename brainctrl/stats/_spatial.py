@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 from scipy import optimize, spatial, stats
 
+from brainctrl._utils.permutation import ALTERNATIVES, permutation_pvalue
 from brainctrl._utils.validation import (
     check_array,
     check_finite,
@@ -36,9 +37,6 @@ _RIGHT_LABELS = ("r", "rh", "right")
 _MIRROR = np.array([-1.0, 1.0, 1.0])
 # elements of the (chunk, m, m) distance stacks and (chunk, n_pairs) variogram stacks
 _CHUNK_ELEMENTS = 4_000_000
-# relative slack when counting null correlations "at least as extreme" as the observed one,
-# so that nulls equivalent to the identity are counted despite rounding
-_TIE_TOLERANCE = 1e-10
 # variogram_surrogates warns when the map's variogram lies outside the central 95 % of
 # the surrogates' variograms at more than this fraction of the distances (about 5 %
 # when the surrogates match; the map's own variogram is noisy with few regions, so a
@@ -820,7 +818,7 @@ def compare_maps(map_a, map_b, *, nulls=None, method="pearson", alternative="two
         p_{greater} = \frac{1 + \#\{k : r_k \ge r\}}{1 + N},\quad
         p_{less} = \frac{1 + \#\{k : r_k \le r\}}{1 + N},
 
-    counting ties within a relative :math:`10^{-10}` as at least as extreme.
+    counting ties within a relative :math:`10^{-12}` as at least as extreme.
 
     Without ``nulls`` the p-value comes from the t distribution with
     ``n_regions - 2`` degrees of freedom, which assumes independent regions.
@@ -854,7 +852,7 @@ def compare_maps(map_a, map_b, *, nulls=None, method="pearson", alternative="two
         raise DataError(f"map_a must hold at least 3 regions; got {a.size}.")
     b = _check_map("map_b", map_b, n_regions=a.size)
     check_option("method", method, ("pearson", "spearman"))
-    check_option("alternative", alternative, ("two-sided", "greater", "less"))
+    check_option("alternative", alternative, ALTERNATIVES)
     if method == "spearman":
         a_ranked, b_ranked = stats.rankdata(a), stats.rankdata(b)
     else:
@@ -890,16 +888,10 @@ def compare_maps(map_a, map_b, *, nulls=None, method="pearson", alternative="two
     n_nulls = int(null_r.size)
     if n_nulls == 0:
         raise DataError("nulls holds no null map with a defined correlation.")
-    slack = _TIE_TOLERANCE * max(1.0, abs(r))
-    if alternative == "two-sided":
-        count = np.count_nonzero(np.abs(null_r) >= abs(r) - slack)
-    elif alternative == "greater":
-        count = np.count_nonzero(null_r >= r - slack)
-    else:
-        count = np.count_nonzero(null_r <= r + slack)
     return MapComparisonResult(
         r=r,
-        p=float((1.0 + count) / (1.0 + n_nulls)),
+        # correlations are symmetric about 0 under the null hypothesis
+        p=permutation_pvalue(r, null_r, alternative=alternative, center=0.0),
         null=null_r,
         n_nulls=n_nulls,
         method=method,

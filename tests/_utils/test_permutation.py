@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from brainctrl._utils.permutation import permutation_pvalue
+from brainctrl._utils.permutation import permutation_counts, permutation_pvalue
 
 
 def test_each_alternative_counts_by_hand():
@@ -31,3 +31,21 @@ def test_axis_and_shapes():
 def test_unknown_alternative_is_named():
     with pytest.raises(ValueError, match="'alternative' must be one of"):
         permutation_pvalue(1.0, np.zeros(3), alternative="two_sided")
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_counts_of_chunks_add_up_to_the_p_value_of_all_draws(alternative):
+    rng = np.random.default_rng(1)
+    null = rng.normal(size=(50, 3))
+    null[7, 1] = np.nan
+    observed = np.array([1.5, -0.5, 0.0])
+    extreme, draws = np.zeros(3, dtype=int), np.zeros(3, dtype=int)
+    for chunk in np.array_split(null, 4):
+        k, n = permutation_counts(observed, chunk, alternative=alternative, center=0.0)
+        extreme, draws = extreme + k, draws + n
+    np.testing.assert_array_equal(draws, [50, 49, 50])
+    np.testing.assert_array_equal(
+        (1 + extreme) / (1 + draws),
+        permutation_pvalue(observed, null, alternative=alternative, center=0.0),
+    )
+    assert permutation_counts(0.5, np.array([0.0, 1.0, np.nan]), alternative="greater") == (1, 2)

@@ -59,6 +59,24 @@ def test_pvalues_follow_the_counting_formula(rng):
     )
 
 
+def test_two_sided_is_about_the_null_mean_by_hand():
+    # the metric's values in turn: on the data, then on each of the 4 surrogates
+    values = [[5.0, 1.0, 0.5], [1.0, 1.0, 4.0], [2.0, 0.0, 5.0], [3.0, 2.0, 6.0], [6.0, 5.0, 5.0]]
+
+    def run(**kwargs):
+        rows = iter(values)
+        return control_null_pvalues(lambda matrix: np.array(next(rows)), np.eye(3), **kwargs)
+
+    # node 0: null mean 3, |null - 3| = 2, 1, 0, 3 against |5 - 3| = 2: 2 at least as far
+    # node 1: null mean 2, |null - 2| = 1, 2, 0, 3 against |1 - 2| = 1: 3
+    # node 2: null mean 5, |null - 5| = 1, 0, 1, 0 against |0.5 - 5| = 4.5: none (far below
+    # the null; |null| >= |observed|, the rule before 0.2, gave p = 1 there)
+    two_sided = run(n_null=4, alternative="two-sided")
+    np.testing.assert_allclose(two_sided.pvalues, [3 / 5, 4 / 5, 1 / 5])
+    # greater: null >= 5: one; >= 1: three; >= 0.5: all four
+    np.testing.assert_allclose(run(n_null=4).pvalues, [2 / 5, 4 / 5, 5 / 5])
+
+
 def test_degree_null_pvalues(rng):
     adjacency = _sparse_weighted(rng, 12)
 
@@ -82,3 +100,5 @@ def test_errors(rng):
         control_null_pvalues(np.sum, np.eye(3), null="random")
     with pytest.raises(InvalidParameterError, match=r"'n_null' must be > 0"):
         control_null_pvalues(np.sum, np.eye(3), n_null=0)
+    with pytest.raises(InvalidParameterError, match=r"'alternative' must be one of .*'two_sided'"):
+        control_null_pvalues(np.sum, np.eye(3), alternative="two_sided")

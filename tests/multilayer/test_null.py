@@ -118,7 +118,8 @@ def test_errors(rng):
         multilayer_null_model(layers, null="spatial")
     with pytest.raises(InvalidParameterError, match="'n_rounds' must be an integer"):
         multilayer_null_model(layers, null="connectional", n_rounds=1.5)
-    with pytest.raises(TypeError, match="'measure' must be callable"):
+    # an InvalidParameterError (a ValueError) since 0.2, as for control_null_pvalues
+    with pytest.raises(InvalidParameterError, match="'measure' must be callable.*got float 3.0"):
         compare_with_null(3.0, layers)
     with pytest.raises(InvalidParameterError, match="'alternative' must be one of"):
         compare_with_null(np.sum, layers, alternative="bigger")
@@ -129,5 +130,7 @@ def test_errors(rng):
     def changing_shape(sequence):
         return np.zeros(1 + (next(calls) > 0))
 
-    with pytest.raises(ValueError, match=r"measure returned shape \(2,\) on a null sequence"):
+    with pytest.raises(
+        InvalidParameterError, match=r"measure returned shape \(2,\) on a null sequence"
+    ):
         compare_with_null(changing_shape, layers, n_null=2, random_state=0)

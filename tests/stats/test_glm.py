@@ -83,11 +83,39 @@ def test_one_sided_p_is_upper_tail(rng):
     features, phenotype = _cohort(rng, effect=0.8)
     two = group_comparison(features, phenotype, covariates=["age"], contrast="group")
     one = group_comparison(
-        features, phenotype, covariates=["age"], contrast="group", two_sided=False
+        features, phenotype, covariates=["age"], contrast="group", alternative="greater"
     )
     np.testing.assert_allclose(one["p"], stats.t.sf(two["t"], two["df"]), rtol=1e-12)
     positive = two["t"] > 0
     np.testing.assert_allclose(one["p"][positive], two["p"][positive] / 2, rtol=1e-10)
+    less = group_comparison(
+        features, phenotype, covariates=["age"], contrast="group", alternative="less"
+    )
+    np.testing.assert_allclose(less["p"], stats.t.cdf(two["t"], two["df"]), rtol=1e-12)
+    assert less.attrs["alternative"] == "less" and two.attrs["alternative"] == "two-sided"
+
+
+@pytest.mark.parametrize(("two_sided", "alternative"), [(True, "two-sided"), (False, "greater")])
+def test_deprecated_two_sided_warns_and_equals_alternative(rng, two_sided, alternative):
+    features, phenotype = _cohort(rng, n=20, n_features=6, effect=0.8)
+    common = {"formula": "group + age", "n_permutations": 49, "random_state": 0}
+    with pytest.warns(FutureWarning, match=rf"two_sided={two_sided}.*alternative='{alternative}'"):
+        old = group_comparison(features, phenotype, two_sided=two_sided, **common)
+    new = group_comparison(features, phenotype, alternative=alternative, **common)
+    pd.testing.assert_frame_equal(old, new)
+    assert old.attrs == new.attrs and new.attrs["two_sided"] is two_sided
+
+
+def test_both_two_sided_and_alternative_is_an_error(rng):
+    features, phenotype = _cohort(rng, n=20)
+    with pytest.raises(TypeError, match="got both 'two_sided' \\(deprecated\\) and 'alternative'"):
+        group_comparison(features, phenotype, two_sided=True, alternative="two-sided")
+    with pytest.raises(InvalidParameterError, match=r"'two_sided' must be one of \(True, False\)"):
+        group_comparison(features, phenotype, two_sided="yes")
+    with pytest.raises(InvalidParameterError, match="'alternative' must be one of"):
+        group_comparison(features, phenotype, alternative="two_sided")
+    with pytest.raises(TypeError, match=r"unexpected keyword\(s\) \['tail'\]"):
+        group_comparison(features, phenotype, tail="right")
 
 
 def test_design_matrix_and_default_formula_agree(rng):
@@ -221,6 +249,51 @@ def test_freedman_lane_matches_plain_loop(rng, robust, blocked, whole):
     p_fwe = (1 + (max_null[None, :] >= np.abs(observed)[:, None] - tol).sum(axis=1)) / (n_perm + 1)
     np.testing.assert_array_equal(result["p_perm"], p_unc)
     np.testing.assert_array_equal(result["p_fwe"], p_fwe)
+
+
+@pytest.mark.parametrize("alternative", ["greater", "less"])
+def test_one_sided_permutation_p_match_plain_loop(rng, alternative):
+    n, n_features, n_perm, seed = 18, 5, 60, 11
+    features, phenotype = _cohort(rng, n=n, n_features=n_features, effect=0.6)
+    features["f1"] -= 1.2 * (phenotype["group"] == "patient")  # a negative effect as well
+    result = group_comparison(
+        features,
+        phenotype,
+        formula="group + age",
+        n_permutations=n_perm,
+        family="all",
+        alternative=alternative,
+        random_state=seed,
+    )
+    perms = _permutation_indices(n, n_perm, np.random.default_rng(seed))
+    patient = (phenotype["group"] == "patient").to_numpy(float)
+    full = np.column_stack([np.ones(n), patient, phenotype["age"]])
+    pairs = [
+        _reference_freedman_lane(features[name].to_numpy(), full, full[:, [0, 2]], 1, perms)
+        for name in features.columns
+    ]
+    observed = np.array([t for t, _ in pairs])
+    nulls = np.array([null for _, null in pairs])  # (m, B)
+    sign = 1.0 if alternative == "greater" else -1.0  # "less" counts t* <= t
+    tol = 1e-9
+    p_unc = (1 + (sign * nulls >= sign * observed[:, None] - tol).sum(axis=1)) / (n_perm + 1)
+    max_null = (sign * nulls).max(axis=0)
+    p_fwe = (1 + (max_null[None, :] >= sign * observed[:, None] - tol).sum(axis=1)) / (n_perm + 1)
+    np.testing.assert_array_equal(result["p_perm"], p_unc)
+    np.testing.assert_array_equal(result["p_fwe"], p_fwe)
+
+
+def test_less_equals_greater_of_the_negated_contrast(rng):
+    features, phenotype = _cohort(rng, n=24, n_features=12, effect=-2.5, planted=(0, 1, 2))
+    common = {"formula": "group + age", "n_permutations": 99, "random_state": 5}
+    less = group_comparison(features, phenotype, alternative="less", **common)
+    greater = group_comparison(
+        features, phenotype, contrast=[0.0, -1.0, 0.0], alternative="greater", **common
+    )
+    np.testing.assert_array_equal(less["t"], -greater["t"])
+    for column in ("p", "p_perm", "p_fwe", "p_fdr"):
+        np.testing.assert_allclose(less[column], greater[column], rtol=1e-12)
+    assert (less["p_fwe"].iloc[:3] < 0.05).all()
 
 
 def test_contrast_scale_and_n_jobs_do_not_change_p(rng):

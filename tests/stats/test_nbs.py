@@ -37,7 +37,7 @@ def test_components_match_networkx():
         t[np.flatnonzero((rows == i) & (cols == j))[0]] = value
     t[np.flatnonzero((rows == 3) & (cols == 8))[0]] = 2.9  # below threshold
 
-    found, sizes = _components(t, index, n_nodes, 3.0, tail="both", statistic="extent")
+    found, sizes = _components(t, index, n_nodes, 3.0, alternative="two-sided", statistic="extent")
     graph_pos = nx.Graph([e for e, v in chosen.items() if v > 3])
     graph_neg = nx.Graph([e for e, v in chosen.items() if v < -3])
     expected = {
@@ -52,11 +52,13 @@ def test_components_match_networkx():
     assert got == expected
     assert sorted(sizes) == [1.0, 2.0, 3.0]
 
-    found, sizes = _components(t, index, n_nodes, 3.0, tail="right", statistic="intensity")
+    found, sizes = _components(
+        t, index, n_nodes, 3.0, alternative="greater", statistic="intensity"
+    )
     by_nodes = {frozenset(index[m].ravel().tolist()): s for (m, _), s in zip(found, sizes)}
     # intensity: sum of (t - threshold) = 1 + 0.5 + 2 and 0.2
     assert by_nodes == pytest.approx({frozenset({0, 1, 2}): 3.5, frozenset({4, 5}): 0.2})
-    found, sizes = _components(t, index, n_nodes, 3.0, tail="left", statistic="extent")
+    found, sizes = _components(t, index, n_nodes, 3.0, alternative="less", statistic="extent")
     assert len(found) == 1 and found[0][1] == -1 and sizes.tolist() == [2.0]
 
 
@@ -95,19 +97,43 @@ def test_planted_subnetwork_detected_with_covariate(rng):
     )
 
 
-def test_negative_effect_needs_left_or_both_tail(rng):
+def test_negative_effect_needs_less_or_two_sided(rng):
     edges, phenotype, planted = _planted(rng, effect=-1.8, covariate=False)
     right = network_based_statistic(edges, phenotype, n_permutations=100, random_state=1)
     left = network_based_statistic(
-        edges, phenotype, n_permutations=100, tail="left", random_state=1
+        edges, phenotype, n_permutations=100, alternative="less", random_state=1
     )
     both = network_based_statistic(
-        edges, phenotype, n_permutations=100, tail="both", random_state=1
+        edges, phenotype, n_permutations=100, alternative="two-sided", random_state=1
     )
     assert right.p_fwe.size == 0 or right.p_fwe.min() > 0.05
+    assert right.alternative == "greater" and both.alternative == "two-sided"
     for result in (left, both):
         assert result.p_fwe[0] < 0.05 and result.component_signs[0] == -1
         assert planted[result.components[0]].mean() >= 0.8
+    # "less" is "greater" of the negated contrast (a group coded the other way round)
+    flipped = network_based_statistic(
+        edges, phenotype.assign(group=1 - phenotype["group"]), n_permutations=100, random_state=1
+    )
+    np.testing.assert_allclose(flipped.t, -left.t, rtol=1e-12)
+    np.testing.assert_array_equal(flipped.component_sizes, left.component_sizes)
+    np.testing.assert_array_equal(flipped.p_fwe, left.p_fwe)
+
+
+@pytest.mark.parametrize(
+    ("tail", "alternative"), [("right", "greater"), ("left", "less"), ("both", "two-sided")]
+)
+def test_deprecated_tail_warns_and_equals_alternative(rng, tail, alternative):
+    edges, phenotype, _ = _planted(rng, n=24, n_nodes=8, effect=-1.5, covariate=False)
+    common = {"threshold": 2.0, "n_permutations": 30, "random_state": 0}
+    with pytest.warns(FutureWarning, match=rf"tail='{tail}'.*alternative='{alternative}'"):
+        old = network_based_statistic(edges, phenotype, tail=tail, **common)
+    new = network_based_statistic(edges, phenotype, alternative=alternative, **common)
+    assert old.alternative == alternative
+    np.testing.assert_array_equal(old.component_sizes, new.component_sizes)
+    np.testing.assert_array_equal(old.p_fwe, new.p_fwe)
+    np.testing.assert_array_equal(old.null_distribution, new.null_distribution)
+    assert [c.tolist() for c in old.components] == [c.tolist() for c in new.components]
 
 
 def test_matrix_and_upper_triangle_inputs_agree(rng):
@@ -163,8 +189,14 @@ def test_error_paths(rng):
         network_based_statistic(edges, phenotype.iloc[:19])
     with pytest.raises(InvalidParameterError, match="'statistic' must be one of"):
         network_based_statistic(edges, phenotype, statistic="mass")
-    with pytest.raises(InvalidParameterError, match="'tail' must be one of"):
+    with pytest.raises(InvalidParameterError, match=r"'tail' must be one of .*got 'two'"):
         network_based_statistic(edges, phenotype, tail="two")
+    with pytest.raises(InvalidParameterError, match="'alternative' must be one of"):
+        network_based_statistic(edges, phenotype, alternative="both")
+    with pytest.raises(TypeError, match=r"got both 'tail' \(deprecated\) and 'alternative'"):
+        network_based_statistic(edges, phenotype, tail="left", alternative="less")
+    with pytest.raises(TypeError, match=r"unexpected keyword\(s\) \['two_sided'\]"):
+        network_based_statistic(edges, phenotype, two_sided=True)
     with pytest.raises(InvalidParameterError, match="give a 'phenotype'"):
         network_based_statistic(edges)
     with pytest.raises(InvalidParameterError, match="'threshold' must be >= 0"):
