@@ -80,8 +80,10 @@ def _cache_folder():
 _CACHE = _cache_folder()
 
 
+# One flat loop on purpose: the Louvain moves are the hot path of community search,
+# compiled by numba, where splitting them into calls costs time (C901 is off here).
 @njit(cache=_CACHE, nogil=True)
-def move_nodes(
+def move_nodes(  # noqa: C901
     indptr,
     indices,
     data,

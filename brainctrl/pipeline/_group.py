@@ -1307,24 +1307,7 @@ _PHENOTYPE_SECTIONS = ("group comparison", "sparse CCA", "behaviour prediction")
 
 
 def _phenotype_sections(measures, manifest, regions, config, group_dir, fig_dir, sections, truth):
-    from brainctrl import plotting
-    from brainctrl.pipeline._preflight import (
-        MIN_CCA_SUBJECTS,
-        MIN_RESIDUAL_DF,
-        MIN_TEST_FOLD,
-        prediction_needs,
-    )
-    from brainctrl.stats import (
-        SparseCCA,
-        compare_feature_sets,
-        group_comparison,
-        predict_behaviour,
-        sparse_cca_permutation_test,
-    )
 
-    sc = config.stats
-    summary = sections.summary
-    names = regions["name"].astype(str)
     failure = None
     try:
         phenotype = _load_phenotype(manifest)
@@ -1348,307 +1331,419 @@ def _phenotype_sections(measures, manifest, regions, config, group_dir, fig_dir,
     )
 
     with sections.guard("group comparison"):
-        if not sc.group:
-            sections.skip("stats.group is not set")
-        if sc.group not in phenotype.columns:
-            raise SectionFailed(
-                f"stats.group {sc.group!r} is not a column of the phenotype table; columns: "
-                f"{list(phenotype.columns)[:30]}."
-            )
-        if absent_note:
-            sections.warn(f"group comparison: {absent_note}")
-        tested = measures[
-            measures["measure"].isin(
-                ["average_controllability", "modal_controllability", "strength", "flexibility"]
-            )
-        ]
-        results = group_comparison(
-            tested,
-            phenotype.reset_index(),
-            contrast=sc.group,
-            covariates=sc.covariates,
-            n_permutations=sc.n_permutations,
-            random_state=config.random_state,
+        _group_comparison_section(
+            measures,
+            phenotype,
+            subjects,
+            absent_note,
+            regions,
+            config,
+            group_dir,
+            fig_dir,
+            sections,
+            truth,
         )
-        df = int(results["df"].min())
-        few = None
-        if df < MIN_RESIDUAL_DF:
-            few = (
-                f"only {df} residual degrees of freedom ({int(results['n'].max())} subjects); "
-                f"below {MIN_RESIDUAL_DF} the p-values rest on very few subjects and the "
-                "covariate adjustment is unstable"
-            )
-            results["warning"] = few
-            sections.warn(f"group comparison: {few}.")
-        _store.write_table(results, group_dir / "group_comparison.parquet")
-        significant = results[results["p_fdr"] < sc.alpha]
-        summary["group_significant_features"] = int(len(significant))
-        summary["group_residual_df"] = df
-        columns = [
-            c
-            for c in ("measure", "region", "t", "df", "p", "p_fdr", "p_fwe", "cohen_d", "warning")
-            if c in results.columns
-        ]
-        figures = []
-        for measure in ("average_controllability", "strength"):
-            rows = results[results["measure"] == measure]
-            if len(rows):
-                figures.append(
-                    (
-                        _savefig(
-                            plotting.plot_group_results(
-                                rows,
-                                alpha=sc.alpha,
-                                title=f"{measure}: group t",
-                                planted=None if truth is None else truth.group_regions,
-                            ),
-                            fig_dir / f"group_{measure}.png",
-                        ),
-                        f"Region-wise group comparison of {measure} with covariates "
-                        f"{', '.join(sc.covariates) or 'none'} (red: FDR < {sc.alpha}).",
-                    )
-                )
-        tables = (
-            [(f"features with FDR < {sc.alpha}", significant[columns].sort_values("p"))]
-            if len(significant)
-            else []
-        )
-        none_note = "" if len(significant) else f" No feature has FDR < {sc.alpha}."
-        if truth is not None and truth.group_regions:
-            planted = set(truth.group_regions)
-            recovered = {}
-            for measure, rows in results.groupby("measure"):
-                found = set(rows.loc[rows["p_fdr"] < sc.alpha, "region"].astype(str))
-                recovered[measure] = {
-                    "planted": len(planted),
-                    "recovered": len(found & planted),
-                    "false_positives": len(found - planted),
-                }
-            table = pd.DataFrame(recovered).T.reset_index(names="measure")
-            summary["group_recovery"] = recovered
-            tables.insert(0, ("planted versus recovered group-difference regions", table))
-        sections.report.append(
-            (
-                "Group comparison",
-                (f"Warning: {few}. " if few else "")
-                + f"Mass-univariate GLM, contrast '{sc.group}', Freedman–Lane permutations "
-                f"({sc.n_permutations}), Benjamini–Hochberg FDR within each measure"
-                f", {df} residual degrees of freedom."
-                + none_note
-                + (f" {absent_note}" if absent_note else ""),
-                figures,
-                tables,
-            )
-        )
-
     with sections.guard("sparse CCA"):
-        from sklearn.model_selection import RepeatedKFold
-
-        if not sc.cca:
-            sections.skip("stats.cca is false")
-        if len(sc.cca_scores) < 2:
-            sections.skip(
-                f"stats.cca_scores names {len(sc.cca_scores)} column(s); sparse CCA needs two "
-                "or more"
-            )
-        if sc.cca_measure not in set(measures["measure"]):
-            available = ", ".join(sorted(measures["measure"].unique()))
-            raise InvalidParameterError(
-                f"stats.cca_measure: {sc.cca_measure!r} is not a measure of the per-run "
-                f"tables; available: {available}."
-            )
-        control = _wide(measures, sc.cca_measure).reindex(index=subjects, columns=names)
-        if absent_note:
-            sections.warn(f"sparse CCA: {absent_note}")
-        complete = phenotype.loc[subjects, sc.cca_scores + list(sc.covariates)].notna().all(axis=1)
-        if complete.sum() < MIN_CCA_SUBJECTS:
-            sections.skip(
-                f"{int(complete.sum())} subject(s) have results, every score in "
-                f"stats.cca_scores and every covariate; sparse CCA needs {MIN_CCA_SUBJECTS}"
-            )
-        scores = phenotype.loc[subjects, sc.cca_scores].astype(float)
-        keep, covariates = _covariate_matrix(
-            phenotype, subjects, sc.covariates, scores.notna().all(axis=1).to_numpy()
+        _sparse_cca_section(
+            measures,
+            phenotype,
+            subjects,
+            absent_note,
+            regions,
+            config,
+            group_dir,
+            fig_dir,
+            sections,
+            truth,
         )
-        X, Y = control.to_numpy()[keep], scores.to_numpy()[keep]
-        # the weights shown are those of the data with the covariates regressed
-        # out, the data the permutation test sees
-        design = np.column_stack([np.ones(len(X))] + ([] if covariates is None else [covariates]))
-        residual = np.eye(len(X)) - design @ np.linalg.pinv(design)
-        cca = SparseCCA(sc.cca_penalty_x, sc.cca_penalty_y).fit(residual @ X, residual @ Y)
-        test = sparse_cca_permutation_test(
-            cca,
-            X,
-            Y,
-            covariates=covariates,
-            n_permutations=min(sc.n_permutations, 200),
-            # Repeated k-fold: the held-out correlation of one split of a few
-            # dozen subjects depends much on which subjects share a fold.
-            cv=RepeatedKFold(
-                n_splits=max(2, min(sc.cv_folds, len(X) // 4)),
-                n_repeats=sc.cv_repeats,
-                random_state=config.random_state,
-            ),
-            random_state=config.random_state,
-        )
-        summary["cca_held_out_r"] = float(test.statistic)
-        summary["cca_p"] = float(test.p_value)
-        summary["cca_measure"] = sc.cca_measure
-        weights = pd.DataFrame({"region": names, "weight": cca.x_weights_[:, 0]})
-        _store.write_table(weights, group_dir / "cca_weights.parquet")
-        figures = [
-            (
-                _savefig(
-                    plotting.plot_loadings(
-                        cca.x_weights_[:, 0],
-                        names.to_numpy(),
-                        title=f"{sc.cca_measure} weights",
-                    ),
-                    fig_dir / "cca_x.png",
-                ),
-                "Sparse CCA: region weights.",
-            ),
-            (
-                _savefig(
-                    plotting.plot_loadings(
-                        cca.y_weights_[:, 0], np.asarray(sc.cca_scores), title="score weights"
-                    ),
-                    fig_dir / "cca_y.png",
-                ),
-                "Sparse CCA: score weights.",
-            ),
-        ]
-        adjusted = (
-            f", covariates {', '.join(sc.covariates)} removed within the permutation "
-            "scheme (Huh–Jhun)"
-            if sc.covariates
-            else ""
-        )
-        text = (
-            f"Regional {sc.cca_measure} against {', '.join(sc.cca_scores)} (L1 bounds "
-            f"{sc.cca_penalty_x:g}, {sc.cca_penalty_y:g}{adjusted}): in-sample r = "
-            f"{cca.canonical_correlations_[0]:.2f}, held-out r = {test.statistic:.2f} "
-            f"(mean over {sc.cv_repeats} x {max(2, min(sc.cv_folds, len(X) // 4))} folds), "
-            f"permutation p = {test.p_value:.3g}."
-        )
-        tables = []
-        if truth is not None and truth.symptom_regions:
-            planted = set(truth.symptom_regions)
-            chosen = set(names[cca.x_weights_[:, 0] != 0])
-            recovery = {
-                "planted": len(planted),
-                "selected": len(chosen),
-                "true_positives": len(chosen & planted),
-            }
-            summary["cca_recovery"] = recovery
-            table = pd.DataFrame([recovery])
-            tables.append(("planted versus selected regions", table))
-        sections.report.append(("Sparse CCA", text, figures, tables))
-
     with sections.guard("behaviour prediction"):
-        if not sc.prediction:
-            sections.skip("stats.prediction is false")
-        if not sc.scores:
-            sections.skip("stats.scores is empty")
-        if absent_note:
-            sections.warn(f"behaviour prediction: {absent_note}")
-        target_name = sc.scores[0]
-        target = phenotype.loc[subjects, target_name].astype(float)
-        keep, confounds = _covariate_matrix(
-            phenotype, subjects, sc.covariates, target.notna().to_numpy()
-        )
-        if keep.sum() < MIN_TEST_FOLD * sc.cv_folds:
-            sections.skip(
-                f"{int(keep.sum())} subject(s) have results, '{target_name}' and every "
-                f"covariate; {prediction_needs(sc.cv_folds)}"
-            )
-
-        def features(measure_names):
-            tables = (_wide(measures, m) for m in measure_names)
-            return np.hstack(
-                [
-                    table.reindex(index=subjects, columns=names).to_numpy()
-                    for table in tables
-                    if not table.empty
-                ]
-            )
-
-        sets = {
-            "graph": features(("strength", "clustering", "participation", "local_efficiency")),
-            "control": features(("average_controllability", "modal_controllability")),
-        }
-        sets["combined"] = np.hstack([sets["graph"], sets["control"]])
-        incomplete = [k for k, v in sets.items() if not np.isfinite(v[keep]).all()]
-        if incomplete:
-            sections.warn(
-                f"behaviour prediction: feature set(s) {incomplete} have missing or "
-                "non-finite values and are left out"
-            )
-        sets = {k: v[keep] for k, v in sets.items() if k not in incomplete}
-        if "combined" not in sets:
-            sections.skip("the combined feature set has missing or non-finite values")
-        y = target.to_numpy()[keep]
-        comparison = compare_feature_sets(
-            sets,
-            y,
-            model="ridge",
-            cv=sc.cv_folds,
-            n_repeats=sc.cv_repeats,
-            confounds=confounds,
-            random_state=config.random_state,
-        )
-        # the same splits as the comparison, so its mean r is the table's
-        best = predict_behaviour(
-            sets["combined"],
-            y,
-            model="ridge",
-            cv=sc.cv_folds,
-            n_repeats=sc.cv_repeats,
-            confounds=confounds,
-            random_state=config.random_state,
-        )
-        _store.write_table(comparison.scores, group_dir / "prediction_scores.parquet")
-        _store.write_table(comparison.pairs, group_dir / "prediction_comparison.parquet")
-        summary["prediction_r"] = {
-            k: float(v) for k, v in comparison.scores.groupby("feature_set")["r"].mean().items()
-        }
-        figures = [
-            (
-                _savefig(
-                    plotting.plot_prediction(
-                        best.observed[0],
-                        best.predictions[0],
-                        title=f"{target_name}: graph and control features combined",
-                        label=target_name,
-                        mean_r=best.mean_r,
-                        n_folds=sc.cv_folds,
-                        n_repeats=sc.cv_repeats,
-                    ),
-                    fig_dir / "prediction.png",
-                ),
-                f"Cross-validated ridge prediction of {target_name} from graph and control "
-                "features combined.",
-            )
-        ]
-        sections.report.append(
-            (
-                "Behaviour prediction",
-                f"Ridge regression, {sc.cv_folds}-fold cross-validation repeated "
-                f"{sc.cv_repeats} times"
-                + (
-                    f", covariates {', '.join(sc.covariates)} regressed out of features "
-                    "and score inside each training fold"
-                    if sc.covariates
-                    else ""
-                )
-                + "; all feature sets on identical splits with the "
-                "same penalty grid, compared with the corrected resampled t-test "
-                "(Nadeau & Bengio 2003).",
-                figures,
-                [
-                    ("mean score per feature set", comparison.summary()),
-                    ("pairwise comparisons", comparison.pairs),
-                ],
-            )
+        _prediction_section(
+            measures,
+            phenotype,
+            subjects,
+            absent_note,
+            regions,
+            config,
+            group_dir,
+            fig_dir,
+            sections,
+            truth,
         )
     return sections
+
+
+def _group_comparison_section(
+    measures,
+    phenotype,
+    subjects,
+    absent_note,
+    regions,
+    config,
+    group_dir,
+    fig_dir,
+    sections,
+    truth,
+):
+    """The group comparison of regional measures (GLM, permutations, FDR)."""
+    from brainctrl import plotting
+    from brainctrl.pipeline._preflight import (
+        MIN_RESIDUAL_DF,
+    )
+    from brainctrl.stats import (
+        group_comparison,
+    )
+
+    sc = config.stats
+    summary = sections.summary
+    if not sc.group:
+        sections.skip("stats.group is not set")
+    if sc.group not in phenotype.columns:
+        raise SectionFailed(
+            f"stats.group {sc.group!r} is not a column of the phenotype table; columns: "
+            f"{list(phenotype.columns)[:30]}."
+        )
+    if absent_note:
+        sections.warn(f"group comparison: {absent_note}")
+    tested = measures[
+        measures["measure"].isin(
+            ["average_controllability", "modal_controllability", "strength", "flexibility"]
+        )
+    ]
+    results = group_comparison(
+        tested,
+        phenotype.reset_index(),
+        contrast=sc.group,
+        covariates=sc.covariates,
+        n_permutations=sc.n_permutations,
+        random_state=config.random_state,
+    )
+    df = int(results["df"].min())
+    few = None
+    if df < MIN_RESIDUAL_DF:
+        few = (
+            f"only {df} residual degrees of freedom ({int(results['n'].max())} subjects); "
+            f"below {MIN_RESIDUAL_DF} the p-values rest on very few subjects and the "
+            "covariate adjustment is unstable"
+        )
+        results["warning"] = few
+        sections.warn(f"group comparison: {few}.")
+    _store.write_table(results, group_dir / "group_comparison.parquet")
+    significant = results[results["p_fdr"] < sc.alpha]
+    summary["group_significant_features"] = int(len(significant))
+    summary["group_residual_df"] = df
+    columns = [
+        c
+        for c in ("measure", "region", "t", "df", "p", "p_fdr", "p_fwe", "cohen_d", "warning")
+        if c in results.columns
+    ]
+    figures = []
+    for measure in ("average_controllability", "strength"):
+        rows = results[results["measure"] == measure]
+        if len(rows):
+            figures.append(
+                (
+                    _savefig(
+                        plotting.plot_group_results(
+                            rows,
+                            alpha=sc.alpha,
+                            title=f"{measure}: group t",
+                            planted=None if truth is None else truth.group_regions,
+                        ),
+                        fig_dir / f"group_{measure}.png",
+                    ),
+                    f"Region-wise group comparison of {measure} with covariates "
+                    f"{', '.join(sc.covariates) or 'none'} (red: FDR < {sc.alpha}).",
+                )
+            )
+    tables = (
+        [(f"features with FDR < {sc.alpha}", significant[columns].sort_values("p"))]
+        if len(significant)
+        else []
+    )
+    none_note = "" if len(significant) else f" No feature has FDR < {sc.alpha}."
+    if truth is not None and truth.group_regions:
+        planted = set(truth.group_regions)
+        recovered = {}
+        for measure, rows in results.groupby("measure"):
+            found = set(rows.loc[rows["p_fdr"] < sc.alpha, "region"].astype(str))
+            recovered[measure] = {
+                "planted": len(planted),
+                "recovered": len(found & planted),
+                "false_positives": len(found - planted),
+            }
+        table = pd.DataFrame(recovered).T.reset_index(names="measure")
+        summary["group_recovery"] = recovered
+        tables.insert(0, ("planted versus recovered group-difference regions", table))
+    sections.report.append(
+        (
+            "Group comparison",
+            (f"Warning: {few}. " if few else "")
+            + f"Mass-univariate GLM, contrast '{sc.group}', Freedman–Lane permutations "
+            f"({sc.n_permutations}), Benjamini–Hochberg FDR within each measure"
+            f", {df} residual degrees of freedom."
+            + none_note
+            + (f" {absent_note}" if absent_note else ""),
+            figures,
+            tables,
+        )
+    )
+
+
+def _sparse_cca_section(
+    measures,
+    phenotype,
+    subjects,
+    absent_note,
+    regions,
+    config,
+    group_dir,
+    fig_dir,
+    sections,
+    truth,
+):
+    """Sparse CCA of a regional measure against the symptom scores."""
+    from brainctrl import plotting
+    from brainctrl.pipeline._preflight import (
+        MIN_CCA_SUBJECTS,
+    )
+    from brainctrl.stats import (
+        SparseCCA,
+        sparse_cca_permutation_test,
+    )
+
+    sc = config.stats
+    summary = sections.summary
+    names = regions["name"].astype(str)
+    from sklearn.model_selection import RepeatedKFold
+
+    if not sc.cca:
+        sections.skip("stats.cca is false")
+    if len(sc.cca_scores) < 2:
+        sections.skip(
+            f"stats.cca_scores names {len(sc.cca_scores)} column(s); sparse CCA needs two or more"
+        )
+    if sc.cca_measure not in set(measures["measure"]):
+        available = ", ".join(sorted(measures["measure"].unique()))
+        raise InvalidParameterError(
+            f"stats.cca_measure: {sc.cca_measure!r} is not a measure of the per-run "
+            f"tables; available: {available}."
+        )
+    control = _wide(measures, sc.cca_measure).reindex(index=subjects, columns=names)
+    if absent_note:
+        sections.warn(f"sparse CCA: {absent_note}")
+    complete = phenotype.loc[subjects, sc.cca_scores + list(sc.covariates)].notna().all(axis=1)
+    if complete.sum() < MIN_CCA_SUBJECTS:
+        sections.skip(
+            f"{int(complete.sum())} subject(s) have results, every score in "
+            f"stats.cca_scores and every covariate; sparse CCA needs {MIN_CCA_SUBJECTS}"
+        )
+    scores = phenotype.loc[subjects, sc.cca_scores].astype(float)
+    keep, covariates = _covariate_matrix(
+        phenotype, subjects, sc.covariates, scores.notna().all(axis=1).to_numpy()
+    )
+    X, Y = control.to_numpy()[keep], scores.to_numpy()[keep]
+    # the weights shown are those of the data with the covariates regressed
+    # out, the data the permutation test sees
+    design = np.column_stack([np.ones(len(X))] + ([] if covariates is None else [covariates]))
+    residual = np.eye(len(X)) - design @ np.linalg.pinv(design)
+    cca = SparseCCA(sc.cca_penalty_x, sc.cca_penalty_y).fit(residual @ X, residual @ Y)
+    test = sparse_cca_permutation_test(
+        cca,
+        X,
+        Y,
+        covariates=covariates,
+        n_permutations=min(sc.n_permutations, 200),
+        # Repeated k-fold: the held-out correlation of one split of a few
+        # dozen subjects depends much on which subjects share a fold.
+        cv=RepeatedKFold(
+            n_splits=max(2, min(sc.cv_folds, len(X) // 4)),
+            n_repeats=sc.cv_repeats,
+            random_state=config.random_state,
+        ),
+        random_state=config.random_state,
+    )
+    summary["cca_held_out_r"] = float(test.statistic)
+    summary["cca_p"] = float(test.p_value)
+    summary["cca_measure"] = sc.cca_measure
+    weights = pd.DataFrame({"region": names, "weight": cca.x_weights_[:, 0]})
+    _store.write_table(weights, group_dir / "cca_weights.parquet")
+    figures = [
+        (
+            _savefig(
+                plotting.plot_loadings(
+                    cca.x_weights_[:, 0],
+                    names.to_numpy(),
+                    title=f"{sc.cca_measure} weights",
+                ),
+                fig_dir / "cca_x.png",
+            ),
+            "Sparse CCA: region weights.",
+        ),
+        (
+            _savefig(
+                plotting.plot_loadings(
+                    cca.y_weights_[:, 0], np.asarray(sc.cca_scores), title="score weights"
+                ),
+                fig_dir / "cca_y.png",
+            ),
+            "Sparse CCA: score weights.",
+        ),
+    ]
+    adjusted = (
+        f", covariates {', '.join(sc.covariates)} removed within the permutation scheme (Huh–Jhun)"
+        if sc.covariates
+        else ""
+    )
+    text = (
+        f"Regional {sc.cca_measure} against {', '.join(sc.cca_scores)} (L1 bounds "
+        f"{sc.cca_penalty_x:g}, {sc.cca_penalty_y:g}{adjusted}): in-sample r = "
+        f"{cca.canonical_correlations_[0]:.2f}, held-out r = {test.statistic:.2f} "
+        f"(mean over {sc.cv_repeats} x {max(2, min(sc.cv_folds, len(X) // 4))} folds), "
+        f"permutation p = {test.p_value:.3g}."
+    )
+    tables = []
+    if truth is not None and truth.symptom_regions:
+        planted = set(truth.symptom_regions)
+        chosen = set(names[cca.x_weights_[:, 0] != 0])
+        recovery = {
+            "planted": len(planted),
+            "selected": len(chosen),
+            "true_positives": len(chosen & planted),
+        }
+        summary["cca_recovery"] = recovery
+        table = pd.DataFrame([recovery])
+        tables.append(("planted versus selected regions", table))
+    sections.report.append(("Sparse CCA", text, figures, tables))
+
+
+def _prediction_section(
+    measures,
+    phenotype,
+    subjects,
+    absent_note,
+    regions,
+    config,
+    group_dir,
+    fig_dir,
+    sections,
+    truth,
+):
+    """Cross-validated prediction of a score from graph and control features."""
+    from brainctrl import plotting
+    from brainctrl.pipeline._preflight import (
+        MIN_TEST_FOLD,
+        prediction_needs,
+    )
+    from brainctrl.stats import (
+        compare_feature_sets,
+        predict_behaviour,
+    )
+
+    sc = config.stats
+    summary = sections.summary
+    names = regions["name"].astype(str)
+    if not sc.prediction:
+        sections.skip("stats.prediction is false")
+    if not sc.scores:
+        sections.skip("stats.scores is empty")
+    if absent_note:
+        sections.warn(f"behaviour prediction: {absent_note}")
+    target_name = sc.scores[0]
+    target = phenotype.loc[subjects, target_name].astype(float)
+    keep, confounds = _covariate_matrix(
+        phenotype, subjects, sc.covariates, target.notna().to_numpy()
+    )
+    if keep.sum() < MIN_TEST_FOLD * sc.cv_folds:
+        sections.skip(
+            f"{int(keep.sum())} subject(s) have results, '{target_name}' and every "
+            f"covariate; {prediction_needs(sc.cv_folds)}"
+        )
+
+    def features(measure_names):
+        tables = (_wide(measures, m) for m in measure_names)
+        return np.hstack(
+            [
+                table.reindex(index=subjects, columns=names).to_numpy()
+                for table in tables
+                if not table.empty
+            ]
+        )
+
+    sets = {
+        "graph": features(("strength", "clustering", "participation", "local_efficiency")),
+        "control": features(("average_controllability", "modal_controllability")),
+    }
+    sets["combined"] = np.hstack([sets["graph"], sets["control"]])
+    incomplete = [k for k, v in sets.items() if not np.isfinite(v[keep]).all()]
+    if incomplete:
+        sections.warn(
+            f"behaviour prediction: feature set(s) {incomplete} have missing or "
+            "non-finite values and are left out"
+        )
+    sets = {k: v[keep] for k, v in sets.items() if k not in incomplete}
+    if "combined" not in sets:
+        sections.skip("the combined feature set has missing or non-finite values")
+    y = target.to_numpy()[keep]
+    comparison = compare_feature_sets(
+        sets,
+        y,
+        model="ridge",
+        cv=sc.cv_folds,
+        n_repeats=sc.cv_repeats,
+        confounds=confounds,
+        random_state=config.random_state,
+    )
+    # the same splits as the comparison, so its mean r is the table's
+    best = predict_behaviour(
+        sets["combined"],
+        y,
+        model="ridge",
+        cv=sc.cv_folds,
+        n_repeats=sc.cv_repeats,
+        confounds=confounds,
+        random_state=config.random_state,
+    )
+    _store.write_table(comparison.scores, group_dir / "prediction_scores.parquet")
+    _store.write_table(comparison.pairs, group_dir / "prediction_comparison.parquet")
+    summary["prediction_r"] = {
+        k: float(v) for k, v in comparison.scores.groupby("feature_set")["r"].mean().items()
+    }
+    figures = [
+        (
+            _savefig(
+                plotting.plot_prediction(
+                    best.observed[0],
+                    best.predictions[0],
+                    title=f"{target_name}: graph and control features combined",
+                    label=target_name,
+                    mean_r=best.mean_r,
+                    n_folds=sc.cv_folds,
+                    n_repeats=sc.cv_repeats,
+                ),
+                fig_dir / "prediction.png",
+            ),
+            f"Cross-validated ridge prediction of {target_name} from graph and control "
+            "features combined.",
+        )
+    ]
+    sections.report.append(
+        (
+            "Behaviour prediction",
+            f"Ridge regression, {sc.cv_folds}-fold cross-validation repeated "
+            f"{sc.cv_repeats} times"
+            + (
+                f", covariates {', '.join(sc.covariates)} regressed out of features "
+                "and score inside each training fold"
+                if sc.covariates
+                else ""
+            )
+            + "; all feature sets on identical splits with the "
+            "same penalty grid, compared with the corrected resampled t-test "
+            "(Nadeau & Bengio 2003).",
+            figures,
+            [
+                ("mean score per feature set", comparison.summary()),
+                ("pairwise comparisons", comparison.pairs),
+            ],
+        )
+    )
