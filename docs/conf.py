@@ -52,7 +52,7 @@ numpydoc_xref_param_type = False
 
 # Shared parameters are described once, in the glossary; each docstring that
 # takes one gets a link to it (added at build time, see _link_glossary).
-GLOSSARY_PARAMETERS = ("system", "random_state", "n_jobs", "negative")
+GLOSSARY_PARAMETERS = ("system", "random_state", "n_jobs", "negative", "alternative")
 
 # -- Example gallery -----------------------------------------------------------
 GALLERY_SOURCE = HERE / "_gallery_src"

@@ -296,7 +296,7 @@ class BrainStates(ClusterMixin, BaseEstimator):
         return features, diagonals, n_regions
 
     # -- fitting ------------------------------------------------------------
-    def fit(self, data):
+    def fit(self, data, y=None):
         """Cluster the windows (or frames) of all arrays together.
 
         Parameters
@@ -307,6 +307,9 @@ class BrainStates(ClusterMixin, BaseEstimator):
             ``(n_windows, n_pairs)`` from
             :func:`~brainctrl.connectivity.sliding_window_connectivity`.
             ``kind="activity"``: time series ``(n_timepoints, n_regions)``.
+        y : None
+            Ignored; present so that the estimator fits in a scikit-learn
+            pipeline.
 
         Returns
         -------

@@ -286,7 +286,14 @@ def modal_controllability(A, *, schur="real"):
     A = check_square("A", A)
     if is_symmetric(A):
         # sum_j V_ij^2 (1 - lam_j^2) = (I - A^2)_ii = 1 - sum_k A_ik^2
-        return 1.0 - np.sum(A * A, axis=-1)
+        values = 1.0 - np.sum(A * A, axis=-1)
+        if np.any(values <= 0):
+            # a row of norm >= 1 means a spectral radius >= 1: not a stable discrete
+            # system (e.g. one normalised for continuous time); say what to pass
+            n = A.shape[-1]
+            bad = A.reshape(-1, n, n)[np.flatnonzero(np.any(values.reshape(-1, n) <= 0, -1))[0]]
+            _linalg.check_stable(np.linalg.eigvalsh(bad), "discrete")
+        return values
     n = A.shape[-1]
     stack = A.reshape(-1, n, n)
     out = np.empty(stack.shape[:-1])

@@ -44,8 +44,9 @@ logger = logging.getLogger(__name__)
 def _check_partition(partition, *, min_layers=1, n_regions=None):
     """Return the partition as an int array ``(n_runs, n_regions, n_layers)`` and its ndim.
 
-    With ``n_regions`` the rows must be that many; without it, a partition of
-    10 or more rows with more columns than rows warns that it may be transposed.
+    With ``n_regions`` the rows must be that many; without it, a partition with
+    more columns than rows, and 20 columns or more, warns that it may be
+    transposed (e.g. 8 windows of 400 regions given as (8, 400)).
     """
     labels = check_array("partition", partition, dtype=None)
     if labels.dtype.kind == "f":
@@ -76,7 +77,7 @@ def _check_partition(partition, *, min_layers=1, n_regions=None):
                 f"partition must have one row per region, shape (n_regions, n_layers) = "
                 f"({n_regions}, n_layers); got shape {labels.shape}.{hint}"
             )
-    elif rows >= 10 and columns > rows:
+    elif columns > rows and columns >= 20:
         warnings.warn(
             f"partition has {rows} rows and {columns} columns; brainctrl reads rows as "
             "regions and columns as layers, (n_regions, n_layers). If the rows are layers, "
@@ -134,7 +135,7 @@ def flexibility(partition, *, n_regions=None):
     n_regions : int, optional
         Number of regions. Given, a partition without that many rows is an
         error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
-        partition of 10 or more rows with more columns than rows warns
+        partition with more columns than rows, and 20 columns or more, warns
         (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
@@ -178,7 +179,7 @@ def persistence(partition, *, n_regions=None):
     n_regions : int, optional
         Number of regions. Given, a partition without that many rows is an
         error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
-        partition of 10 or more rows with more columns than rows warns
+        partition with more columns than rows, and 20 columns or more, warns
         (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
@@ -215,7 +216,7 @@ def promiscuity(partition, *, definition="papadopoulos", n_regions=None):
     n_regions : int, optional
         Number of regions. Given, a partition without that many rows is an
         error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
-        partition of 10 or more rows with more columns than rows warns
+        partition with more columns than rows, and 20 columns or more, warns
         (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
@@ -297,7 +298,7 @@ def cohesion(partition, *, n_regions=None):
     n_regions : int, optional
         Number of regions. Given, a partition without that many rows is an
         error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
-        partition of 10 or more rows with more columns than rows warns
+        partition with more columns than rows, and 20 columns or more, warns
         (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
@@ -337,7 +338,7 @@ def disjointedness(partition, *, n_regions=None):
     n_regions : int, optional
         Number of regions. Given, a partition without that many rows is an
         error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
-        partition of 10 or more rows with more columns than rows warns
+        partition with more columns than rows, and 20 columns or more, warns
         (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
@@ -369,7 +370,7 @@ def cohesion_matrix(partition, *, n_regions=None):
     n_regions : int, optional
         Number of regions. Given, a partition without that many rows is an
         error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
-        partition of 10 or more rows with more columns than rows warns
+        partition with more columns than rows, and 20 columns or more, warns
         (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
@@ -416,7 +417,7 @@ def module_allegiance(partition, *, n_regions=None):
     n_regions : int, optional
         Number of regions. Given, a partition without that many rows is an
         error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
-        partition of 10 or more rows with more columns than rows warns
+        partition with more columns than rows, and 20 columns or more, warns
         (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
@@ -650,7 +651,7 @@ def module_size_entropy(partition, *, base=2.0, normalize=False, n_regions=None)
     n_regions : int, optional
         Number of regions. Given, a partition without that many rows is an
         error (e.g. a transposed one, ``(n_layers, n_regions)``); left out, a
-        partition of 10 or more rows with more columns than rows warns
+        partition with more columns than rows, and 20 columns or more, warns
         (:class:`~brainctrl.exceptions.OrientationWarning`).
 
     Returns
@@ -779,6 +780,12 @@ def reconfiguration_measures(partition, *, regions=None):
     # length is reported below, as the table's problem)
     rows = np.shape(partition)[-2] if np.ndim(partition) >= 2 else None
     confirmed = regions is not None and hasattr(regions, "__len__") and len(regions) == rows
+    if regions is not None and not confirmed and np.shape(partition)[-1:] == (len(regions),):
+        raise DataError(
+            f"partition has shape {np.shape(partition)}: one column per region of the "
+            f"{len(regions)}-row region table, but brainctrl reads rows as regions, "
+            "(n_regions, n_layers). It looks transposed: pass partition.T."
+        )
     labels, ndim = _check_partition(partition, min_layers=2, n_regions=rows if confirmed else None)
     n_runs, n_regions, _ = labels.shape
     if regions is None:

@@ -428,7 +428,9 @@ def test_errors(rng):
         minimum_energy(np.stack([A, A]), np.zeros((3, 3)), x, system="continuous")
     with pytest.raises(DataError, match="B as a boolean mask must have 3 entries"):
         minimum_energy(A, x, x, np.array([True, False]), system="continuous")
-    with pytest.raises(DataError, match=r"B indices must lie in \[0, 3\); got \[5\]"):
+    with pytest.raises(
+        DataError, match=r"B indices must lie in \[-3, 3\) \(negative ones .*got \[5\]"
+    ):
         minimum_energy(A, x, x, [5], system="continuous")
     with pytest.raises(DataError, match="B as input weights must have 3 entries .* got 2"):
         minimum_energy(A, x, x, np.array([0.5, 1.0]), system="continuous")

@@ -237,3 +237,17 @@ def test_negative_control_indices_mean_what_numpy_means_everywhere(rng):
     )
     with pytest.raises(ValueError, match=r"indices must lie in \[-6, 6\)"):
         minimum_energy(A, x0, xf, B=[-7, 0], system="continuous")
+
+
+def test_modal_controllability_of_a_continuous_system_says_what_to_pass(rng):
+    from brainctrl.control import modal_controllability
+
+    weights = rng.random((8, 8))
+    weights = weights + weights.T
+    np.fill_diagonal(weights, 0.0)
+    A = normalize_adjacency(weights, system="continuous")
+    with pytest.raises(ValueError, match="normalize_adjacency\\(W, system='discrete'\\)"):
+        modal_controllability(A)
+    # the discrete system: 1 - sum_k A_ik^2 (Gu et al. 2015), all positive
+    values = modal_controllability(normalize_adjacency(weights, system="discrete"))
+    assert np.all(values > 0)
