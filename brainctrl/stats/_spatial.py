@@ -288,7 +288,10 @@ def spin_permutations(
     ``spins[k, i]`` to :math:`\arg\min_j d_{ij}`; ``"vasa"`` and ``"hungarian"``
     choose a one-to-one matching of :math:`i` to :math:`j` as described above.
     Only centroids are rotated: regions that rotate into the medial wall take the
-    value of the nearest region that exists.
+    value of the nearest region that exists. With a medial wall the test runs
+    slightly liberal: on 200 pairs of independent smooth maps of 386 parcels
+    (``benchmarks/bench_spatial_nulls.py``) it rejected 6.0-6.5 % at
+    ``alpha = 0.05`` (the naive test 15-30 %); on a whole sphere, 4.2 %.
 
     References
     ----------
