@@ -8,6 +8,7 @@ converted is the subset the notebooks use: headings, inline code, bold and
 italics, links, bullet and numbered lists, and ``|`` outside inline code.
 """
 
+import importlib.util
 import os
 import re
 from pathlib import Path
@@ -18,29 +19,17 @@ _CODE = re.compile(r"`([^`]+)`")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 
 
-def parse_cells(text):
-    """Split a percent-format script into ``(kind, source)`` cells."""
-    cells, kind, lines = [], None, []
+def _load_parse_cells():
+    """The notebooks' own cell splitter (``notebooks/build_notebooks.py``)."""
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "build_notebooks.py"
+    spec = importlib.util.spec_from_file_location("build_notebooks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.parse_cells
 
-    def flush():
-        body = "\n".join(lines).strip("\n")
-        if kind == "markdown":
-            body = "\n".join(
-                line[2:] if line.startswith("# ") else line.lstrip("#")
-                for line in body.splitlines()
-            )
-        if kind is not None and body.strip():
-            cells.append((kind, body))
 
-    for line in text.splitlines():
-        if line.startswith("# %%"):
-            flush()
-            kind = "markdown" if "[markdown]" in line else "code"
-            lines = []
-        elif kind is not None:
-            lines.append(line)
-    flush()
-    return cells
+#: Split a percent-format script into ``(kind, source)`` cells, as the notebooks do.
+parse_cells = _load_parse_cells()
 
 
 def _inline(text):

@@ -16,8 +16,6 @@ import argparse
 import pathlib
 import sys
 
-import nbformat
-
 HERE = pathlib.Path(__file__).resolve().parent
 SOURCES = HERE / "src"
 
@@ -52,6 +50,8 @@ def parse_cells(text):
 
 def build_notebook(source):
     """Return the notebook (nbformat v4, no outputs) of one source file."""
+    import nbformat  # only to write notebooks: the docs read parse_cells without it
+
     notebook = nbformat.v4.new_notebook()
     notebook.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -69,6 +69,8 @@ def build_notebook(source):
 
 def render(source):
     """Notebook text of one source, as written to disk."""
+    import nbformat
+
     return nbformat.writes(build_notebook(source)) + "\n"
 
 
