@@ -71,6 +71,19 @@ def _replace(neighbours, degree, node, old, new):
 
 
 @njit(cache=_CACHE, nogil=True)
+def _strength_error(rows, cols, weights, target, strength):
+    """Fill ``strength`` from the edge list; return sum_i (strength_i - target_i)²."""
+    strength[:] = 0.0
+    for e in range(weights.size):
+        strength[rows[e]] += weights[e]
+        strength[cols[e]] += weights[e]
+    energy = 0.0
+    for i in range(target.size):
+        energy += (strength[i] - target[i]) ** 2
+    return energy
+
+
+@njit(cache=_CACHE, nogil=True)
 def _squared_error(nodes, strength, target):
     """Sum of (strength - target)² over the distinct regions of ``nodes`` (four)."""
     total = 0.0
@@ -172,15 +185,9 @@ def _anneal(rows, cols, weights, target, n_stages, n_iterations, temperature, co
     multiplied by ``cooling`` after each stage of ``n_iterations`` proposals.
     ``weights`` ends as the best assignment seen; returns its energy.
     """
-    n = target.size
     n_edges = weights.size
-    strength = np.zeros(n)
-    for e in range(n_edges):
-        strength[rows[e]] += weights[e]
-        strength[cols[e]] += weights[e]
-    energy = 0.0
-    for i in range(n):
-        energy += (strength[i] - target[i]) ** 2
+    strength = np.zeros(target.size)
+    energy = _strength_error(rows, cols, weights, target, strength)
     best_energy = energy
     best = weights.copy()
     if n_edges < 2:
@@ -215,22 +222,9 @@ def _anneal(rows, cols, weights, target, n_stages, n_iterations, temperature, co
                 strength[nodes[3]] += change
         temperature *= cooling
         # remove the rounding that the running sums collect
-        strength[:] = 0.0
-        for e in range(n_edges):
-            strength[rows[e]] += weights[e]
-            strength[cols[e]] += weights[e]
-        energy = 0.0
-        for i in range(n):
-            energy += (strength[i] - target[i]) ** 2
+        energy = _strength_error(rows, cols, weights, target, strength)
     weights[:] = best
-    best_energy = 0.0
-    strength[:] = 0.0
-    for e in range(n_edges):
-        strength[rows[e]] += weights[e]
-        strength[cols[e]] += weights[e]
-    for i in range(n):
-        best_energy += (strength[i] - target[i]) ** 2
-    return best_energy
+    return _strength_error(rows, cols, weights, target, strength)
 
 
 # ---------------------------------------------------------------- strength-preserving
