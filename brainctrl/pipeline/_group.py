@@ -1329,50 +1329,29 @@ def _phenotype_sections(measures, manifest, regions, config, group_dir, fig_dir,
         if absent
         else None
     )
-
+    inputs = {
+        "measures": measures,
+        "phenotype": phenotype,
+        "subjects": subjects,
+        "absent_note": absent_note,
+        "regions": regions,
+        "config": config,
+        "group_dir": group_dir,
+        "fig_dir": fig_dir,
+        "sections": sections,
+        "truth": truth,
+    }
     with sections.guard("group comparison"):
-        _group_comparison_section(
-            measures,
-            phenotype,
-            subjects,
-            absent_note,
-            regions,
-            config,
-            group_dir,
-            fig_dir,
-            sections,
-            truth,
-        )
+        _group_comparison_section(**inputs)
     with sections.guard("sparse CCA"):
-        _sparse_cca_section(
-            measures,
-            phenotype,
-            subjects,
-            absent_note,
-            regions,
-            config,
-            group_dir,
-            fig_dir,
-            sections,
-            truth,
-        )
+        _sparse_cca_section(**inputs)
     with sections.guard("behaviour prediction"):
-        _prediction_section(
-            measures,
-            phenotype,
-            subjects,
-            absent_note,
-            regions,
-            config,
-            group_dir,
-            fig_dir,
-            sections,
-            truth,
-        )
+        _prediction_section(**inputs)
     return sections
 
 
 def _group_comparison_section(
+    *,
     measures,
     phenotype,
     subjects,
@@ -1490,6 +1469,7 @@ def _group_comparison_section(
 
 
 def _sparse_cca_section(
+    *,
     measures,
     phenotype,
     subjects,
@@ -1617,6 +1597,7 @@ def _sparse_cca_section(
 
 
 def _prediction_section(
+    *,
     measures,
     phenotype,
     subjects,
