@@ -471,6 +471,9 @@ class Manifest:
                 subject=spec.subject,
             )
         regions = spec.paths.get("regions")
+        if regions is not None:  # read once: for the matrix's size and order, and names
+            ids = {"subject": spec.subject, "session": spec.session, "run": None}
+            regions = read_region_table(regions, ids=ids)
         matrix = load_connectivity(
             spec.paths["structural"],
             regions=regions,
@@ -492,7 +495,7 @@ class Manifest:
                     session=spec.session,
                 )
             return matrix  # no region table: rows follow the run's columns
-        table = read_region_table(regions)["name"].astype(str).tolist()
+        table = regions["name"].astype(str).tolist()
         if sorted(table) != sorted(names):
             raise DataError(
                 "the region table of the connectivity matrix does not hold the run's regions "
