@@ -10,20 +10,11 @@ from pathlib import Path
 
 import pytest
 
+import brainctrl
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-SUBPACKAGES = (
-    "connectivity",
-    "control",
-    "datasets",
-    "exceptions",
-    "graph",
-    "io",
-    "multilayer",
-    "pipeline",
-    "plotting",
-    "stats",
-)
+SUBPACKAGES = brainctrl._SUBPACKAGES  # every public subpackage
 
 
 def _md2rst():
